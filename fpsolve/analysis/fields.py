@@ -1,0 +1,102 @@
+"""Fields on a grid returned by the backward analyses: mean exit times, their moments, committors.
+
+A :class:`Field` is a grid-shaped array of cell-centre values with its grid; calling it
+interpolates (multilinear, :meth:`fpsolve.grid.Grid.interpolate`). Exit-time fields of SGD models
+also convert continuous time t to SGD iterations, t / lr (DESIGN.md section 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..grid import Grid
+
+__all__ = ["Field"]
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    """Values at the cell centres of a grid.
+
+    Attributes
+    ----------
+    values : np.ndarray
+        Shape ``grid.shape``.
+    grid : Grid
+    name : str
+        What the values are ("mean exit time", "committor", ...).
+    lr : float or None
+        Learning rate of an SGD model (continuous time t = lr * iterations), else None.
+    moments : tuple of np.ndarray
+        For exit times: ``moments[n - 1]`` is E[tau^n], grid-shaped (``moments[0] is values``).
+    domain : np.ndarray of bool or None
+        The cells where the field was solved for (the complement holds boundary values).
+    info : dict
+        Sizes and timings of the solve.
+    """
+
+    values: np.ndarray
+    grid: Grid
+    name: str = "field"
+    lr: float | None = None
+    moments: tuple = ()
+    domain: np.ndarray | None = field(default=None, repr=False)
+    info: dict = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        inside = self.values if self.domain is None else self.values[self.domain]
+        lo, hi = (float(inside.min()), float(inside.max())) if inside.size else (np.nan, np.nan)
+        extra = f", moments 1..{len(self.moments)}" if len(self.moments) > 1 else ""
+        return f"Field({self.name!r} on {self.grid!r}, range [{lo:.6g}, {hi:.6g}]{extra})"
+
+    def __call__(self, *x):
+        """Interpolate at a point (or arrays of points), one coordinate per axis: ``tau(-1.0)``."""
+        if len(x) == 1 and self.grid.ndim > 1 and np.ndim(x[0]) == 1 and len(x[0]) == self.grid.ndim:
+            x = tuple(x[0])
+        return self.grid.interpolate(self.values, *x)
+
+    @property
+    def iterations(self) -> np.ndarray:
+        """The values in SGD iterations, ``values / lr`` (exit times of SGD models only)."""
+        if self.lr is None:
+            raise AttributeError(
+                f"iterations: the model of this {self.name} has no learning rate (not an SGD model); "
+                "the values are in continuous time"
+            )
+        return self.values / self.lr
+
+    def moment(self, n: int) -> "Field":
+        """E[tau^n] as a Field (n = 1 .. len(moments))."""
+        if not 1 <= n <= len(self.moments):
+            raise ValueError(f"n: moments 1..{len(self.moments)} were computed, got {n}; pass moments={n}")
+        return Field(self.moments[n - 1], self.grid, f"{self.name} moment {n}", None, (), self.domain)
+
+    @property
+    def variance(self) -> np.ndarray:
+        """Var tau = E[tau^2] - E[tau]^2 (needs ``moments >= 2``)."""
+        if len(self.moments) < 2:
+            raise AttributeError("variance: compute the field with moments=2 or more")
+        return self.moments[1] - self.moments[0] ** 2
+
+    def plot(self, ax=None, log: bool = False, **kwargs):
+        """Line plot in 1-D, image (first two axes, other axes averaged) in 2-D and above."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        values = np.log10(np.maximum(self.values, 1e-300)) if log else self.values
+        label = f"log10 {self.name}" if log else self.name
+        if self.grid.ndim == 1:
+            ax.plot(self.grid.centers[0], values, **kwargs)
+            ax.set_xlabel(self.grid.axis_names[0])
+            ax.set_ylabel(label)
+        else:
+            image = values.reshape(values.shape[:2] + (-1,)).mean(axis=-1)
+            (x0, x1), (y0, y1) = self.grid.bounds[0], self.grid.bounds[1]
+            im = ax.imshow(image.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto", **kwargs)
+            ax.figure.colorbar(im, ax=ax, label=label)
+            ax.set_xlabel(self.grid.axis_names[0])
+            ax.set_ylabel(self.grid.axis_names[1])
+        return ax

@@ -1,0 +1,126 @@
+"""What a case computes: each task takes a parsed Case and returns a CaseResult.
+
+* ``evolve``: density evolution from an initial density, the stationary law and relaxation rates.
+* ``batch_sizes``: where mass settles among the basins as the batch size changes (SGD models).
+
+Analysis tasks (exit times, sweeps) register here as well; the registry ``TASKS`` maps a case
+file's ``task`` key to its function.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..problem import FokkerPlanck
+from . import plots
+from .config import Case, CaseError, build_grid, build_initial, build_landscape, build_model
+from .output import CaseResult
+
+__all__ = ["TASKS", "evolve_task", "batch_sizes_task"]
+
+
+def _problem(case: Case, model=None, landscape=None, grid=None):
+    landscape = landscape or build_landscape(case)
+    grid = grid or build_grid(case)
+    model = model or build_model(case, landscape)
+    boundary = case.tables.get("boundary", {}).get("kind", "reflecting")
+    try:
+        return FokkerPlanck(model, grid, boundary=boundary)
+    except ValueError as error:
+        raise CaseError(f"{case.path}: {error}") from error
+
+
+def _times(case: Case, table: str) -> tuple:
+    spec = case.table(table)
+    if "times" not in spec:
+        raise case.error(table, "times", "missing")
+    times = np.asarray(spec["times"], dtype=float)
+    if times.ndim != 1 or times.size < 2 or np.any(np.diff(times) <= 0):
+        raise case.error(table, "times", "expected an increasing list of at least two times")
+    method = spec.get("method", "trbdf2")
+    return times, method
+
+
+def evolve_task(case: Case, progress: bool = False) -> CaseResult:
+    """Evolve the initial density, then compute the stationary law and relaxation rates."""
+    fpe = _problem(case)
+    grid = fpe.grid
+    times, method = _times(case, "evolve")
+    p0 = build_initial(case, grid)
+    begin = time.perf_counter()
+    sol = fpe.evolve(p0, times, method=method, progress=progress)
+    t_evolve = time.perf_counter() - begin
+    result = CaseResult()
+    means = [[float(grid.integrate(p * x)) for x in grid.mesh()] for p in sol.p]
+    result.numbers.update(
+        times=times, mass=sol.mass, mean=means, seconds_evolve=t_evolve, method=method,
+        mass_error=float(np.abs(sol.mass - 1).max()),
+    )
+    result.arrays.update(t=times, p=sol.p, **{f"center_{a}": c for a, c in zip(grid.axis_names, grid.centers)})
+    result.summary.append(f"evolved to t = {times[-1]:g} with {method} in {t_evolve:.3f} s; "
+                          f"mass error {result.numbers['mass_error']:.2e}")
+    k = int(case.tables.get("relaxation", {}).get("k", 3))
+    if fpe.absorbing is None and "absorbing" not in str(fpe.boundary):
+        begin = time.perf_counter()
+        p_inf = fpe.stationary()
+        rates = fpe.relaxation_rates(k)
+        result.numbers.update(
+            relaxation_rates=rates, seconds_stationary=time.perf_counter() - begin,
+            distance_to_stationary=[float(grid.integrate(np.abs(p - p_inf))) for p in sol.p],
+        )
+        result.arrays["stationary"] = p_inf
+        result.summary.append("relaxation rates " + ", ".join(f"{r:.4g}" for r in rates)
+                              + f"; L1 distance to stationary at the end {result.numbers['distance_to_stationary'][-1]:.3g}")
+    result.figures["density"] = plots.densities(sol, result.arrays.get("stationary"), fpe.model.landscape, case.title)
+    return result
+
+
+def batch_sizes_task(case: Case, progress: bool = False) -> CaseResult:
+    """For each batch size in [sweep] batch_size: evolve, then the basin occupancy over time and
+    at stationarity (basins by steepest descent, see fpsolve.analysis.basins)."""
+    from ..analysis import basins as find_basins
+
+    landscape = build_landscape(case)
+    grid = build_grid(case)
+    sweep = case.table("sweep")
+    if "batch_size" not in sweep:
+        raise case.error("sweep", "batch_size", "missing: the list of batch sizes")
+    sizes = [float(b) for b in sweep["batch_size"]]
+    times, method = _times(case, "evolve")
+    labels = find_basins(grid, landscape)
+    result = CaseResult()
+    occupancy, stationary, rates = [], [], []
+    for size in sizes:
+        fpe = _problem(case, build_model(case, landscape, {"batch_size": size}), landscape, grid)
+        sol = fpe.evolve(build_initial(case, grid), times, method=method, progress=progress)
+        occupancy.append(_occupancy(sol.p, labels.labels, grid))
+        p_inf = fpe.stationary()
+        stationary.append(p_inf)
+        rates.append(fpe.relaxation_rates(1)[0])
+        result.summary.append(
+            f"B = {size:g}: stationary occupancy " + ", ".join(f"{f:.3f}" for f in _occupancy(p_inf[None], labels.labels, grid)[0])
+            + f"; spectral gap {rates[-1]:.4g}"
+        )
+    occupancy = np.array(occupancy)
+    final = np.array([_occupancy(p[None], labels.labels, grid)[0] for p in stationary])
+    result.numbers.update(
+        batch_sizes=sizes, times=times, minima=labels.minima, sharpness=labels.sharpness,
+        occupancy=occupancy, stationary_occupancy=final, spectral_gap=rates,
+    )
+    result.arrays.update(t=times, batch_sizes=np.array(sizes), occupancy=occupancy,
+                         stationary=np.array(stationary), labels=labels.labels)
+    result.figures["occupancy"] = plots.occupancy(times, occupancy, sizes, labels)
+    result.figures["stationary"] = plots.stationary_panels(grid, stationary, sizes, landscape)
+    return result
+
+
+def _occupancy(p: np.ndarray, labels: np.ndarray, grid) -> np.ndarray:
+    """Mass in each basin, shape (len(p), n_basins)."""
+    n = int(labels.max()) + 1
+    flat = p.reshape(len(p), -1) * grid.cell_volume
+    return np.stack([np.bincount(labels.ravel(), weights=row, minlength=n) for row in flat])
+
+
+TASKS = {"evolve": evolve_task, "batch_sizes": batch_sizes_task}

@@ -1,0 +1,82 @@
+"""The command line: ``fpsolve run CASE [--out DIR]``, ``fpsolve list``, ``fpsolve validate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def main(argv=None) -> int:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="fpsolve", description="Fokker-Planck solvers for SGD-like SDEs")
+    parser.add_argument("--version", action="version", version=f"fpsolve {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    run = commands.add_parser("run", help="run a case file (or a built-in case by name)")
+    run.add_argument("case", help="path to a case .toml, or the name of a built-in case")
+    run.add_argument("--out", help="results folder (default runs/<case name>)")
+    run.add_argument("--progress", action="store_true", help="show progress bars")
+    commands.add_parser("list", help="list the built-in cases")
+    validate = commands.add_parser("validate", help="check a simulator's samples against the PDE")
+    validate.add_argument("case", help="the case the samples simulate")
+    validate.add_argument("--samples", required=True, help="an .npz samples file (see docs/validate.md)")
+    validate.add_argument("--alpha", type=float, default=0.01, help="significance level (default 0.01)")
+    validate.add_argument("--out", help="folder for the report and its figure")
+    args = parser.parse_args(argv)
+
+    from .cases import CaseError
+
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "list":
+            return _list()
+        if args.command == "validate":
+            return _validate(args)
+    except CaseError as error:
+        print(f"fpsolve: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fpsolve: interrupted; no results were written", file=sys.stderr)
+        return 130
+    parser.print_help()
+    return 1
+
+
+def _run(args) -> int:
+    from .cases import run_case
+
+    folder, result, metadata = run_case(args.case, args.out, progress=args.progress)
+    print(f"{metadata['title']} ({metadata['case']}, task {metadata['task']}) in {metadata['seconds']:.2f} s")
+    for line in result.summary:
+        print(f"  {line}")
+    print(f"results in {folder}/ (result.json, arrays.npz, " + ", ".join(f"{n}.png" for n in result.figures) + ")")
+    return 0
+
+
+def _list() -> int:
+    from .cases import find_cases, load_case
+
+    cases = find_cases()
+    if not cases:
+        print("no cases found (looked in ./cases and the source checkout's cases/)")
+        return 1
+    width = max(len(n) for n in cases)
+    for name, path in cases.items():
+        case = load_case(path)
+        print(f"{name:<{width}}  {case.title}")
+    return 0
+
+
+def _validate(args) -> int:
+    from .cases.validation import validate_case
+
+    report = validate_case(args.case, args.samples, alpha=args.alpha, out=args.out)
+    print(report)
+    return 0 if report.passed else 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

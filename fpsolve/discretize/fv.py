@@ -1,0 +1,401 @@
+"""Finite-volume generator of an Ito diffusion: exponentially fitted (Scharfetter-Gummel) fluxes.
+
+The Fokker-Planck equation is written in conservation form d_t p + div J = 0 with the Ito flux
+
+    J_k = b_k p - sum_m d_m (D_km p)
+        = (b_k - d_k D_kk) p - D_kk d_k p  -  sum_{m != k} d_m (D_km p).
+
+On the face between neighbouring cells L and R along axis k (spacing h) the first part is the
+Scharfetter-Gummel flux
+
+    J = (D_f / h) [B(-Pe) p_L - B(Pe) p_R],    B(z) = z / (e^z - 1),
+
+with face diffusion D_f = D_kk(face) and Peclet number
+
+    Pe = -(V_R - V_L) / D_f - log(D_kk(R) / D_kk(L))     when b = -grad V (V known),
+    Pe = h b_k(face) / D_f - log(D_kk(R) / D_kk(L))       otherwise.
+
+For gradient drift with constant D this is exact at equilibrium: the discrete stationary law is
+exp(-V/D) at the cell centres. With state-dependent D the log term is the square-root-approximation
+correction: in 1-D the stationary law is exp(-sum (V_R - V_L)/D_f) / D, the midpoint rule for
+exp(-int V'/D) / D (second order). Cross terms -d_m(D_km p), m != k, are central differences of
+D_km p averaged over the two cells of the face (one-sided at walls). They can make some rates
+negative (the generator is then not an M-matrix); :class:`MonotonicityReport` says how often.
+
+Every face flux is a linear function of the cell values, J_k = F_k p, and the forward operator is
+A = -sum_k Div_k F_k, so dp/dt = A p. The generator is Q = A^T: Q[i, j] >= 0 is the rate from
+cell i to cell j; rows sum to zero except at absorbing box faces, where the deficit is the
+killing rate. Boundaries per axis face: "reflecting" (no flux), "periodic", "absorbing"
+(p = 0 on the face itself, a half-cell fitted flux: second order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["BOUNDARIES", "normalize_boundary", "assemble", "FiniteVolumeOperator", "MonotonicityReport", "bernoulli"]
+
+BOUNDARIES = ("reflecting", "periodic", "absorbing")
+
+
+@dataclass(frozen=True)
+class MonotonicityReport:
+    """How far the assembled generator is from an M-matrix (non-negative off-diagonal rates).
+
+    ``negative_links`` counts ordered cell pairs (i, j), i != j, with a negative rate Q[i, j],
+    among cells where the density can matter (for gradient drift: where exp(-(V - min V)/D) is
+    above exp(-potential_cutoff); everywhere otherwise);
+    ``share`` is their fraction among all nonzero off-diagonal rates; ``worst`` is the most negative
+    rate divided by the largest rate. A nonzero share means positivity of densities is not
+    guaranteed by the scheme (it comes from cross-diffusion terms D_km, m != k).
+    """
+
+    negative_links: int
+    links: int
+    worst: float
+
+    @property
+    def share(self) -> float:
+        return self.negative_links / self.links if self.links else 0.0
+
+    @property
+    def is_m_matrix(self) -> bool:
+        return self.negative_links == 0
+
+    def __repr__(self) -> str:
+        if self.is_m_matrix:
+            return "MonotonicityReport(M-matrix: all off-diagonal rates non-negative)"
+        return (
+            f"MonotonicityReport({self.negative_links} of {self.links} links "
+            f"({100 * self.share:.2f} %) have negative rates; worst {self.worst:.3g} of the largest rate)"
+        )
+
+
+@dataclass(frozen=True)
+class FiniteVolumeOperator:
+    """The assembled finite-volume discretization.
+
+    Attributes
+    ----------
+    generator : scipy.sparse.csr_matrix
+        Q, shape (N, N), N = grid.size, cells in C order.
+    face_flux : tuple of scipy.sparse.csr_matrix
+        F_k per axis, mapping cell values to fluxes on the faces of axis k; faces are indexed as an
+        array of shape ``grid.shape`` with ``n_k + 1`` entries along axis k (C order).
+    monotonicity : MonotonicityReport
+    peclet : tuple of float
+        The largest cell Peclet number |Pe| per axis over the faces that matter (see
+        :func:`assemble`).
+    """
+
+    generator: sp.csr_matrix
+    face_flux: tuple
+    monotonicity: MonotonicityReport
+    peclet: tuple
+
+
+def bernoulli(z: np.ndarray) -> np.ndarray:
+    """B(z) = z / (e^z - 1), with B(0) = 1, accurate for all real z (no overflow)."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    small = np.abs(z) < 1e-6
+    zs = z[small]
+    out[small] = 1.0 - zs / 2.0 + zs * zs / 12.0
+    zl = z[~small]
+    with np.errstate(over="ignore"):
+        out[~small] = np.where(zl > 700.0, zl * np.exp(-np.minimum(zl, 1e300)), zl / np.expm1(zl))
+    return out
+
+
+def normalize_boundary(grid, boundary) -> tuple:
+    """Per-axis ``(low, high)`` boundary kinds from a flexible specification.
+
+    ``boundary`` may be one kind for every face, a sequence with one entry per axis (a kind or a
+    ``(low, high)`` pair), or a dict ``{axis_index_or_name: kind_or_pair}``. Periodic grid axes are
+    always periodic; "periodic" on a non-periodic grid axis is an error (make the grid periodic).
+    """
+    if boundary is None:
+        boundary = "reflecting"
+    if isinstance(boundary, str):
+        spec = [boundary] * grid.ndim
+    elif isinstance(boundary, dict):
+        spec = ["reflecting"] * grid.ndim
+        for key, value in boundary.items():
+            axis = grid.axis_names.index(key) if isinstance(key, str) else int(key)
+            spec[axis] = value
+    else:
+        spec = list(boundary)
+        if grid.ndim == 1 and len(spec) == 2 and all(isinstance(s, str) for s in spec):
+            spec = [tuple(spec)]  # a 1-D (low, high) pair
+        if len(spec) != grid.ndim:
+            raise ValueError(f"boundary: expected {grid.ndim} entries (one per axis), got {len(spec)}")
+    out = []
+    for k, entry in enumerate(spec):
+        pair = (entry, entry) if isinstance(entry, str) else tuple(entry)
+        if len(pair) != 2:
+            raise ValueError(f"boundary: axis {k} needs a kind or a (low, high) pair, got {entry!r}")
+        for kind in pair:
+            if kind not in BOUNDARIES:
+                raise ValueError(f"boundary: unknown kind {kind!r} on axis {k}; expected one of {BOUNDARIES}")
+        if grid.periodic[k]:
+            pair = ("periodic", "periodic")
+        elif "periodic" in pair:
+            raise ValueError(
+                f"boundary: axis {k} is not periodic in the grid; pass periodic=True to Grid instead"
+            )
+        out.append(pair)
+    return tuple(out)
+
+
+def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cutoff: float = 40.0) -> FiniteVolumeOperator:
+    """Assemble the finite-volume generator of ``model`` on ``grid`` at time ``t``.
+
+    Parameters
+    ----------
+    model : fpsolve.dynamics.Model
+        Provides ``drift``, ``diffusion`` and ``potential``.
+    grid : fpsolve.grid.Grid
+    boundary : str, sequence or dict
+        See :func:`normalize_boundary`.
+    t : float
+        Time at which time-dependent coefficients are evaluated.
+    potential_cutoff : float
+        Faces and cells where the local Boltzmann weight exp(-(V - min V)/D) is below
+        exp(-cutoff) are left out of the reported Peclet number and monotonicity (the density
+        there is negligible).
+    """
+    bounds = normalize_boundary(grid, boundary)
+    d, n_cells = grid.ndim, grid.size
+    index = np.arange(n_cells).reshape(grid.shape)
+    centres = grid.mesh()
+    potential = model.potential(t)
+    v_cell = np.broadcast_to(potential(*centres), grid.shape) if potential is not None else None
+    d_cell = model.diffusion(*centres, t=t)
+    _require_positive_diffusion(d_cell, grid)
+
+    flux_rows, peclets = [], []
+    for k in range(d):
+        h = grid.spacing[k]
+        n = grid.shape[k]
+        periodic = bounds[k][0] == "periodic"
+        rows, cols, vals = [], [], []
+
+        # interior (and periodic wrap) faces between L and R = L + e_k
+        left = index if periodic else np.take(index, np.arange(n - 1), axis=k)
+        right = np.roll(index, -1, axis=k) if periodic else np.take(index, np.arange(1, n), axis=k)
+        face_pos = [np.broadcast_to(c, left.shape) for c in _face_coordinates(grid, k, periodic)]
+        d_face = model.diffusion(*face_pos, t=t)
+        dkk_face = d_face[k, k]
+        dkk_l, dkk_r = d_cell[k, k].ravel()[left], d_cell[k, k].ravel()[right]
+        use_potential = v_cell is not None and (not periodic or _periodic_along(potential, grid, k))
+        if use_potential:
+            dv = v_cell.ravel()[right] - v_cell.ravel()[left]
+            pe = -dv / dkk_face - np.log(dkk_r / dkk_l)
+        else:
+            b_face = model.drift(*face_pos, t=t)[k]
+            pe = h * b_face / dkk_face - np.log(dkk_r / dkk_l)
+        # face row index in the (n_k + 1)-faces array: the face on the high side of L
+        face_index = _face_index(grid, k, left)
+        coef = dkk_face / h
+        rows += [face_index.ravel(), face_index.ravel()]
+        cols += [left.ravel(), right.ravel()]
+        vals += [(coef * bernoulli(-pe)).ravel(), (-coef * bernoulli(pe)).ravel()]
+        peclets.append(_relevant_peclet(pe, v_cell, d_cell[k, k], left, right, potential_cutoff))
+
+        # cross-diffusion -d_m(D_km p): the mean of one-sided differences at L and R, oriented by
+        # the sign of D_km so that the diagonal neighbours along the correlation get positive rates
+        # (the generator stays an M-matrix while |D_km| is below the diagonal coefficients)
+        for m in range(d):
+            if m == k:
+                continue
+            positive = d_face[k, m] > 0
+            for cells, forward in ((left, ~positive), (right, positive)):
+                for r, c, a in _cross_terms(grid, d_cell[k, m], cells, m, forward):
+                    rows.append(face_index.ravel()[r])
+                    cols.append(c)
+                    vals.append(-0.5 * a)
+
+        # absorbing box faces: p = 0 on the face, fitted flux over half a cell
+        for side in (0, 1):
+            if bounds[k][side] != "absorbing":
+                continue
+            cell = np.take(index, [0 if side == 0 else n - 1], axis=k)
+            pos = [np.broadcast_to(c, cell.shape) for c in _boundary_face_coordinates(grid, k, side)]
+            dkk_b = model.diffusion(*pos, t=t)[k, k]
+            dkk_c = d_cell[k, k].ravel()[cell]
+            sign = 1.0 if side == 1 else -1.0  # direction from the cell towards the face
+            # Peclet number from the cell to the face, over half a cell
+            if use_potential:
+                pe_out = -(np.broadcast_to(potential(*pos), cell.shape) - v_cell.ravel()[cell]) / dkk_b
+            else:
+                pe_out = (h / 2) * sign * model.drift(*pos, t=t)[k] / dkk_b
+            pe_out = pe_out - np.log(dkk_b / dkk_c)
+            # outward flux (2 D / h) B(-Pe) p_cell, signed along +e_k
+            rate = 2.0 * dkk_b / h * bernoulli(-pe_out)
+            rows.append(_face_index(grid, k, cell, side=side).ravel())
+            cols.append(cell.ravel())
+            vals.append((sign * rate).ravel())
+
+        n_faces = n_cells // n * (n + 1)
+        flux = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_faces, n_cells)
+        )
+        flux_rows.append(flux)
+
+    forward = sum(_negative_divergence(grid, k) @ flux_rows[k] for k in range(d))
+    generator = sp.csr_matrix(forward.T)
+    generator.sum_duplicates()
+    generator.eliminate_zeros()
+    if v_cell is not None:
+        smallest = np.min([d_cell[k, k] for k in range(d)], axis=0)
+        relevant = ((v_cell - v_cell.min()) / smallest < potential_cutoff).ravel()
+    else:
+        relevant = np.ones(n_cells, dtype=bool)
+    return FiniteVolumeOperator(
+        generator=generator,
+        face_flux=tuple(flux_rows),
+        monotonicity=_monotonicity(generator, relevant),
+        peclet=tuple(peclets),
+    )
+
+
+def _negative_divergence(grid, k: int) -> sp.csr_matrix:
+    """-Div_k: faces of axis k -> cells, -(J_high - J_low) / h, faces shaped n_k + 1 along k."""
+    n, h = grid.shape[k], grid.spacing[k]
+    shape_f = list(grid.shape)
+    shape_f[k] = n + 1
+    faces = np.arange(int(np.prod(shape_f))).reshape(shape_f)
+    low = np.take(faces, np.arange(n), axis=k).ravel()
+    high = np.take(faces, np.arange(1, n + 1), axis=k).ravel()
+    cells = np.arange(grid.size)
+    data = np.concatenate([np.full(grid.size, 1.0 / h), np.full(grid.size, -1.0 / h)])
+    div = sp.csr_matrix(
+        (data, (np.concatenate([cells, cells]), np.concatenate([high, low]))),
+        shape=(grid.size, faces.size),
+    )
+    if grid.periodic[k]:
+        # the face at index 0 is the wrap face stored at index n: route the low flux of the first
+        # cells to it
+        wrap = sp.identity(faces.size, format="lil")
+        first = np.take(faces, [0], axis=k).ravel()
+        last = np.take(faces, [n], axis=k).ravel()
+        wrap[first, first] = 0.0
+        wrap[first, last] = 1.0
+        div = div @ wrap.tocsr()
+    return -div
+
+
+def _face_index(grid, k: int, cells: np.ndarray, side: int = 1) -> np.ndarray:
+    """Index (in the (n_k + 1)-faces array) of the high (side=1) or low (side=0) face of cells."""
+    n = grid.shape[k]
+    shape_f = list(grid.shape)
+    shape_f[k] = n + 1
+    multi = np.unravel_index(cells, grid.shape)
+    multi = list(multi)
+    multi[k] = multi[k] + side
+    return np.ravel_multi_index(multi, shape_f)
+
+
+def _face_coordinates(grid, k: int, periodic: bool):
+    """Coordinates of the faces between L and L + e_k, broadcastable to the L array."""
+    coords = []
+    for m, c in enumerate(grid.centers):
+        shape = [1] * grid.ndim
+        if m == k:
+            vals = c + grid.spacing[k] / 2
+            if not periodic:
+                vals = vals[:-1]
+        else:
+            vals = c
+        shape[m] = vals.size
+        coords.append(vals.reshape(shape))
+    return coords
+
+
+def _boundary_face_coordinates(grid, k: int, side: int):
+    coords = []
+    for m, c in enumerate(grid.centers):
+        shape = [1] * grid.ndim
+        vals = np.array([grid.bounds[k][side]]) if m == k else c
+        shape[m] = vals.size
+        coords.append(vals.reshape(shape))
+    return coords
+
+
+def _cross_terms(grid, dkm_cell, cells, m, forward):
+    """Terms of the m-derivative of q = D_km p at ``cells``: yields (positions, columns, coefficients).
+
+    One-sided differences, (q(+) - q) / h_m where ``forward`` else (q - q(-)) / h_m. At a
+    non-periodic wall where the chosen neighbour is missing the difference is dropped: this keeps
+    the rates non-negative (flipping the side would not) at a first-order error confined to the
+    cells along the wall.
+    """
+    n, h = grid.shape[m], grid.spacing[m]
+    multi = list(np.unravel_index(cells.ravel(), grid.shape))
+    forward = np.broadcast_to(forward, cells.shape).ravel()
+    keep = np.ones(cells.size, dtype=bool)
+    if not grid.periodic[m]:
+        keep = np.where(forward, multi[m] < n - 1, multi[m] > 0)
+    other = list(multi)
+    other[m] = (multi[m] + np.where(forward, 1, -1)) % n
+    own_idx = np.ravel_multi_index(multi, grid.shape)
+    other_idx = np.ravel_multi_index(other, grid.shape)
+    sign = np.where(forward, 1.0, -1.0) * keep
+    dkm = dkm_cell.ravel()
+    pos = np.arange(cells.size)
+    yield pos, other_idx, sign * dkm[other_idx] / h
+    yield pos, own_idx, -sign * dkm[own_idx] / h
+
+
+def _periodic_along(potential, grid, k: int) -> bool:
+    """Whether V takes equal values on the two faces of periodic axis k (else use the drift)."""
+    lo = _boundary_face_coordinates(grid, k, 0)
+    hi = _boundary_face_coordinates(grid, k, 1)
+    v_lo, v_hi = np.asarray(potential(*lo), float), np.asarray(potential(*hi), float)
+    scale = max(1.0, float(np.max(np.abs(v_lo))))
+    return bool(np.allclose(v_lo, v_hi, rtol=0, atol=1e-10 * scale))
+
+
+def _relevant_peclet(pe, v_cell, dkk, left, right, cutoff) -> float:
+    pe = np.abs(pe)
+    if v_cell is None or pe.size == 0:
+        return float(pe.max(initial=0.0))
+    weight = (v_cell - v_cell.min()) / dkk
+    mask = np.minimum(weight.ravel()[left], weight.ravel()[right]) < cutoff
+    return float(pe[mask].max(initial=0.0))
+
+
+def _monotonicity(generator: sp.csr_matrix, relevant: np.ndarray) -> MonotonicityReport:
+    """Count negative rates among links whose two cells both carry non-negligible density."""
+    coo = generator.tocoo()
+    off = (coo.row != coo.col) & relevant[coo.row] & relevant[coo.col]
+    values = coo.data[off]
+    values = values[values != 0]
+    negative = values < 0
+    largest = float(np.abs(values).max(initial=1.0))
+    worst = float(values[negative].min() / largest) if negative.any() else 0.0
+    return MonotonicityReport(int(negative.sum()), int(values.size), worst)
+
+
+def _require_positive_diffusion(d_cell: np.ndarray, grid) -> None:
+    """ValueError naming the first cell where D is not positive definite."""
+    d = grid.ndim
+    moved = np.moveaxis(d_cell, (0, 1), (-2, -1)).reshape(-1, d, d)
+    if not np.all(np.isfinite(moved)):
+        bad = int(np.argwhere(~np.isfinite(moved).all(axis=(1, 2)))[0][0])
+        raise ValueError(f"diffusion: not finite at x = {_point(grid, bad)}")
+    smallest = np.linalg.eigvalsh(0.5 * (moved + np.swapaxes(moved, 1, 2)))[:, 0]
+    if np.any(smallest <= 0):
+        bad = int(np.argmin(smallest))
+        raise ValueError(
+            f"diffusion: the diffusion matrix is not positive definite at x = {_point(grid, bad)}; "
+            f"smallest eigenvalue {smallest[bad]:.3g}"
+        )
+
+
+def _point(grid, flat: int) -> tuple:
+    idx = np.unravel_index(flat, grid.shape)
+    return tuple(round(float(c[i]), 6) for c, i in zip(grid.centers, idx))

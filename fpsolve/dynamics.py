@@ -1,0 +1,275 @@
+"""SDE models of training dynamics: drift b(x, t) and diffusion tensor D(x, t) (Ito).
+
+Every overdamped model here is an Ito diffusion
+
+    dX = b(X, t) dt + sqrt(2 D(X, t)) dW,     d_t p = -div(b p) + d_i d_j (D_ij p),
+
+with generator L f = b . grad f + D : grad grad f. Conventions (DESIGN.md section 1):
+
+* ``Langevin(U, temperature=T)``: b = -grad U, D = T I; stationary law proportional to exp(-U/T).
+* ``SGD(U, lr, batch_size, noise)``: b = -grad U, D = lr * Sigma(x) / (2 * batch_size); time t is
+  lr times the number of iterations. ``modified_loss=True`` uses b = -grad(U + lr/4 |grad U|^2).
+* ``Diffusion(drift, diffusion)``: any Ito diffusion (e.g. an Ornstein-Uhlenbeck process).
+
+``lr`` and ``batch_size`` may be functions of t (schedules); the models then report
+``autonomous = False`` and every consumer asks for coefficients at the current time.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from scipy import integrate as _quad
+
+from .landscape import Landscape
+from .noise import HESSIAN_FLOOR, make_noise
+
+__all__ = ["Model", "Langevin", "SGD", "Diffusion"]
+
+
+class Model:
+    """Base class: an Ito diffusion on R^d with drift and diffusion tensor.
+
+    Subclasses define :meth:`drift`, :meth:`diffusion` and optionally :meth:`potential`.
+    """
+
+    ndim: int
+    landscape: Landscape | None = None
+    autonomous: bool = True
+    constant_diffusion: bool = False
+
+    def drift(self, *x, t: float = 0.0) -> np.ndarray:
+        """Ito drift b(x, t), shape ``(d,) + shape``."""
+        raise TypeError(f"{type(self).__name__} does not define a drift")
+
+    def diffusion(self, *x, t: float = 0.0) -> np.ndarray:
+        """Diffusion tensor D(x, t) (generator b.grad + D:grad grad), shape ``(d, d) + shape``."""
+        raise TypeError(f"{type(self).__name__} does not define a diffusion")
+
+    def potential(self, t: float = 0.0) -> Callable | None:
+        """V with b = -grad V exactly, or None when the drift is not a gradient."""
+        return None
+
+    def parameters(self, t: float = 0.0) -> tuple:
+        """Hashable values of the time-dependent parameters at time t (a cache key)."""
+        return ()
+
+    def describe(self) -> dict:
+        """A JSON-friendly description of the model."""
+        return {"model": type(self).__name__}
+
+
+class Langevin(Model):
+    """Overdamped Langevin dynamics dX = -grad U dt + sqrt(2 T) dW.
+
+    Parameters
+    ----------
+    landscape : Landscape
+        The potential U.
+    temperature : float
+        T > 0 (units of U); stationary law proportional to exp(-U/T).
+    """
+
+    constant_diffusion = True
+
+    def __init__(self, landscape: Landscape, temperature: float):
+        _require_landscape(landscape)
+        self.landscape = landscape
+        self.ndim = landscape.ndim
+        self.temperature = _positive(temperature, "temperature")
+
+    def __repr__(self) -> str:
+        return f"Langevin({self.landscape.name!r}, temperature={self.temperature:g})"
+
+    def drift(self, *x, t=0.0):
+        return -self.landscape.grad(*x)
+
+    def diffusion(self, *x, t=0.0):
+        shape = np.broadcast(*x).shape
+        eye = np.eye(self.ndim).reshape((self.ndim, self.ndim) + (1,) * len(shape))
+        return self.temperature * np.broadcast_to(eye, (self.ndim, self.ndim) + shape).copy()
+
+    def potential(self, t=0.0):
+        return self.landscape
+
+    def describe(self):
+        return {"model": "Langevin", "landscape": self.landscape.name, "temperature": self.temperature}
+
+
+class SGD(Model):
+    """Continuous-time SGD: dX = -grad U dt + sqrt(lr / batch_size) Sigma(X)^(1/2) dW.
+
+    The diffusion tensor is D = lr * Sigma / (2 * batch_size) and time t = lr * iterations.
+
+    Parameters
+    ----------
+    landscape : Landscape
+        The mean loss U.
+    lr : float or callable
+        Learning rate eta > 0, or a schedule ``lr(t)`` in continuous time t.
+    batch_size : float or callable
+        Batch size B > 0, or a schedule ``batch_size(t)``.
+    noise : {"isotropic", "hessian", "empirical"} or callable
+        The gradient-noise covariance Sigma(x) (see :mod:`fpsolve.noise`).
+    noise_scale : float
+        Factor s multiplying Sigma (sigma^2 for isotropic noise).
+    modified_loss : bool
+        Use the drift -grad(U + lr/4 |grad U|^2), the first-order finite-lr correction.
+    hessian_floor : float
+        Eigenvalue floor of |H| for Hessian noise.
+    """
+
+    def __init__(
+        self,
+        landscape: Landscape,
+        lr,
+        batch_size,
+        noise="isotropic",
+        noise_scale: float = 1.0,
+        modified_loss: bool = False,
+        hessian_floor: float = HESSIAN_FLOOR,
+    ):
+        _require_landscape(landscape)
+        self.landscape = landscape
+        self.ndim = landscape.ndim
+        self.lr = _schedule(lr, "lr")
+        self.batch_size = _schedule(batch_size, "batch_size")
+        self.noise = noise
+        self.noise_scale = float(noise_scale)
+        self.sigma = make_noise(noise, landscape, noise_scale=noise_scale, floor=hessian_floor)
+        self.modified_loss = bool(modified_loss)
+        self.autonomous = not (callable(lr) or callable(batch_size))
+        self.constant_diffusion = noise == "isotropic"
+
+    def __repr__(self) -> str:
+        lr = "schedule" if callable(self._raw(self.lr)) else f"{self.lr(0.0):g}"
+        bs = "schedule" if callable(self._raw(self.batch_size)) else f"{self.batch_size(0.0):g}"
+        return f"SGD({self.landscape.name!r}, lr={lr}, batch_size={bs}, noise={self.noise!r})"
+
+    @staticmethod
+    def _raw(schedule):
+        return getattr(schedule, "source", None)
+
+    def drift(self, *x, t=0.0):
+        g = self.landscape.grad(*x)
+        if not self.modified_loss:
+            return -g
+        h = self.landscape.hessian(*x)
+        return -g - 0.5 * self.lr(t) * np.einsum("ij...,j...->i...", h, g)
+
+    def diffusion(self, *x, t=0.0):
+        return (self.lr(t) / (2.0 * self.batch_size(t))) * self.sigma(*x)
+
+    def potential(self, t=0.0):
+        if not self.modified_loss:
+            return self.landscape
+        eta = self.lr(t)
+        U = self.landscape
+        return lambda *x: U(*x) + 0.25 * eta * np.sum(U.grad(*x) ** 2, axis=0)
+
+    def parameters(self, t=0.0):
+        return (float(self.lr(t)), float(self.batch_size(t)))
+
+    def iterations(self, t) -> np.ndarray | float:
+        """Number of SGD iterations that continuous time t corresponds to: integral of dt / lr(t)."""
+        if self.autonomous or not callable(self._raw(self.lr)):
+            return np.asarray(t) / self.lr(0.0)
+        ts = np.atleast_1d(np.asarray(t, dtype=float))
+        out = [_quad.quad(lambda s: 1.0 / self.lr(s), 0.0, ti, limit=200)[0] for ti in ts]
+        return out[0] if np.ndim(t) == 0 else np.array(out)
+
+    def describe(self):
+        return {
+            "model": "SGD",
+            "landscape": self.landscape.name,
+            "lr": "schedule" if callable(self._raw(self.lr)) else self.lr(0.0),
+            "batch_size": "schedule" if callable(self._raw(self.batch_size)) else self.batch_size(0.0),
+            "noise": self.noise if isinstance(self.noise, str) else "callable",
+            "noise_scale": self.noise_scale,
+            "modified_loss": self.modified_loss,
+        }
+
+
+class Diffusion(Model):
+    """A general Ito diffusion dX = b(X) dt + sqrt(2 D(X)) dW.
+
+    Parameters
+    ----------
+    drift : callable
+        ``drift(*x)`` -> ``(d,) + shape`` array.
+    diffusion : callable or array
+        ``diffusion(*x)`` -> ``(d, d) + shape``, or a constant ``(d, d)`` symmetric positive
+        definite matrix.
+    ndim : int
+        Dimension d.
+    potential : callable, optional
+        V with drift = -grad V, when known (lets the finite-volume scheme be exact at equilibrium).
+    """
+
+    def __init__(self, drift: Callable, diffusion, ndim: int, potential: Callable | None = None):
+        self.ndim = int(ndim)
+        self._drift = drift
+        self._potential = potential
+        if callable(diffusion):
+            self._diffusion = diffusion
+        else:
+            matrix = np.asarray(diffusion, dtype=float)
+            if matrix.shape != (self.ndim, self.ndim):
+                raise ValueError(f"diffusion: expected a ({ndim}, {ndim}) matrix, got {matrix.shape}")
+            if not np.allclose(matrix, matrix.T):
+                raise ValueError("diffusion: the constant diffusion matrix must be symmetric")
+            if np.linalg.eigvalsh(matrix).min() <= 0:
+                raise ValueError(
+                    f"diffusion: not positive definite; eigenvalues {np.linalg.eigvalsh(matrix)}"
+                )
+            self.constant_diffusion = True
+            self._diffusion = lambda *x: np.broadcast_to(
+                matrix.reshape(matrix.shape + (1,) * np.broadcast(*x).ndim),
+                matrix.shape + np.broadcast(*x).shape,
+            ).copy()
+
+    def __repr__(self) -> str:
+        return f"Diffusion(ndim={self.ndim})"
+
+    def drift(self, *x, t=0.0):
+        shape = np.broadcast(*x).shape
+        return np.stack([np.broadcast_to(np.asarray(b, float), shape) for b in self._drift(*x)])
+
+    def diffusion(self, *x, t=0.0):
+        return np.asarray(self._diffusion(*x), dtype=float)
+
+    def potential(self, t=0.0):
+        return self._potential
+
+
+def _require_landscape(landscape) -> None:
+    if not isinstance(landscape, Landscape):
+        raise TypeError(
+            f"landscape: expected an fpsolve.Landscape, got {type(landscape).__name__}; "
+            "wrap a function with fpsolve.Landscape(f)"
+        )
+
+
+def _positive(value, name: str) -> float:
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    return value
+
+
+def _schedule(value, name: str) -> Callable:
+    """A constant or a function of t, returned as a function of t that checks positivity."""
+    if callable(value):
+        def schedule(t, _f=value):
+            v = float(_f(t))
+            if not np.isfinite(v) or v <= 0:
+                raise ValueError(f"{name}: the schedule gave {v!r} at t = {t:g}; expected > 0")
+            return v
+    else:
+        constant = _positive(value, name)
+
+        def schedule(t, _c=constant):
+            return _c
+    schedule.source = value
+    return schedule

@@ -1,0 +1,30 @@
+"""Reference Monte Carlo for fpsolve's models: Euler-Maruyama paths and discrete optimisers.
+
+Public names::
+
+    sim = simulator(model, dt=1e-3, seed=0, domain=None, bounds=None)   # Simulator
+    sim.sample(x0, n_paths, times)            -> Samples (times, x[(m, n_paths, d)], alive)
+    sim.exit_times(x0, n_paths, domain, t_max) -> ExitTimes (times, censored, locations, ...)
+    Box([(lo, hi), ...]), HalfSpace(normal, offset)   # domains with exact bridge crossing tests
+    sgd(loss, lr, batch_size, n_steps, ...), adam(...) -> Iterates     # discrete algorithms
+    StepKernel, register_step_kernel                 # plug in models with their own step
+
+Paths draw from counter-based streams keyed by (seed, path index): results are identical for any
+number of threads. See ``sde`` (simulation), ``compile`` (models -> Numba kernels, plug-ins),
+``rng`` (random numbers), ``discrete`` (SGD, heavy ball, Adam on a FiniteSumLoss).
+"""
+
+from .compile import Box, HalfSpace, StepKernel, compile_model, register_step_kernel
+from .results import ExitTimes, Iterates, Samples
+from .sde import Simulator, simulator
+
+__all__ = [
+    "simulator", "Simulator", "Samples", "ExitTimes", "Iterates", "Box", "HalfSpace",
+    "StepKernel", "register_step_kernel", "compile_model",
+]
+
+try:  # discrete algorithms (import lazily tolerated while FiniteSumLoss is being written)
+    from .discrete import adam, sgd  # noqa: F401
+    __all__ += ["sgd", "adam"]
+except ImportError:  # pragma: no cover
+    pass

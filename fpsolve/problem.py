@@ -1,0 +1,271 @@
+"""FokkerPlanck(model, grid, boundary): evolve densities, stationary laws, currents and spectra.
+
+The forward Fokker-Planck equation of an Ito diffusion dX = b dt + sqrt(2D) dW,
+
+    d_t p = -div(b p) + d_i d_j (D_ij p),
+
+is discretized into the generator Q of a Markov chain on the grid cells (DESIGN.md section 2) and
+solved as dp/dt = Q^T p. Densities are grid-shaped arrays with ``p.sum() * grid.cell_volume == 1``.
+"""
+
+from __future__ import annotations
+
+import time as _time
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import integrate as _integrate
+from .discretize import fv
+from .generator import Generator, as_mask
+from .grid import Grid
+from .initial import as_density
+
+__all__ = ["FokkerPlanck", "Solution", "PECLET_WARNING"]
+
+#: Cell Peclet number above which the grid is reported as too coarse for the noise: the fitted
+#: fluxes stay positive and stable for any Peclet number, but the density varies by a factor
+#: e^Pe across one cell, so the discretization error is no longer small.
+PECLET_WARNING = 4.0
+
+DISCRETIZATIONS = ("fv",)
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """A computed evolution of a density.
+
+    Attributes
+    ----------
+    t : np.ndarray
+        The times asked for (continuous time; for SGD models t = lr * iterations).
+    p : np.ndarray
+        Densities, shape ``(len(t),) + grid.shape``.
+    grid : Grid
+    mass : np.ndarray
+        Total probability at each time (decreases only through absorption).
+    method : str
+        The time integrator.
+    stats : dict
+        Steps, factorizations and wall time of the integration.
+    """
+
+    t: np.ndarray
+    p: np.ndarray
+    grid: Grid
+    mass: np.ndarray
+    method: str
+    stats: dict = field(default_factory=dict)
+    _continue: Callable | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"Solution(t = {self.t[0]:g} .. {self.t[-1]:g} at {len(self.t)} times, grid {self.grid.shape}, "
+            f"mass {self.mass[-1]:.12g} at the end, method {self.method!r})"
+        )
+
+    def __call__(self, t: float) -> np.ndarray:
+        """The density at time t: stored if t is an output time, else integrated from the last
+        stored time before t with the same method (exact in time for the exponential method)."""
+        t = float(t)
+        if not self.t[0] <= t <= self.t[-1]:
+            raise ValueError(f"t: {t:g} lies outside the computed interval [{self.t[0]:g}, {self.t[-1]:g}]")
+        hit = np.flatnonzero(np.isclose(self.t, t, rtol=1e-12, atol=0))
+        if hit.size:
+            return self.p[hit[0]]
+        i = int(np.searchsorted(self.t, t) - 1)
+        return self._continue(self.p[i], self.t[i], t)
+
+    def plot(self, ax=None, times=None):
+        """Plot the density at (some of) the stored times: lines in 1-D, the last time in 2-D."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        if self.grid.ndim == 1:
+            idx = range(len(self.t)) if times is None else [int(np.argmin(abs(self.t - s))) for s in times]
+            for i in idx:
+                ax.plot(self.grid.centers[0], self.p[i], label=f"t = {self.t[i]:g}")
+            ax.set_xlabel(self.grid.axis_names[0])
+            ax.set_ylabel("density")
+            ax.legend()
+        else:
+            marginal = self.p[-1].reshape(self.p.shape[1:3] + (-1,)).sum(axis=-1)
+            (x0, x1), (y0, y1) = self.grid.bounds[0], self.grid.bounds[1]
+            ax.imshow(marginal.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto")
+            ax.set_xlabel(self.grid.axis_names[0])
+            ax.set_ylabel(self.grid.axis_names[1])
+            ax.set_title(f"t = {self.t[-1]:g}")
+        return ax
+
+
+class FokkerPlanck:
+    """The Fokker-Planck equation of ``model`` on ``grid``.
+
+    Parameters
+    ----------
+    model : fpsolve.dynamics.Model
+        Langevin, SGD or any Ito diffusion.
+    grid : Grid
+    boundary : str, sequence or dict
+        "reflecting" (default: a closed box), "absorbing", or per axis/face; periodic grid axes
+        are periodic. See :func:`fpsolve.discretize.fv.normalize_boundary`.
+    absorbing : mask or predicate, optional
+        Cells removed from the state space (absorbed on arrival), e.g. ``lambda x, y: x > 0``.
+    discretization : {"fv"}
+        Finite volumes with exponentially fitted fluxes.
+
+    Warns when the grid is too coarse for the noise (cell Peclet number above
+    :data:`PECLET_WARNING` where the density is not negligible) and when cross-diffusion makes
+    some rates negative (positivity then is not guaranteed; see :class:`MonotonicityReport`).
+    """
+
+    def __init__(self, model, grid: Grid, boundary="reflecting", absorbing=None, discretization: str = "fv"):
+        if discretization not in DISCRETIZATIONS:
+            raise ValueError(f"discretization: unknown {discretization!r}; expected one of {DISCRETIZATIONS}")
+        if not isinstance(grid, Grid):
+            raise TypeError(f"grid: expected an fpsolve.Grid, got {type(grid).__name__}")
+        if getattr(model, "ndim", None) != grid.ndim:
+            raise ValueError(f"grid: the model has dimension {getattr(model, 'ndim', None)}, the grid {grid.ndim}")
+        self.model = model
+        self.grid = grid
+        self.boundary = fv.normalize_boundary(grid, boundary)
+        self.absorbing = None if absorbing is None else as_mask(grid, absorbing, "absorbing")
+        if self.absorbing is not None and self.absorbing.all():
+            raise ValueError("absorbing: every cell of the grid is absorbing; nothing is left to evolve")
+        if getattr(model, "landscape", None) is not None:
+            model.landscape.require_finite(grid)
+        self._cache: OrderedDict = OrderedDict()
+        self.discretization = self._assemble(0.0)
+        self._report(self.discretization)
+
+    def __repr__(self) -> str:
+        return f"FokkerPlanck({self.model!r}, {self.grid!r}, boundary={self.boundary})"
+
+    # --- the generator --------------------------------------------------------------------------
+    def _assemble(self, t: float) -> fv.FiniteVolumeOperator:
+        key = self.model.parameters(t)
+        if key not in self._cache:
+            self._cache[key] = fv.assemble(self.model, self.grid, self.boundary, t)
+            while len(self._cache) > 32:
+                self._cache.popitem(last=False)
+        return self._cache[key]
+
+    def generator_at(self, t: float = 0.0) -> Generator:
+        """The generator Q at time t (models with schedules change with t)."""
+        op = self._assemble(t)
+        return Generator(op.generator, self.grid, self.absorbing, op.face_flux)
+
+    @property
+    def generator(self) -> Generator:
+        """The generator Q at t = 0 (see :class:`fpsolve.generator.Generator`); ``.matrix`` is sparse Q."""
+        if not hasattr(self, "_generator0"):
+            self._generator0 = self.generator_at(0.0)
+        return self._generator0
+
+    def _report(self, op: fv.FiniteVolumeOperator) -> None:
+        worst = max(op.peclet)
+        if worst > PECLET_WARNING:
+            axis = int(np.argmax(op.peclet))
+            warnings.warn(
+                f"grid: too coarse for the noise: cell Peclet number {worst:.3g} on axis "
+                f"{self.grid.axis_names[axis]} (above {PECLET_WARNING:g}); refine the grid "
+                f"about {worst / PECLET_WARNING:.1f}x along that axis for an accurate density",
+                stacklevel=3,
+            )
+        if not op.monotonicity.is_m_matrix:
+            warnings.warn(
+                f"diffusion: cross-diffusion breaks the M-matrix property: {op.monotonicity}; "
+                "densities may take small negative values",
+                stacklevel=3,
+            )
+
+    # --- forward evolution ------------------------------------------------------------------------
+    def evolve(self, p0, t, method: str = "trbdf2", *, progress: bool = False, rtol: float = 1e-8, dt=None) -> Solution:
+        """Evolve the density ``p0`` and return it at the times ``t``.
+
+        Parameters
+        ----------
+        p0 : array, shape ``grid.shape``
+            Initial density at time ``t[0]`` (normalised; rescaled with a warning if only its mass
+            is off). Mass on absorbing cells is dropped.
+        t : sequence of float
+            Increasing output times, ``t[0]`` the start.
+        method : {"trbdf2", "bdf2", "exponential", "explicit"}
+            See :func:`fpsolve.integrate.integrate`. "exponential" is exact in time (rational
+            approximation of exp(tA)) for models without schedules.
+        progress : bool
+            Show a progress bar.
+        rtol, dt : float
+            Tolerance of the adaptive implicit methods, or a fixed step.
+        """
+        times = np.asarray(t, dtype=float).ravel()
+        if times.size == 0:
+            raise ValueError("t: expected at least one output time")
+        p0 = as_density(p0, self.grid, "p0")
+        gen = self.generator
+        start = gen.restrict(p0)
+        operator = gen.forward if self.model.autonomous else self._forward_at
+        begin = _time.perf_counter()
+        result = _integrate.integrate(
+            operator, start * self.grid.cell_volume, times, method, progress=progress, rtol=rtol, dt=dt
+        )
+        elapsed = _time.perf_counter() - begin
+        p = np.stack([gen.extend(y) for y in result.y]) / self.grid.cell_volume
+        self._warn_negative(p)
+        stats = {"steps": result.steps, "factorizations": result.factorizations, "seconds": elapsed}
+
+        def resume(p_start, t_start, t_end):
+            return self.evolve(p_start, [t_start, t_end], method, rtol=rtol, dt=dt).p[-1]
+
+        return Solution(times, p, self.grid, self.grid.integrate(p), method, stats, resume)
+
+    def _forward_at(self, t: float):
+        return self.model.parameters(t), self.generator_at(t).forward
+
+    def _warn_negative(self, p: np.ndarray) -> None:
+        low = float(p.min())
+        if low < -1e-12 * float(np.abs(p).max()):
+            warnings.warn(
+                f"evolve: the density became negative ({low:.3g}); the generator is not an M-matrix "
+                f"({self.discretization.monotonicity}) or the step was too large",
+                stacklevel=3,
+            )
+
+    # --- stationary law, currents, spectrum --------------------------------------------------------
+    def stationary(self) -> np.ndarray:
+        """The stationary density (normalised), from the null space of Q^T.
+
+        Solved as a bordered system, so it is exact in a reflecting box where the naive steady
+        solve is singular. Raises ValueError when anything is absorbed.
+        """
+        return self.generator.stationary().reshape(self.grid.shape) / self.grid.cell_volume
+
+    def current(self, p) -> tuple:
+        """The scheme's own face fluxes J_k for density ``p``: one array per axis, shaped like the
+        grid with ``n_k + 1`` faces along axis k (probability per unit time and unit face area)."""
+        p = np.asarray(p, dtype=float)
+        if p.shape != self.grid.shape:
+            raise ValueError(f"p: expected shape {self.grid.shape}, got {p.shape}")
+        p = np.where(self.absorbing, 0.0, p) if self.absorbing is not None else p
+        out = []
+        for k, flux in enumerate(self.discretization.face_flux):
+            shape = list(self.grid.shape)
+            shape[k] += 1
+            j = (flux @ p.ravel()).reshape(shape)
+            if self.grid.periodic[k]:
+                last = np.take(j, [shape[k] - 1], axis=k)
+                index = [slice(None)] * self.grid.ndim
+                index[k] = slice(0, 1)
+                j[tuple(index)] = last
+            out.append(j)
+        return tuple(out)
+
+    def relaxation_rates(self, k: int = 1) -> np.ndarray:
+        """The k smallest nonzero relaxation rates (positive, ascending), in units of 1/time."""
+        if int(k) != k or k < 1:
+            raise ValueError(f"k: expected a positive integer, got {k!r}")
+        return self.generator.relaxation_rates(int(k))

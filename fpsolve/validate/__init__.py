@@ -1,0 +1,26 @@
+"""Referee a Monte Carlo simulator against the PDE: statistical checks with a verdict at level α.
+
+    report = fpsolve.validate.densities(samples, p, grid=grid)
+    report = fpsolve.validate.mean_exit_time(exit_times, tau_pde)
+    report = fpsolve.validate.exit_times(exit_times, law, censored=flags, time_limit=T)
+    report = fpsolve.validate.splitting(hits_b, n, q_pde)
+    report.passed, report.p_value, report.plot(), report.to_dict()
+
+Samples travel between a simulator and these checks in the .npz format of ``samples_file``
+(``save_samples`` / ``load_samples``), described in docs/validate_format.md.
+"""
+
+from .checks import densities, exit_times, mean_exit_time, splitting
+from .report import ValidationReport
+from .samples_file import SamplesFile, load_samples, save_samples
+
+__all__ = [
+    "densities",
+    "mean_exit_time",
+    "exit_times",
+    "splitting",
+    "ValidationReport",
+    "SamplesFile",
+    "save_samples",
+    "load_samples",
+]

@@ -1,0 +1,162 @@
+"""The verdict of a check: a frozen ``ValidationReport`` with a one-line repr, a dict and a plot."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ValidationReport"]
+
+
+def _jsonable(value):
+    """Numbers, strings, lists and dicts only: numpy scalars/arrays become Python ones."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Whether a simulator's output agrees with the PDE, with the statistic behind the verdict.
+
+    Attributes
+    ----------
+    check : str
+        ``"densities"``, ``"mean_exit_time"``, ``"exit_times"`` or ``"splitting"``.
+    passed : bool
+        ``p_value > alpha``: the data give no evidence, at level α, against the PDE's answer.
+        Under the null the check fails with probability at most α (its false-alarm rate).
+    p_value : float
+        Probability, if the simulator sampled the PDE's law exactly, of a statistic at least
+        as extreme as the one observed.
+    statistic : float
+        The test statistic (χ², z, D, or the number of hits), described in ``details``.
+    alpha : float
+        The level of the test.
+    details : dict
+        Everything else a reader may want (estimates, standard errors, distances with their
+        null scales, bins), JSON-friendly.
+    message : str
+        One human sentence, without the PASS/REJECT prefix.
+    """
+
+    check: str
+    passed: bool
+    p_value: float
+    statistic: float
+    alpha: float
+    details: dict
+    message: str
+    plot_data: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return f"{'PASS' if self.passed else 'REJECT'}: {self.message}"
+
+    @property
+    def verdict(self) -> str:
+        """``"pass"`` or ``"reject"``."""
+        return "pass" if self.passed else "reject"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (infinities as the strings "inf"/"-inf", NaN as None)."""
+        return _jsonable(
+            {
+                "check": self.check,
+                "verdict": self.verdict,
+                "passed": bool(self.passed),
+                "p_value": float(self.p_value),
+                "statistic": float(self.statistic),
+                "alpha": float(self.alpha),
+                "message": self.message,
+                "details": self.details,
+            }
+        )
+
+    def plot(self, ax=None):
+        """Draw the picture behind the verdict on ``ax`` (a new figure if None); return ``ax``.
+
+        densities: histogram on the test's bins against the PDE density (1-D), or the standardized
+        residual (O − E)/√E of each bin painted over its cells (2-D), or per bin (3-D).
+        exit_times / mean_exit_time: empirical against PDE survival, or the estimate's interval
+        against the PDE value. splitting: the estimate's Clopper–Pearson interval against the PDE.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        draw = {
+            "densities": _plot_densities,
+            "exit_times": _plot_survival,
+            "mean_exit_time": _plot_interval,
+            "splitting": _plot_interval,
+        }[self.check]
+        if self.check == "exit_times" and "t" not in self.plot_data:
+            draw = _plot_interval  # only the mean was tested
+        draw(self, ax)
+        ax.set_title(f"{self.verdict.upper()} ({self.check}): p = {self.p_value:.2g} at α = {self.alpha:g}", fontsize=9)
+        return ax
+
+
+def _plot_densities(report, ax):
+    data = report.plot_data
+    if data["ndim"] == 1:
+        edges = data["bin_edges"]
+        width = np.diff(edges)
+        ax.stairs(data["observed"] / (data["n"] * width), edges, label="samples (per bin)", color="C0")
+        ax.stairs(data["expected"] / (data["n"] * width), edges, label="PDE (per bin)", color="C1", ls="--")
+        ax.plot(data["centers"], data["density"], color="C1", lw=0.8, label="PDE density")
+        ax.set_xlabel("x")
+        ax.set_ylabel("density")
+        ax.legend(fontsize=8)
+    elif data["ndim"] == 2:
+        residual = data["residual"]
+        cell_residual = np.where(data["labels"] >= 0, residual[np.maximum(data["labels"], 0)], np.nan)
+        (x0, x1), (y0, y1) = data["bounds"]
+        bound = max(3.0, float(np.nanmax(np.abs(residual))) if residual.size else 3.0)
+        image = ax.imshow(cell_residual.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto",
+                          cmap="RdBu_r", vmin=-bound, vmax=bound)
+        ax.contour(data["centers"][0], data["centers"][1], data["density"].T, colors="k", linewidths=0.5)
+        ax.figure.colorbar(image, ax=ax, label="(O − E)/√E per bin")
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    else:
+        residual = data["residual"]
+        ax.bar(np.arange(residual.size), residual, color="C0")
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_xlabel("bin")
+        ax.set_ylabel("(O − E)/√E")
+
+
+def _plot_survival(report, ax):
+    data = report.plot_data
+    t = data["t"]
+    ax.step(t, data["empirical_survival"], where="post", label="samples", color="C0")
+    ax.plot(t, data["pde_survival"], label="PDE", color="C1", ls="--")
+    if data.get("time_limit") is not None:
+        ax.axvline(data["time_limit"], color="k", lw=0.5, ls=":", label="censoring time")
+    ax.set_yscale("log")
+    ax.set_xlabel("t")
+    ax.set_ylabel("P(τ > t)")
+    ax.legend(fontsize=8)
+
+
+def _plot_interval(report, ax):
+    data = report.plot_data
+    lo, hi = data["interval"]
+    est = data["estimate"]
+    ax.errorbar([0], [est], yerr=[[est - lo], [hi - est]], fmt="o", capsize=4, label=data["interval_label"])
+    ax.axhline(data["reference"], color="C1", ls="--", label="PDE")
+    ax.set_xticks([])
+    ax.set_ylabel(data["quantity"])
+    ax.legend(fontsize=8)
