@@ -179,22 +179,23 @@ def test_state_dependent_diffusion_stationary_density_second_order():
 # --- schedules ------------------------------------------------------------------------------------
 def test_piecewise_constant_lr_equals_composition_of_autonomous_evolutions():
     U = fp.Landscape(lambda x: (x**2 - 1) ** 2)
-    grid = fp.Grid([(-2.5, 2.5)], [100])
-    lr = lambda t: 0.4 if t < 0.7 else 0.1
-    model = fp.SGD(U, lr=lr, batch_size=lambda t: 2.0, noise="isotropic")
+    grid = fp.Grid([(-2.5, 2.5)], [160])
+    # D = lr * noise_scale / (2 B) = 0.4, then 0.2 (cell Peclet number below 4 where p matters)
+    lr = lambda t: 0.4 if t < 0.7 else 0.2
+    model = fp.SGD(U, lr=lr, batch_size=lambda t: 1.0, noise="isotropic", noise_scale=2.0)
     p0 = fp.gaussian(grid, mean=-1.0, std=0.2)
     scheduled = fp.FokkerPlanck(model, grid).evolve(p0, [0.0, 0.7, 1.5], method="trbdf2", rtol=1e-9)
-    first = fp.FokkerPlanck(fp.SGD(U, lr=0.4, batch_size=2.0), grid)
-    second = fp.FokkerPlanck(fp.SGD(U, lr=0.1, batch_size=2.0), grid)
+    first = fp.FokkerPlanck(fp.SGD(U, lr=0.4, batch_size=1.0, noise_scale=2.0), grid)
+    second = fp.FokkerPlanck(fp.SGD(U, lr=0.2, batch_size=1.0, noise_scale=2.0), grid)
     p1 = first.evolve(p0, [0.0, 0.7], method="exponential").p[-1]
     p2 = second.evolve(p1, [0.7, 1.5], method="exponential").p[-1]
     # the reference is exact in time (CRAM, ~1e-14); trbdf2 at rtol 1e-9 lands on the switch and
-    # its global L1 error is a few times rtol x steps: measured 2e-9
+    # its global L1 error accumulates local errors of ~rtol over its steps: measured 1e-8 to 3e-8
     assert np.abs(scheduled.p[1] - p1).sum() * grid.cell_volume < 1e-7
     assert np.abs(scheduled.p[2] - p2).sum() * grid.cell_volume < 1e-7
     # and the switch matters: without it the result differs by far more
     p_no_switch = first.evolve(p0, [0.0, 1.5], method="exponential").p[-1]
-    assert np.abs(p_no_switch - p2).sum() * grid.cell_volume > 1e-3
+    assert np.abs(p_no_switch - p2).sum() * grid.cell_volume > 1e-2
 
 
 # --- mass and positivity on random landscapes -----------------------------------------------------

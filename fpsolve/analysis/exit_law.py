@@ -34,7 +34,7 @@ from .exit import _left_half, killed_generator, learning_rate, start_cell
 __all__ = ["exit_time_distribution", "ExitTimeLaw", "SPECTRAL_MAX_CELLS"]
 
 #: Largest number of live cells for which the dense spectral decomposition is the default.
-SPECTRAL_MAX_CELLS = 2000
+SPECTRAL_MAX_CELLS = 400
 
 #: The default time window ends where exp(-lambda_1 t) = e^-TAIL_DECADES (about 1e-11).
 TAIL = 25.0

@@ -42,7 +42,7 @@ __all__ = ["Simulator", "simulator", "DEFAULT_MAX_STEPS"]
 DEFAULT_MAX_STEPS = 10**9
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _walls(x, lo, hi, periodic):
     for a in range(x.shape[0]):
         if periodic[a]:
@@ -58,7 +58,7 @@ def _walls(x, lo, hi, periodic):
                 x[a] = hi[a]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _crossing_probability(x_old, x_new, A, c, S, dt):
     """Brownian-bridge probability that a step from x_old to x_new (both inside) left A x < c."""
     survive = 1.0
@@ -86,7 +86,7 @@ def crossing_probability_numpy(x_old, x_new, A, c, S, dt):
     return 1.0 - np.prod(1.0 - np.exp(-2.0 * d_old * d_new / (var * dt)))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _outside(x, A, c):
     for j in range(A.shape[0]):
         s = 0.0

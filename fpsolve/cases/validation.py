@@ -1,0 +1,113 @@
+"""``fpsolve validate CASE --samples FILE.npz``: a simulator's output against the case's PDE.
+
+The samples file (docs/validate_format.md) carries either samples at given times, started from
+the case's initial density at t = 0, or first exit times from the case's domain, started at the
+case's ``[exit] start``. Densities at several times are tested together: each time at level
+alpha/m (Bonferroni), so the false-alarm rate of the whole verdict is at most alpha.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..validate import ValidationReport, densities, exit_times, load_samples
+from .config import CaseError, build_grid, build_initial, build_landscape, build_model, load_case
+from .output import CaseResult, write_results
+
+__all__ = ["validate_case", "domain_predicate"]
+
+
+def validate_case(case_name, samples_path, *, alpha: float = 0.01, out=None) -> ValidationReport:
+    from . import resolve_case
+
+    case = load_case(resolve_case(case_name))
+    try:
+        data = load_samples(samples_path)
+    except (ValueError, OSError) as error:
+        raise CaseError(f"{samples_path}: {error}") from error
+    if str(data.metadata.get("case")) != case.name:
+        raise CaseError(
+            f"{samples_path}: metadata case is {data.metadata.get('case')!r}, but the samples are "
+            f"validated against case {case.name!r}"
+        )
+    if data.exit_times is not None:
+        report = _exit_times(case, data, alpha)
+    elif data.samples is not None:
+        report = _densities(case, data, alpha)
+    else:
+        raise CaseError(f"{samples_path}: holds neither samples nor exit times")
+    if out is not None:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        report.plot(ax)
+        result = CaseResult(numbers=report.to_dict(), figures={"validation": fig})
+        write_results(Path(out), result, {"case": case.name, "samples": str(samples_path), "simulator": data.metadata})
+    return report
+
+
+def _densities(case, data, alpha: float) -> ValidationReport:
+    from ..problem import FokkerPlanck
+
+    landscape = build_landscape(case)
+    grid = build_grid(case)
+    model = build_model(case, landscape)
+    fpe = FokkerPlanck(model, grid, boundary=case.tables.get("boundary", {}).get("kind", "reflecting"))
+    times = np.atleast_1d(np.asarray(data.times, dtype=float))
+    if times.min() < 0:
+        raise CaseError("samples file: times must be non-negative (t = 0 is the case's initial density)")
+    samples = np.asarray(data.samples)
+    if samples.shape[0] != times.size:
+        raise CaseError(f"samples file: samples has {samples.shape[0]} time slices but times has {times.size}")
+    grid_times = np.unique(np.concatenate([[0.0], times]))
+    sol = fpe.evolve(build_initial(case, grid), grid_times, method="exponential" if model.autonomous else "trbdf2")
+    level = alpha / times.size
+    reports = [densities(samples[i], sol(t), grid=grid, alpha=level) for i, t in enumerate(times)]
+    worst = min(reports, key=lambda r: r.p_value)
+    p_value = min(1.0, worst.p_value * times.size)
+    passed = all(r.passed for r in reports)
+    message = (
+        f"densities at {times.size} time(s), each at level {level:.3g} (Bonferroni); "
+        f"worst at t = {times[reports.index(worst)]:g}: {worst.message}"
+    )
+    return ValidationReport(
+        "densities", passed, p_value, worst.statistic, alpha,
+        {"per_time": [dict(t=float(t), **r.to_dict()) for t, r in zip(times, reports)]},
+        message, worst.plot_data,
+    )
+
+
+def _exit_times(case, data, alpha: float) -> ValidationReport:
+    from ..analysis import exit_time_distribution
+
+    spec = case.table("exit")
+    if "domain" not in spec or "start" not in spec:
+        raise case.error("exit", "domain/start", "an exit-time validation needs [exit] domain and start")
+    landscape = build_landscape(case)
+    grid = build_grid(case)
+    model = build_model(case, landscape)
+    law = exit_time_distribution(model, grid, domain_predicate(case, spec["domain"], grid.ndim), spec["start"])
+    return exit_times(data.exit_times, law, censored=data.censored, time_limit=data.time_limit, alpha=alpha)
+
+
+def domain_predicate(case, expression: str, ndim: int):
+    """A predicate from an expression in x, y, z such as ``"x < 0"`` (numpy operators only)."""
+    names = ("x", "y", "z")[:ndim]
+    allowed = {"abs": np.abs, "sqrt": np.sqrt, "logical_and": np.logical_and, "logical_or": np.logical_or}
+    try:
+        code = compile(str(expression), f"<{case.path}: domain>", "eval")
+    except SyntaxError as error:
+        raise case.error("exit", "domain", f"not a valid expression: {error}") from error
+    unknown = set(code.co_names) - set(names) - set(allowed)
+    if unknown:
+        raise case.error("exit", "domain", f"unknown names {sorted(unknown)}; use {list(names)}")
+
+    def predicate(*x):
+        return eval(code, {"__builtins__": {}}, {**allowed, **dict(zip(names, x))})
+
+    return predicate
