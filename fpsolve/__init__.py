@@ -12,8 +12,26 @@ from .dynamics import Diffusion, Langevin, SGD
 from .generator import Generator
 from .initial import from_samples, gaussian, point_mass, uniform
 from .problem import FokkerPlanck, Solution
+from . import landscapes
+from .finite_sum import FiniteSumLoss
+from .analysis import (
+    Field, basin_occupancy, basins, committor, exit_locations, exit_time_distribution,
+    mean_exit_time, sweep, transition_rates,
+)
 
 __all__ = [
     "Grid", "Landscape", "Langevin", "SGD", "Diffusion", "Generator", "FokkerPlanck", "Solution",
-    "gaussian", "point_mass", "uniform", "from_samples",
+    "gaussian", "point_mass", "uniform", "from_samples", "landscapes", "FiniteSumLoss", "validate",
+    "montecarlo", "Field", "mean_exit_time", "committor", "exit_locations", "exit_time_distribution",
+    "transition_rates", "basins", "basin_occupancy", "sweep",
 ]
+
+
+def __getattr__(name):
+    # the Monte Carlo simulators (Numba kernels) and the statistics of validate (scipy.stats) are
+    # slow to import: load them only when asked for
+    if name in ("montecarlo", "validate"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'fpsolve' has no attribute {name!r}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from scipy import integrate as _quad
 
 from .landscape import Landscape
 from .noise import HESSIAN_FLOOR, make_noise
@@ -175,6 +174,8 @@ class SGD(Model):
         """Number of SGD iterations that continuous time t corresponds to: integral of dt / lr(t)."""
         if self.autonomous or not callable(self._raw(self.lr)):
             return np.asarray(t) / self.lr(0.0)
+        from scipy import integrate as _quad
+
         ts = np.atleast_1d(np.asarray(t, dtype=float))
         out = [_quad.quad(lambda s: 1.0 / self.lr(s), 0.0, ti, limit=200)[0] for ti in ts]
         return out[0] if np.ndim(t) == 0 else np.array(out)

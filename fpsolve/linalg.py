@@ -8,8 +8,11 @@ of the eigenvalues λ of Q nearest 0), and direct or algebraic-multigrid solves 
 instance Q_sub τ = −1 for mean exit times).
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sparse
+from scipy.sparse import csgraph
 from scipy.sparse import linalg as sla
 
 __all__ = ["stationary_distribution", "relaxation_rates", "solve", "factorize", "is_reversible"]
@@ -36,13 +39,14 @@ def _killing(Q):
 def stationary_distribution(Q) -> np.ndarray:
     """The stationary law π of the generator Q: Qᵀπ = 0, π ≥ 0, Σπ = 1.
 
-    One equation of the singular system is replaced by π_j = 1 for a cell j with large
-    stationary mass, the rest solved by sparse LU and the result normalised. j is first guessed
-    as the cell with the largest ratio of incoming to outgoing rate (a local minimum of the
-    potential for a reversible chain); if π_j turns out small compared with max π, the solve is
-    repeated with j = argmax π. Eliminating towards the heaviest cell keeps the cancellations of
-    Gaussian elimination benign, so laws spanning hundreds of orders of magnitude come out with
-    round-off relative accuracy (tested on a birth–death chain, π ∝ e^{−U/T}).
+    Reversible chains (detailed balance, as the fitted finite-volume scheme gives for gradient
+    drift without cross diffusion) get π exactly from the ratios π_j/π_i = Q_ij/Q_ji along a
+    spanning tree, in log space: O(N), round-off relative accuracy even where π spans hundreds of
+    orders of magnitude. Other chains: one equation of the singular system is replaced by
+    π_j = 1 for a cell j with large stationary mass, the rest solved by sparse LU and the result
+    normalised (j is re-chosen as argmax π if the first guess was light). For small chains
+    (N ≤ 20 000) whose law spans many decades a last pass eliminates the light cells first
+    without pivoting (as in the GTH algorithm), so that tails come out with relative accuracy.
 
     Parameters
     ----------
@@ -68,6 +72,9 @@ def stationary_distribution(Q) -> np.ndarray:
     n = Q.shape[0]
     if n == 1:
         return np.ones(1)
+    mu = _detailed_balance_law(Q)
+    if mu is not None:
+        return mu
     out_rate = -Q.diagonal()
     in_rate = np.asarray(Q.sum(axis=0)).ravel() + out_rate
     j = int(np.argmax(in_rate / np.maximum(out_rate, np.finfo(float).tiny)))
@@ -75,10 +82,11 @@ def stationary_distribution(Q) -> np.ndarray:
     if not np.all(np.isfinite(pi)) or pi[j] < 1e-3 * np.max(pi):
         pi = _pinned_solve(Q, int(np.nanargmax(np.where(np.isfinite(pi), pi, -np.inf))))
     pi = np.maximum(pi, 0.0)
-    if n <= 200_000 and pi.min() < 1e-8 * pi.max():
+    if n <= 20_000 and pi.min() < 1e-8 * pi.max():
         # Laws spanning many decades: eliminate the light cells first and the heaviest last,
         # without pivoting (Qᵀ is column diagonally dominant), so that back substitution
-        # computes each light value from heavier ones without cancellation (as in GTH).
+        # computes each light value from heavier ones without cancellation (as in GTH). Without
+        # a fill-reducing ordering this is affordable only for small chains.
         pi = np.maximum(_pinned_solve(Q, int(np.argmax(pi)), order=np.argsort(pi)), 0.0)
     return pi / pi.sum()
 
@@ -107,29 +115,66 @@ def _pinned_solve(Q, j, order=None):
                          "reducible (several closed classes)") from exc
 
 
+def _tree_measure(Q):
+    """μ with μ_j/μ_i = Q_ij/Q_ji along a breadth-first spanning tree of the two-way links.
+
+    Returns None when the two-way links do not connect all states. μ is the stationary law
+    exactly when the chain is reversible (checked by the caller).
+    """
+    off = sparse.csr_array(Q - sparse.diags_array(Q.diagonal()))
+    off.data[off.data < 0] = 0.0
+    off.eliminate_zeros()
+    both = sparse.csr_array(off.multiply(off.T) > 0)
+    n = Q.shape[0]
+    root = int(np.argmin(Q.diagonal()))  # any state; the measure is normalised afterwards
+    order, pred = csgraph.breadth_first_order(both, root, directed=False, return_predecessors=True)
+    if order.size != n:
+        return None
+    child = order[1:]
+    parent = pred[child]
+    step = np.log(np.asarray(off[parent, child]).ravel()) - np.log(np.asarray(off[child, parent]).ravel())
+    log_mu = np.zeros(n)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    # accumulate along the tree: parents come before children in breadth-first order
+    for c, p, s in zip(child.tolist(), parent.tolist(), step.tolist()):
+        log_mu[c] = log_mu[p] + s
+    mu = np.exp(log_mu - log_mu.max())
+    return mu / mu.sum()
+
+
+def _balanced(Q, mu, rtol) -> bool:
+    off = sparse.csr_array(Q - sparse.diags_array(Q.diagonal()))
+    off.eliminate_zeros()
+    pattern = sparse.csr_array(off != 0)
+    if (pattern != pattern.T).nnz:
+        return False
+    # fluxes per link, on the pattern itself (μ may underflow to 0 in the far tails)
+    coo = off.tocoo()
+    flux = mu[coo.row] * coo.data
+    back = mu[coo.col] * np.asarray(off[coo.col, coo.row]).ravel()
+    # fluxes below 1e-200 of the largest are negligible (cells with e^-460 of the mass)
+    atol = 1e-200 * float(np.max(flux, initial=0.0)) + 1e-300
+    return bool(np.all(np.abs(flux - back) <= rtol * np.maximum(flux, back) + atol))
+
+
+def _detailed_balance_law(Q, rtol=1e-8):
+    """The stationary law of a reversible closed chain, or None if Q is not reversible."""
+    mu = _tree_measure(Q)
+    if mu is None or not _balanced(Q, mu, rtol):
+        return None
+    return mu
+
+
 def is_reversible(Q, rtol=1e-8) -> bool:
     """Whether Q satisfies detailed balance μ_i Q_ij = μ_j Q_ji for some μ > 0.
 
-    μ is the stationary law of the closed chain with Q's off-diagonal rates (killing on the
-    diagonal does not matter). Fluxes are compared entry by entry, relative to the larger.
+    μ is built from rate ratios along a spanning tree of the two-way links (killing on the
+    diagonal does not matter), then every link's fluxes are compared, relative to the larger.
     """
     Q = _as_generator(Q)
-    off = sparse.csr_array(Q - sparse.diags_array(Q.diagonal()))
-    off.eliminate_zeros()
-    pattern = (off != 0).astype(np.int8)
-    if (pattern != pattern.T).nnz:
-        return False
-    closed = off - sparse.diags_array(np.asarray(off.sum(axis=1)).ravel())
-    try:
-        mu = stationary_distribution(closed)
-    except ValueError:
-        return False
-    flux = sparse.csr_array(sparse.diags_array(mu) @ off)
-    back = sparse.csr_array(flux.T)
-    flux.sort_indices()
-    back.sort_indices()            # same pattern as flux, so the data arrays line up
-    return bool(np.all(np.abs(flux.data - back.data)
-                       <= rtol * np.maximum(flux.data, back.data) + 1e-300))
+    mu = _tree_measure(Q)
+    return mu is not None and _balanced(Q, mu, rtol)
 
 
 def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
@@ -165,7 +210,8 @@ def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
                          f"{'closed' if closed else 'killed'} chain, got {k!r}")
     if reversible is None:
         reversible = is_reversible(Q)
-    sigma = 1e-10 * float(np.max(np.abs(Q.diagonal())))
+    scale = float(np.max(np.abs(Q.diagonal())))
+    sigma = 1e-10 * scale
     rates = _slowest(Q, want, sigma, reversible)
     if closed and rates[1] > 1e3 * sigma:
         # The zero mode, amplified to 1/σ by the shift-inversion, pollutes the others with
@@ -173,6 +219,21 @@ def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
         rates = _slowest(Q, want, 0.5 * rates[1], reversible)
     if closed:
         rates = rates[1:]          # drop the eigenvalue closest to 0, the stationary law
+        # eigenvalues of Q are defined to about eps * max|Q_ii| (round-off in its entries)
+        resolution = np.finfo(float).eps * scale
+        if rates[0] < 20 * resolution:
+            raise ValueError(
+                "Q: more than one eigenvalue is zero to round-off: the chain is reducible "
+                "(rates underflow between regions, e.g. a grid far too coarse for the noise), "
+                "so relaxation rates between its closed classes are zero"
+            )
+        if rates[0] < 1e4 * resolution:
+            warnings.warn(
+                f"relaxation_rates: the slowest rate {rates[0]:.3g} is within {rates[0] / resolution:.0f} "
+                f"round-off units ({resolution:.2g}) of zero; its relative accuracy is only about "
+                f"{5 * resolution / rates[0]:.0e}. Mean exit times (linear solves) are accurate there",
+                stacklevel=2,
+            )
     return rates[:k]
 
 
@@ -193,8 +254,8 @@ def factorize(M, *, method="auto", rtol=1e-12):
     """A reusable solver ``x = solver(rhs)`` for the sparse system M x = rhs.
 
     ``method="direct"`` is a sparse LU (SuperLU, COLAMD ordering), good up to ~1e6 unknowns in
-    1-D and 2-D. ``method="amg"`` is GMRES preconditioned by pyamg smoothed aggregation to
-    relative residual ``rtol`` (needs the ``amg`` extra). ``"auto"`` picks direct for
+    1-D and 2-D. ``method="amg"`` is GMRES (CG for symmetric M) preconditioned by pyamg smoothed aggregation to
+    relative residual ``rtol`` (CG when M is symmetric; needs the ``amg`` extra). ``"auto"`` picks direct for
     N ≤ 1e6 unless the stencil looks 3-D (more than 6 nonzeros per row and N > 2e5).
     """
     M = sparse.csc_array(M, dtype=float)
@@ -227,16 +288,20 @@ def _amg_solver(M, rtol):
     # generators have a negative diagonal; AMG expects a positive one
     sign = -1.0 if np.sum(M.diagonal()) < 0 else 1.0
     A = sparse.csr_array(sign * M)
-    ml = pyamg.smoothed_aggregation_solver(A, symmetry="nonsymmetric")
-    precond = ml.aspreconditioner()
+    symmetric = abs(A - A.T).max() <= 1e-14 * abs(A).max()
+    ml = pyamg.smoothed_aggregation_solver(
+        A, symmetry="hermitian" if symmetric else "nonsymmetric")
 
     def solver(rhs):
         b = sign * np.asarray(rhs, dtype=float)
-        x, info = sla.gmres(A, b, M=precond, rtol=rtol, atol=0.0, restart=50, maxiter=200)
-        if info != 0:
-            resid = np.linalg.norm(b - A @ x) / max(np.linalg.norm(b), np.finfo(float).tiny)
-            raise RuntimeError(f"amg: GMRES did not reach rtol = {rtol:g} (relative residual "
-                               f"{resid:.1e} after {info} iterations); try method='direct'")
+        residuals = []
+        x = ml.solve(b, tol=rtol, accel="cg" if symmetric else "gmres", maxiter=500,
+                     residuals=residuals)
+        resid = np.linalg.norm(b - A @ x) / max(np.linalg.norm(b), np.finfo(float).tiny)
+        if resid > 10 * rtol:
+            raise RuntimeError(f"amg: the Krylov solver did not reach rtol = {rtol:g} "
+                               f"(relative residual {resid:.1e} after {len(residuals)} "
+                               "iterations); try method='direct'")
         return x
 
     return solver

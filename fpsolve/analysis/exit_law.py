@@ -222,16 +222,21 @@ def _log_reversible_measure(Q, rtol: float = 1e-8) -> np.ndarray | None:
 
     Q = sp.csr_matrix(Q)
     n = Q.shape[0]
-    log_mu = np.zeros(n)
-    done = np.zeros(n, dtype=bool)
-    for root in range(n):
-        if done[root]:
-            continue
-        order, parent = csgraph.breadth_first_order(Q, root, directed=False, return_predecessors=True)
-        for i in order[1:]:
-            j = parent[i]
-            log_mu[i] = log_mu[j] + np.log(Q[j, i] / Q[i, j])
-        done[order] = True
+    _, component = csgraph.connected_components(Q, directed=False)
+    parent = np.full(n, -1)
+    for c in np.unique(component):
+        root = int(np.flatnonzero(component == c)[0])
+        order, pred = csgraph.breadth_first_order(Q, root, directed=False, return_predecessors=True)
+        parent[order[1:]] = pred[order[1:]]
+    child = np.flatnonzero(parent >= 0)
+    step = np.zeros(n)
+    step[child] = np.log(np.asarray(Q[parent[child], child]).ravel() / np.asarray(Q[child, parent[child]]).ravel())
+    # accumulate the steps to the root by pointer jumping (log2(depth) vectorized sweeps)
+    log_mu, up = step.copy(), parent.copy()
+    while np.any(up >= 0):
+        has = up >= 0
+        log_mu[has] += log_mu[up[has]]
+        up[has] = up[up[has]]
     coo = Q.tocoo()
     off = coo.row != coo.col
     i, j, q = coo.row[off], coo.col[off], coo.data[off]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -46,7 +47,10 @@ def run_case(path, out=None, progress: bool = False) -> tuple:
     case = load_case(resolve_case(path))
     out = Path(out) if out is not None else Path("runs") / case.name
     begin = time.perf_counter()
-    result = TASKS[case.task](case, progress=progress)
+    # a scratch folder next to the results keeps partial work (sweep tables) across interruptions
+    scratch = out.parent / f".{out.name}.partial"
+    scratch.mkdir(parents=True, exist_ok=True)
+    result = TASKS[case.task](case, progress=progress, scratch=scratch)
     metadata = {
         "case": case.name,
         "title": case.title,
@@ -59,4 +63,5 @@ def run_case(path, out=None, progress: bool = False) -> tuple:
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     folder = write_results(out, result, metadata)
+    shutil.rmtree(scratch, ignore_errors=True)
     return folder, result, metadata

@@ -81,3 +81,84 @@ def _image(ax, grid, p, landscape):
         ax.contour(X, Y, landscape(X, Y), levels=15, colors="w", linewidths=0.4, alpha=0.6)
     ax.set_xlabel(grid.axis_names[0])
     ax.set_ylabel(grid.axis_names[1])
+
+
+def exit_time_vs_batch_size(per_noise: dict, slopes: dict, basins, lr: float):
+    """log tau against B for each basin and noise model, with the asymptotic slopes overlaid."""
+    fig, axes = plt.subplots(1, len(per_noise), figsize=(5.5 * len(per_noise), 4.2), squeeze=False)
+    for ax, (noise, columns) in zip(axes[0], per_noise.items()):
+        b = columns["batch_size"]
+        for i in range(basins.n):
+            tau = columns.get(f"exit_time_{i}")
+            if tau is None:
+                continue
+            label = f"basin {i} (max Hessian eig {np.max(basins.sharpness[i]):.3g})"
+            (line,) = ax.plot(b, tau, "o-", ms=4, label=label)
+            slope = slopes[noise][i]
+            upper = b >= b[-1] / 8  # the asymptote is a large-B statement: draw it there only
+            ax.plot(b[upper], tau[-1] * np.exp(slope * (b[upper] - b[-1])), "--", color=line.get_color(), lw=1.5,
+                    label=f"asymptote d log tau/dB = {slope:.3g}")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=max(ax.get_ylim()[0], 1e-3 * np.nanmin([columns[f"exit_time_{i}"].min() for i in range(basins.n)])),
+                    top=10 * np.nanmax([columns[f"exit_time_{i}"].max() for i in range(basins.n)]))
+        ax.set_xlabel("batch size B")
+        ax.set_ylabel(f"mean exit time (t = {lr:g} x iterations)")
+        ax.set_title(f"{noise} noise")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def occupancy_and_gap(per_noise: dict, flat: int):
+    """Stationary occupancy of the flat basin and the spectral gap against B."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for noise, columns in per_noise.items():
+        b = columns["batch_size"]
+        left.plot(b, columns[f"occupancy_{flat}"], "o-", ms=4, label=f"{noise} noise")
+        if "spectral_gap" in columns:
+            right.plot(b, columns["spectral_gap"], "o-", ms=4, label=f"{noise} noise")
+    left.set_xscale("log", base=2)
+    left.set_xlabel("batch size B")
+    left.set_ylabel("stationary probability of the flat basin")
+    left.legend()
+    right.set_xscale("log", base=2)
+    right.set_yscale("log")
+    right.set_xlabel("batch size B")
+    right.set_ylabel("spectral gap (slowest relaxation rate, 1/t)")
+    right.legend()
+    fig.tight_layout()
+    return fig
+
+
+def occupancy_over_time(t, occupancy: dict, flat: int):
+    """Probability of the flat basin over time, one line per batch size."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for size, fractions in occupancy.items():
+        ax.plot(t, fractions[:, flat], "o-", ms=3, label=f"B = {size:g}")
+    ax.set_xscale("symlog", linthresh=max(float(t[1]), 1e-3))
+    ax.set_xlabel("t (= lr x iterations)")
+    ax.set_ylabel("probability in the flat basin")
+    ax.set_title("start: Gaussian in the sharp minimum; Hessian noise")
+    ax.legend()
+    return fig
+
+
+def exit_time_and_committor(grid, tau, q, landscape):
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    (x0, x1), (y0, y1) = grid.bounds[:2]
+    X, Y = grid.mesh()
+    image = left.imshow(np.log10(np.maximum(tau, 1e-300)).T, origin="lower", extent=(x0, x1, y0, y1),
+                        aspect="auto", cmap="viridis")
+    fig.colorbar(image, ax=left, label="log10 mean exit time")
+    left.set_title("mean exit time from the domain")
+    image = right.imshow(q.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto", cmap="coolwarm", vmin=0, vmax=1)
+    fig.colorbar(image, ax=right, label="committor q = P(hit b before a)")
+    right.contour(X, Y, q, levels=[0.5], colors="k", linewidths=1.0)
+    right.set_title("committor (black: q = 1/2)")
+    for ax in (left, right):
+        ax.contour(X, Y, landscape(X, Y), levels=20, colors="w", linewidths=0.4, alpha=0.6)
+        ax.set_xlabel(grid.axis_names[0])
+        ax.set_ylabel(grid.axis_names[1])
+    fig.tight_layout()
+    return fig

@@ -2,6 +2,8 @@
 
 * ``evolve``: density evolution from an initial density, the stationary law and relaxation rates.
 * ``batch_sizes``: where mass settles among the basins as the batch size changes (SGD models).
+* ``batch_size_sweep``: exit times, stationary occupancy and spectral gap against the batch size.
+* ``exit_time``: the mean exit-time field from a domain and the committor between two sets.
 
 Analysis tasks (exit times, sweeps) register here as well; the registry ``TASKS`` maps a case
 file's ``task`` key to its function.
@@ -43,7 +45,7 @@ def _times(case: Case, table: str) -> tuple:
     return times, method
 
 
-def evolve_task(case: Case, progress: bool = False) -> CaseResult:
+def evolve_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
     """Evolve the initial density, then compute the stationary law and relaxation rates."""
     fpe = _problem(case)
     grid = fpe.grid
@@ -77,7 +79,7 @@ def evolve_task(case: Case, progress: bool = False) -> CaseResult:
     return result
 
 
-def batch_sizes_task(case: Case, progress: bool = False) -> CaseResult:
+def batch_sizes_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
     """For each batch size in [sweep] batch_size: evolve, then the basin occupancy over time and
     at stationarity (basins by steepest descent, see fpsolve.analysis.basins)."""
     from ..analysis import basins as find_basins
@@ -123,4 +125,19 @@ def _occupancy(p: np.ndarray, labels: np.ndarray, grid) -> np.ndarray:
     return np.stack([np.bincount(labels.ravel(), weights=row, minlength=n) for row in flat])
 
 
-TASKS = {"evolve": evolve_task, "batch_sizes": batch_sizes_task}
+def _analysis(name):
+    def task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
+        from . import analysis_tasks
+
+        return getattr(analysis_tasks, name)(case, progress=progress, scratch=scratch)
+
+    task.__doc__ = f"See fpsolve.cases.analysis_tasks.{name}."
+    return task
+
+
+TASKS = {
+    "evolve": evolve_task,
+    "batch_sizes": batch_sizes_task,
+    "batch_size_sweep": _analysis("batch_size_sweep_task"),
+    "exit_time": _analysis("exit_time_task"),
+}

@@ -97,8 +97,15 @@ class FiniteVolumeOperator:
     peclet: tuple
 
 
+#: Smallest rate factor: B(z) underflows to 0 for z > 745, which would cut links of the chain in
+#: one direction (a reducible chain with no detailed balance). Rates are floored at this value
+#: instead; the density across such a face differs by more than e^700 anyway.
+BERNOULLI_FLOOR = 1e-300
+
+
 def bernoulli(z: np.ndarray) -> np.ndarray:
-    """B(z) = z / (e^z - 1), with B(0) = 1, accurate for all real z (no overflow)."""
+    """B(z) = z / (e^z - 1), with B(0) = 1, accurate for all real z (no overflow), floored at
+    :data:`BERNOULLI_FLOOR`."""
     z = np.asarray(z, dtype=float)
     out = np.empty_like(z)
     small = np.abs(z) < 1e-6
@@ -107,7 +114,7 @@ def bernoulli(z: np.ndarray) -> np.ndarray:
     zl = z[~small]
     with np.errstate(over="ignore"):
         out[~small] = np.where(zl > 700.0, zl * np.exp(-np.minimum(zl, 1e300)), zl / np.expm1(zl))
-    return out
+    return np.maximum(out, BERNOULLI_FLOOR)
 
 
 def normalize_boundary(grid, boundary) -> tuple:

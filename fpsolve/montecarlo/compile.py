@@ -180,7 +180,7 @@ def compile_domain(domain, state_dim: int) -> CompiledDomain:
     if callable(domain):
         args = ", ".join(f"x[{i}]" for i in range(state_dim))
         try:
-            jitted = domain if isinstance(domain, numba.core.dispatcher.Dispatcher) else njit(domain)
+            jitted = _jit(domain)
             namespace = {"f": jitted}
             exec(f"def inside(x):\n    return bool(f({args}))", namespace)
             inside = njit(inline="always")(namespace["inside"])
@@ -333,7 +333,7 @@ def _table_error(grid: Grid, exact: Callable, values: np.ndarray) -> float:
 # Compiling user functions
 # ------------------------------------------------------------------------------------------------
 def _jit(fn):
-    return fn if isinstance(fn, numba.core.dispatcher.Dispatcher) else njit(fn)
+    return fn if isinstance(fn, numba.core.dispatcher.Dispatcher) else njit(inline="always")(fn)
 
 
 def _vector_adapter(fn, d: int, sign: float):
