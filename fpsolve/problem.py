@@ -194,9 +194,11 @@ class FokkerPlanck:
             is off). Mass on absorbing cells is dropped.
         t : sequence of float
             Increasing output times, ``t[0]`` the start.
-        method : {"trbdf2", "bdf2", "exponential", "explicit"}
-            See :func:`fpsolve.integrate.integrate`. "exponential" is exact in time (rational
-            approximation of exp(tA)) for models without schedules.
+        method : {"trbdf2", "bdf2", "exponential", "krylov", "explicit"}
+            See :func:`fpsolve.integrate.integrate`. "exponential" (rational approximation of
+            exp(tA), 8 complex LUs per time step) and "krylov" (one shift-and-invert Krylov
+            space for all times, one real LU) are exact in time for models without schedules;
+            "krylov" is the faster of the two on 2-D grids with many output times.
         progress : bool
             Show a progress bar.
         rtol, dt : float

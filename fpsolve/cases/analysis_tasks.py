@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis import basins as find_basins
-from ..analysis.studies import batch_size_study, exit_time_map, log_tau_slope, occupancy_over_time
+from ..analysis.studies import batch_size_study, log_tau_slope, occupancy_over_time
 from ..noise import HESSIAN_FLOOR
 from . import plots
 from .config import Case, CaseError, build_grid, build_landscape, build_model
@@ -88,32 +88,51 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
 
 
 def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
-    """The mean exit-time field from [exit] domain and the committor between [exit] a and b."""
+    """The mean exit-time field (with its second moment) from [exit] domain, the exit-time law
+    from [exit] start, and, when [exit] a and b are given, the committor between them."""
+    from ..analysis import committor, exit_time_distribution, mean_exit_time
     from .validation import domain_predicate
 
     landscape = build_landscape(case)
     grid = build_grid(case)
     model = build_model(case, landscape)
     spec = case.table("exit")
-    for key in ("domain", "a", "b"):
-        if key not in spec:
-            raise case.error("exit", key, "missing (an expression in x, y such as \"x < 0\")")
-    preds = {key: domain_predicate(case, spec[key], grid.ndim) for key in ("domain", "a", "b")}
+    if "domain" not in spec:
+        raise case.error("exit", "domain", "missing (an expression in x, y such as \"x < 0\")")
+    boundary = case.tables.get("boundary", {}).get("kind", "reflecting")
+    domain = domain_predicate(case, spec["domain"], grid.ndim)
+    result = CaseResult()
     try:
-        fields = exit_time_map(model, grid, domain=preds["domain"], a=preds["a"], b=preds["b"],
-                               moments=int(spec.get("moments", 2)))
+        tau = mean_exit_time(model, grid, domain, boundary=boundary, moments=int(spec.get("moments", 2)))
+        q = None
+        if "a" in spec and "b" in spec:
+            q = committor(model, grid, a=domain_predicate(case, spec["a"], grid.ndim),
+                          b=domain_predicate(case, spec["b"], grid.ndim), boundary=boundary)
+        law = None
+        if "start" in spec:
+            law = exit_time_distribution(model, grid, domain, tuple(spec["start"]), boundary=boundary)
     except ValueError as error:
         raise CaseError(f"{case.path}: {error}") from error
-    tau, q = fields["tau"], fields["committor"]
-    result = CaseResult()
-    result.arrays.update(tau=tau.values, committor=q.values, **{f"center_{a}": c for a, c in zip(grid.axis_names, grid.centers)})
-    if "start" in spec:
-        start = tuple(float(c) for c in spec["start"])
-        second = tau.moment(2) if len(tau.moments) > 1 else None
-        result.numbers.update(start=start, mean_exit_time=tau(*start), committor_at_start=q(*start))
-        if second is not None:
-            result.numbers["exit_time_std"] = float(np.sqrt(max(second(*start) - tau(*start) ** 2, 0.0)))
-        result.summary.append(f"mean exit time from {start}: {tau(*start):.6g}; committor there {q(*start):.4f}")
+    result.arrays.update(tau=tau.values, **{f"center_{a}": c for a, c in zip(grid.axis_names, grid.centers)})
+    if q is not None:
+        result.arrays["committor"] = q.values
     result.numbers["max_mean_exit_time"] = float(np.max(tau.values))
-    result.figures["exit_time_and_committor"] = plots.exit_time_and_committor(grid, tau.values, q.values, landscape)
+    if law is not None:
+        start = tuple(float(c) for c in spec["start"])
+        result.numbers.update(
+            start=start, mean_exit_time=tau(*start), exit_time_std=float(np.sqrt(max(tau.variance.ravel()[
+                np.ravel_multi_index(grid.cell_index(*start), grid.shape)], 0.0))) if len(tau.moments) > 1 else None,
+            median_exit_time=float(law.quantile(0.5)), law_mean=law.mean,
+        )
+        result.arrays.update(law_t=law.t, law_survival=law.S)
+        line = f"mean exit time from {start}: {tau(*start):.6g} (median {law.quantile(0.5):.4g})"
+        if q is not None:
+            result.numbers["committor_at_start"] = q(*start)
+            line += f"; committor there {q(*start):.4f}"
+        result.summary.append(line)
+    if grid.ndim == 2:
+        result.figures["exit_time_and_committor"] = plots.exit_time_and_committor(
+            grid, tau.values, None if q is None else q.values, landscape)
+    else:
+        result.figures["exit_time"] = plots.exit_time_1d(grid, tau, law, landscape)
     return result

@@ -145,20 +145,45 @@ def occupancy_over_time(t, occupancy: dict, flat: int):
 
 
 def exit_time_and_committor(grid, tau, q, landscape):
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    """2-D: log10 of the mean exit-time field, and the committor with its q = 1/2 line."""
+    panels = 1 if q is None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
     (x0, x1), (y0, y1) = grid.bounds[:2]
     X, Y = grid.mesh()
-    image = left.imshow(np.log10(np.maximum(tau, 1e-300)).T, origin="lower", extent=(x0, x1, y0, y1),
-                        aspect="auto", cmap="viridis")
-    fig.colorbar(image, ax=left, label="log10 mean exit time")
-    left.set_title("mean exit time from the domain")
-    image = right.imshow(q.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto", cmap="coolwarm", vmin=0, vmax=1)
-    fig.colorbar(image, ax=right, label="committor q = P(hit b before a)")
-    right.contour(X, Y, q, levels=[0.5], colors="k", linewidths=1.0)
-    right.set_title("committor (black: q = 1/2)")
-    for ax in (left, right):
+    image = axes[0, 0].imshow(np.log10(np.maximum(tau, 1e-300)).T, origin="lower", extent=(x0, x1, y0, y1),
+                              aspect="auto", cmap="viridis")
+    fig.colorbar(image, ax=axes[0, 0], label="log10 mean exit time")
+    axes[0, 0].set_title("mean exit time from the domain")
+    if q is not None:
+        image = axes[0, 1].imshow(q.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto", cmap="coolwarm",
+                                  vmin=0, vmax=1)
+        fig.colorbar(image, ax=axes[0, 1], label="committor q = P(hit b before a)")
+        axes[0, 1].contour(X, Y, q, levels=[0.5], colors="k", linewidths=1.0)
+        axes[0, 1].set_title("committor (black: q = 1/2)")
+    for ax in axes[0]:
         ax.contour(X, Y, landscape(X, Y), levels=20, colors="w", linewidths=0.4, alpha=0.6)
         ax.set_xlabel(grid.axis_names[0])
         ax.set_ylabel(grid.axis_names[1])
+    fig.tight_layout()
+    return fig
+
+
+def exit_time_1d(grid, tau, law, landscape):
+    """1-D: the mean exit time over x (with the landscape), and the survival function."""
+    panels = 1 if law is None else 2
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.0), squeeze=False)
+    x = grid.centers[0]
+    axes[0, 0].semilogy(x, np.where(tau.values > 0, tau.values, np.nan))
+    axes[0, 0].set_xlabel(grid.axis_names[0])
+    axes[0, 0].set_ylabel("mean exit time")
+    twin = axes[0, 0].twinx()
+    twin.plot(x, landscape(x), color="0.6", lw=0.8)
+    twin.set_ylabel("U(x)", color="0.5")
+    if law is not None:
+        axes[0, 1].plot(law.t, law.S)
+        axes[0, 1].set_yscale("log")
+        axes[0, 1].set_xlabel("t")
+        axes[0, 1].set_ylabel("survival P(exit time > t)")
+        axes[0, 1].set_title(f"mean {law.mean:.4g}, median {law.quantile(0.5):.4g}")
     fig.tight_layout()
     return fig

@@ -91,7 +91,9 @@ def _exit_times(case, data, alpha: float) -> ValidationReport:
     landscape = build_landscape(case)
     grid = build_grid(case)
     model = build_model(case, landscape)
-    law = exit_time_distribution(model, grid, domain_predicate(case, spec["domain"], grid.ndim), spec["start"])
+    boundary = case.tables.get("boundary", {}).get("kind", "reflecting")
+    law = exit_time_distribution(model, grid, domain_predicate(case, spec["domain"], grid.ndim),
+                                 tuple(spec["start"]), boundary=boundary)
     return exit_times(data.exit_times, law, censored=data.censored, time_limit=data.time_limit, alpha=alpha)
 
 

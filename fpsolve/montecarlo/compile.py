@@ -84,6 +84,9 @@ class StepKernel:
         Whether ``step`` fills ``S`` with its noise factor (needed by the Brownian-bridge test).
     notes : tuple of str
         Approximations made (tabulation and its measured error), for reports.
+    noise_factor : (state_dim, state_dim) array, optional
+        The ``S`` that ``step`` writes, when it is the same at every state and time (additive,
+        autonomous noise): the simulator then precomputes the bridge test's per-face variances.
     """
 
     step: object
@@ -92,6 +95,7 @@ class StepKernel:
     make_params: Callable | None = None
     bridge: bool = True
     notes: tuple = field(default=())
+    noise_factor: np.ndarray | None = None
 
     def parameters(self, n_steps: int, dt: float):
         if self.make_params is not None:
@@ -165,7 +169,7 @@ class CompiledDomain:
     description: str
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _always_inside(x):
     return True
 
@@ -183,7 +187,7 @@ def compile_domain(domain, state_dim: int) -> CompiledDomain:
             jitted = _jit(domain)
             namespace = {"f": jitted}
             exec(f"def inside(x):\n    return bool(f({args}))", namespace)
-            inside = njit(inline="always")(namespace["inside"])
+            inside = njit(namespace["inside"])
             inside(np.zeros(state_dim))
         except Exception as error:  # numba typing errors, wrong arity
             raise ValueError(
@@ -333,7 +337,7 @@ def _table_error(grid: Grid, exact: Callable, values: np.ndarray) -> float:
 # Compiling user functions
 # ------------------------------------------------------------------------------------------------
 def _jit(fn):
-    return fn if isinstance(fn, numba.core.dispatcher.Dispatcher) else njit(inline="always")(fn)
+    return fn if isinstance(fn, numba.core.dispatcher.Dispatcher) else njit(fn)
 
 
 def _vector_adapter(fn, d: int, sign: float):
@@ -350,7 +354,7 @@ def _vector_adapter(fn, d: int, sign: float):
             body = f"    r = f({args})\n    return (" + ", ".join(comps) + ")"
         namespace = {"f": jitted, "sign": sign}
         exec(f"def g(x0, x1, x2):\n{body}", namespace)
-        g = njit(inline="always")(namespace["g"])
+        g = njit(namespace["g"])
         value = np.array(g(*(probe + [0.0] * (3 - d))))[:d]
         if reference.shape != (d,) or not np.allclose(value, sign * reference, rtol=1e-10, atol=1e-12):
             return None
@@ -375,7 +379,7 @@ def _hessian_adapter(fn, d: int):
                 f"    H[{i}, {j}] = float(r[{i}][{j}])" for i in range(d) for j in range(d))
         namespace = {"f": jitted}
         exec(f"def h(x0, x1, x2, H):\n{body}", namespace)
-        h = njit(inline="always")(namespace["h"])
+        h = njit(namespace["h"])
         H = np.zeros((d, d))
         h(*(probe + [0.0] * (3 - d)), H)
         return h if np.allclose(H, reference, rtol=1e-10, atol=1e-12) else None
@@ -387,7 +391,7 @@ def _fd_hessian(grad, d: int):
     """njit ``h(x0, x1, x2, H)``: fourth-order central differences of the compiled gradient."""
     hrel = _H_GRAD
 
-    @njit(inline="always")
+    @njit
     def h(x0, x1, x2, H):
         for k in range(d):
             xk = x0 if k == 0 else (x1 if k == 1 else x2)
@@ -425,11 +429,11 @@ def _make_em_step(drift, root, d: int):
     ``params`` is a (n_rows, 2) table of ``[c, lr]`` per step (one row when autonomous).
     """
 
-    @njit(inline="always")
+    @njit
     def step(x, t, dt, rng, params, S):
-        k = int(t / dt + 0.5)
-        if k >= params.shape[0]:
-            k = params.shape[0] - 1
+        k = 0
+        if params.shape[0] > 1:  # schedules: the row of this step
+            k = min(int(t / dt + 0.5), params.shape[0] - 1)
         c = params[k, 0]
         lr = params[k, 1]
         x0 = x[0]
@@ -457,7 +461,7 @@ def _make_em_step(drift, root, d: int):
 
 
 def _drift_from_gradient(grad):
-    @njit(inline="always")
+    @njit
     def drift(x0, x1, x2, lr, S):
         return grad(x0, x1, x2)  # the adapter already carries the minus sign
 
@@ -467,7 +471,7 @@ def _drift_from_gradient(grad):
 def _modified_drift(grad, hess, d):
     """b = -g - (lr/2) H g with g = grad U (the adapter returns -g)."""
 
-    @njit(inline="always")
+    @njit
     def drift(x0, x1, x2, lr, S):
         mg = grad(x0, x1, x2)
         hess(x0, x1, x2, S)
@@ -486,7 +490,7 @@ def _modified_drift(grad, hess, d):
 def _tabulated_drift(table: _Table, d: int, corrected: bool):
     values, shape, lo, h, per = table.arrays()
 
-    @njit(inline="always")
+    @njit
     def drift(x0, x1, x2, lr, S):
         r0 = interpolate(values, shape, lo, h, per, x0, x1, x2, 0)
         r1 = interpolate(values, shape, lo, h, per, x0, x1, x2, 1) if d > 1 else 0.0
@@ -505,7 +509,7 @@ def _tabulated_drift(table: _Table, d: int, corrected: bool):
 def _constant_root(R: np.ndarray, d: int):
     R = np.ascontiguousarray(R, dtype=float)
 
-    @njit(inline="always")
+    @njit
     def root(x0, x1, x2, S):
         for i in range(d):
             for j in range(d):
@@ -517,7 +521,7 @@ def _constant_root(R: np.ndarray, d: int):
 def _hessian_root(hess, scale: float, floor: float, d: int):
     rs = math.sqrt(scale)
 
-    @njit(inline="always")
+    @njit
     def root(x0, x1, x2, S):
         hess(x0, x1, x2, S)
         _sqrt_abs_inplace(S, floor)
@@ -531,7 +535,7 @@ def _hessian_root(hess, scale: float, floor: float, d: int):
 def _tabulated_root(table: _Table, d: int):
     values, shape, lo, h, per = table.arrays()
 
-    @njit(inline="always")
+    @njit
     def root(x0, x1, x2, S):
         for i in range(d):
             for j in range(d):
@@ -607,14 +611,17 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
         drift = _tabulated_drift(table, d, corrected)
 
     # --- noise root R and the time factor c ---
+    constant_R = None  # R when it does not depend on x
     if isinstance(model, Langevin):
-        root = _constant_root(np.eye(d), d)
+        constant_R = np.eye(d)
+        root = _constant_root(constant_R, d)
         c_of_t = lambda t: math.sqrt(2.0 * model.temperature)  # noqa: E731
     elif isinstance(model, Diffusion):
         c_of_t = lambda t: 1.0  # noqa: E731
         if model.constant_diffusion:
             D = model.diffusion(*[np.zeros(())] * d)
-            root = _constant_root(sqrt_abs_numpy(2.0 * D, 0.0), d)
+            constant_R = sqrt_abs_numpy(2.0 * D, 0.0)
+            root = _constant_root(constant_R, d)
         else:
             g = tab_grid()
             exact = lambda *x: np.moveaxis(_sym_sqrt_field(2.0 * model.diffusion(*x)), -1, 0)  # noqa: E731
@@ -625,7 +632,8 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
     else:  # SGD
         c_of_t = lambda t: math.sqrt(model.lr(t) / model.batch_size(t))  # noqa: E731
         if model.noise == "isotropic":
-            root = _constant_root(math.sqrt(model.noise_scale) * np.eye(d), d)
+            constant_R = math.sqrt(model.noise_scale) * np.eye(d)
+            root = _constant_root(constant_R, d)
         elif model.noise == "hessian" and hess is not None:
             root = _hessian_root(hess, model.noise_scale, _hessian_floor(model), d)
         else:
@@ -646,5 +654,9 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
             table[k] = c_of_t(k * dt_), lr_of_t(k * dt_)
         return table
 
+    noise_factor = None
+    if constant_R is not None and autonomous:
+        noise_factor = c_of_t(0.0) * np.asarray(constant_R, dtype=float).reshape(d, d)
     step = _make_em_step(drift, root, d)
-    return StepKernel(step=step, state_dim=d, make_params=make_params, bridge=True, notes=tuple(notes))
+    return StepKernel(step=step, state_dim=d, make_params=make_params, bridge=True, notes=tuple(notes),
+                      noise_factor=noise_factor)

@@ -43,7 +43,7 @@ __all__ = ["Simulator", "simulator", "DEFAULT_MAX_STEPS"]
 DEFAULT_MAX_STEPS = 10**9
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _walls(x, lo, hi, periodic):
     for a in range(x.shape[0]):
         if periodic[a]:
@@ -64,7 +64,7 @@ def _walls(x, lo, hi, periodic):
 _FAR = 36.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _crossing_probability(x_old, x_new, A, c, S, dt):
     """Brownian-bridge probability that a step from x_old to x_new (both inside) left A x < c."""
     survive = 1.0
@@ -95,7 +95,7 @@ def crossing_probability_numpy(x_old, x_new, A, c, S, dt):
     return 1.0 - np.prod(np.where(exponent < _FAR, 1.0 - np.exp(-exponent), 1.0))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _outside(x, A, c):
     for j in range(A.shape[0]):
         s = 0.0
@@ -106,20 +106,59 @@ def _outside(x, A, c):
     return False
 
 
+@njit(cache=True)
+def _crossing_probability_fixed(x_old, x_new, A, c, inv_var_dt):
+    """The bridge test with the per-face ``1 / (sigma_n^2 dt)`` precomputed (constant noise)."""
+    survive = 1.0
+    d = x_old.shape[0]
+    for j in range(A.shape[0]):
+        d_old = c[j]
+        d_new = c[j]
+        for i in range(d):
+            d_old -= A[j, i] * x_old[i]
+            d_new -= A[j, i] * x_new[i]
+        exponent = 2.0 * d_old * d_new * inv_var_dt[j]
+        if exponent < _FAR:
+            survive *= 1.0 - math.exp(-exponent)
+    return 1.0 - survive
+
+
+@njit(cache=True)
+def _inverse_face_variances(A, S, dt):
+    """``1 / (|S^T n_j|^2 dt)`` per face (``inf`` where the noise has no component along n_j)."""
+    out = np.empty(A.shape[0])
+    d = S.shape[0]
+    for j in range(A.shape[0]):
+        var = 0.0
+        for i in range(d):
+            proj = 0.0
+            for k in range(d):
+                proj += A[j, k] * S[k, i]
+            var += proj * proj
+        out[j] = 1.0 / (var * dt) if var > 0.0 else np.inf
+    return out
+
+
 _DRIVERS: dict = {}
 
 
 def _driver(step, inside):
-    """The parallel path loop for one (step, predicate) pair, compiled once per process."""
+    """The parallel path loop for one (step, predicate) pair, compiled once per process.
+
+    It runs paths ``offset .. offset + len(x0) - 1``. ``inv_var_dt`` holds the bridge test's per-face factors
+    when the noise factor is constant (``fixed_noise``); otherwise they are computed from ``S``
+    at every step.
+    """
     key = (step, inside)
     if key in _DRIVERS:
         return _DRIVERS[key]
 
     @njit(parallel=True)
-    def run(x0, seed, offset, dt, n_max, params, record, use_domain, A, c, bridge, lo, hi, periodic,
-            out_x, out_step, out_loc):
+    def run(x0, seed, offset, dt, n_max, params, record, use_domain, A, c, bridge, fixed_noise,
+            inv_var_dt, lo, hi, periodic, out_x, out_step, out_loc):
         n, d = x0.shape
         n_rec = record.shape[0]
+        test_bridge = use_domain and bridge and A.shape[0] > 0
         for p in prange(n):
             rng = np.empty(2, dtype=np.uint64)
             seed_stream(rng, seed, offset + p)
@@ -142,8 +181,11 @@ def _driver(step, inside):
                     if _outside(x, A, c) or not inside(x):
                         exit_step = k
                         break
-                    if bridge and A.shape[0] > 0:
-                        crossing = _crossing_probability(x_old, x, A, c, S, dt)
+                    if test_bridge:
+                        if fixed_noise:
+                            crossing = _crossing_probability_fixed(x_old, x, A, c, inv_var_dt)
+                        else:
+                            crossing = _crossing_probability(x_old, x, A, c, S, dt)
                         if crossing > 0.0 and uniform(rng) < crossing:
                             exit_step = k
                             break
@@ -249,6 +291,10 @@ class Simulator:
         out_x = np.empty((len(record), n, d))
         out_step = np.empty(n, dtype=np.int64)
         out_loc = np.empty((n, d))
+        noise = self.kernel.noise_factor
+        fixed = noise is not None and A.shape[0] > 0
+        inv_var_dt = _inverse_face_variances(A, noise, self.dt) if fixed else np.zeros(A.shape[0])
+
         chunks = np.array_split(np.arange(n), min(n, 20)) if progress else [np.arange(n)]
         if progress:
             from tqdm.auto import tqdm
@@ -258,7 +304,7 @@ class Simulator:
                 continue
             a, b = chunk[0], chunk[-1] + 1
             run(starts[a:b], self.seed, a, self.dt, n_max, params, record, use, A, c,
-                self.kernel.bridge, self.lo, self.hi, self.periodic,
+                self.kernel.bridge, fixed, inv_var_dt, self.lo, self.hi, self.periodic,
                 out_x[:, a:b], out_step[a:b], out_loc[a:b])
         return out_x, out_step, out_loc
 
