@@ -223,9 +223,9 @@ def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
         resolution = np.finfo(float).eps * scale
         if rates[0] < 20 * resolution:
             raise ValueError(
-                "Q: more than one eigenvalue is zero to round-off: the chain is reducible "
-                "(rates underflow between regions, e.g. a grid far too coarse for the noise), "
-                "so relaxation rates between its closed classes are zero"
+                f"Q: the slowest relaxation rate is zero to round-off (below {20 * resolution:.2g} = "
+                "20 eps max|Q_ii|): the chain is reducible, or so metastable that its gap is lost "
+                "in round-off; mean exit times (linear solves) still resolve such time scales"
             )
         if rates[0] < 1e4 * resolution:
             warnings.warn(

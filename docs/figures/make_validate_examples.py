@@ -124,35 +124,38 @@ def _plot_exit_times(law, runs):
 # 3: discrete SGD against the SDE and the modified-loss SDE
 # ------------------------------------------------------------------------------------------------
 CURVATURE = 1.0        # U = CURVATURE x^2 / 2
-LR = 0.2               # lr * curvature = 0.2: a large step for this well
-TEMPERATURE = 0.01     # T = D = lr sigma^2 / (2 B) with B = 1
-SIGMA2 = 2 * TEMPERATURE / LR
+LEARNING_RATES = (0.05, 0.2)   # lr * curvature: a moderate and a large step for this well
+TEMPERATURE = 0.01     # T = D = lr sigma^2 / (2 B) with B = 1: sigma^2 = 2 T / lr
 X0, STD0 = 3.0, 0.02
-K_TRANSIENT = 5        # iterations: t = 1
+T_TRANSIENT = 1.0      # 20 or 5 iterations
 N_TRANSIENT = 5_000
-K_STATIONARY = 200     # t = 40: (1 - lr)^400 ~ 1e-39 of the start is left
+T_STATIONARY = 40.0    # (1 - lr)^(2 k) <= e^(-80): the start is forgotten
 N_STATIONARY = 20_000
 
 
-def sgd_loop(n, k, seed):
+def sgd_loop(lr, n, k, seed):
     """The simulator under test: plain SGD with Gaussian gradient noise, n independent runs."""
+    sigma = math.sqrt(2 * TEMPERATURE / lr)
     rng = np.random.default_rng(seed)
     x = rng.normal(X0, STD0, n)
     for _ in range(k):
-        gradient = CURVATURE * x + math.sqrt(SIGMA2) * rng.standard_normal(n)
-        x = x - LR * gradient
+        gradient = CURVATURE * x + sigma * rng.standard_normal(n)
+        x = x - lr * gradient
     return x
 
 
-def gaussian_moments(kind, k):
-    """Closed-form mean and variance after k iterations (time t = lr k) from N(X0, STD0^2)."""
-    t = LR * k
+def gaussian_moments(kind, lr, k):
+    """Closed-form mean and variance after k iterations (time t = lr k) from N(X0, STD0^2).
+
+    SGD: x_k = a x_{k-1} + lr sigma xi with a = 1 - lr lambda, so Var_k = a^2 Var_{k-1} + 2 lr T.
+    SDE (OU with rate lam = lambda, or lambda (1 + lr lambda / 2) for the modified loss, and
+    diffusion D = T): mean x0 e^{-lam t}, Var = std0^2 e^{-2 lam t} + T/lam (1 - e^{-2 lam t}).
+    """
+    t = lr * k
     if kind == "sgd":
-        a = 1 - LR * CURVATURE
-        s2 = LR**2 * SIGMA2
-        return X0 * a**k, STD0**2 * a ** (2 * k) + s2 * (1 - a ** (2 * k)) / (1 - a**2)
-    lam = CURVATURE * (1 + LR * CURVATURE / 2) if kind == "modified" else CURVATURE
-    # drift -lam x, diffusion D = TEMPERATURE: Ornstein-Uhlenbeck
+        a = 1 - lr * CURVATURE
+        return X0 * a**k, STD0**2 * a ** (2 * k) + 2 * lr * TEMPERATURE * (1 - a ** (2 * k)) / (1 - a**2)
+    lam = CURVATURE * (1 + lr * CURVATURE / 2) if kind == "modified" else CURVATURE
     decay = math.exp(-lam * t)
     return X0 * decay, STD0**2 * decay**2 + TEMPERATURE / lam * (1 - decay**2)
 
@@ -160,61 +163,62 @@ def gaussian_moments(kind, k):
 def sgd_examples():
     U = fp.Landscape(lambda x: 0.5 * CURVATURE * x**2, lambda x: (CURVATURE * x,),
                      lambda x: [[CURVATURE + 0 * x]], name="quadratic")
-    grid = fp.Grid([(-1.0, 4.0)], [2000])
+    grid = fp.Grid([(-1.0, 4.0)], [3000])
     p0 = fp.gaussian(grid, mean=(X0,), std=STD0)
     x = grid.centers[0]
-    samples = {"transient": sgd_loop(N_TRANSIENT, K_TRANSIENT, seed=7),
-               "stationary": sgd_loop(N_STATIONARY, K_STATIONARY, seed=8)}
-    steps = {"transient": K_TRANSIENT, "stationary": None}
-    densities, reports = {}, {}
-    for modified in (False, True):
-        model = fp.SGD(U, lr=LR, batch_size=1, noise="isotropic", noise_scale=SIGMA2, modified_loss=modified)
-        fpe = fp.FokkerPlanck(model, grid)
-        name = "modified" if modified else "sde"
-        # trbdf2, not "exponential": the CRAM exponential loses positivity on this drift-dominated
-        # (strongly non-normal) generator
-        densities[("transient", name)] = fpe.evolve(p0, [0.0, LR * K_TRANSIENT], method="trbdf2", rtol=1e-10).p[-1]
-        densities[("stationary", name)] = fpe.stationary()
+    samples, densities, reports = {}, {}, {}
+    print(f"\nSGD on U = x^2/2 with Gaussian gradient noise, T = lr sigma^2 / 2 = {TEMPERATURE}, "
+          f"start N({X0}, {STD0}^2); PDE on {grid.shape[0]} cells")
+    for lr in LEARNING_RATES:
+        steps = {"transient": round(T_TRANSIENT / lr), "stationary": round(T_STATIONARY / lr)}
+        samples[(lr, "transient")] = sgd_loop(lr, N_TRANSIENT, steps["transient"], seed=7)
+        samples[(lr, "stationary")] = sgd_loop(lr, N_STATIONARY, steps["stationary"], seed=8)
+        for modified in (False, True):
+            model = fp.SGD(U, lr=lr, batch_size=1, noise="isotropic", noise_scale=2 * TEMPERATURE / lr,
+                           modified_loss=modified)
+            fpe = fp.FokkerPlanck(model, grid)
+            name = "modified" if modified else "sde"
+            # trbdf2, not "exponential": the CRAM exponential loses positivity on this
+            # drift-dominated (strongly non-normal) generator
+            densities[(lr, "transient", name)] = fpe.evolve(p0, [0.0, T_TRANSIENT], method="trbdf2", rtol=1e-10).p[-1]
+            densities[(lr, "stationary", name)] = fpe.stationary()
+            for when in ("transient", "stationary"):
+                reports[(lr, when, name)] = validate.densities(
+                    samples[(lr, when)], densities[(lr, when, name)], grid=grid, alpha=ALPHA)
         for when in ("transient", "stationary"):
-            reports[(when, name)] = validate.densities(samples[when], densities[(when, name)], grid=grid, alpha=ALPHA)
-
-    print(f"\nSGD on U = x^2/2, lr = {LR}, sigma^2 = {SIGMA2:g}, B = 1 (T = {TEMPERATURE}), start N({X0}, {STD0}^2)")
-    for when in ("transient", "stationary"):
-        xs = samples[when]
-        k = steps[when] or 10**6
-        print(f"  {when} ({'k = %d, t = %g' % (k, LR * k) if steps[when] else 'stationary'}), n = {xs.size}: "
-              f"Monte Carlo mean {xs.mean():.4f}, var {xs.var(ddof=1):.5f}")
-        for kind in ("sgd", "sde", "modified"):
-            m, v = gaussian_moments(kind, k)
-            line = f"    closed form {kind:8s}: mean {m:.4f}, var {v:.5f}"
-            if kind != "sgd":
-                pde = densities[(when, kind)]
-                pm = (pde * x).sum() * grid.cell_volume
-                pv = (pde * (x - pm) ** 2).sum() * grid.cell_volume
-                r = reports[(when, kind)]
-                line += (f" | PDE mean {pm:.4f}, var {pv:.5f} | chi2 = {r.statistic:.1f} "
-                         f"(df {r.details.get('df')}), p = {r.p_value:.3g}, "
-                         f"TV = {r.details.get('total_variation', float('nan')):.4f} "
-                         f"(null mean {r.details.get('total_variation_null_mean', float('nan')):.4f}) "
-                         f"-> {r.verdict.upper()}")
-            print(line)
+            xs, k = samples[(lr, when)], steps[when]
+            print(f"  lr = {lr}, {when} (k = {k}, t = {lr * k:g}), n = {xs.size}: "
+                  f"Monte Carlo mean {xs.mean():.4f}, var {xs.var(ddof=1):.5f}")
+            for kind in ("sgd", "sde", "modified"):
+                m, v = gaussian_moments(kind, lr, k)
+                line = f"    closed form {kind:8s}: mean {m:.4f}, var {v:.5f}"
+                if kind != "sgd":
+                    pde = densities[(lr, when, kind)]
+                    pm = (pde * x).sum() * grid.cell_volume
+                    pv = (pde * (x - pm) ** 2).sum() * grid.cell_volume
+                    r = reports[(lr, when, kind)]
+                    line += (f" | PDE mean {pm:.4f}, var {pv:.5f} | chi2 = {r.statistic:.1f} on "
+                             f"{r.details['df']} df, p = {r.p_value:.3g}, TV = {r.details['total_variation']:.4f} "
+                             f"(null mean {r.details['total_variation_null_mean']:.4f}) -> {r.verdict.upper()}")
+                print(line)
     _plot_sgd(grid, samples, densities, reports)
     return reports
 
 
 def _plot_sgd(grid, samples, densities, reports):
     x = grid.centers[0]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, when, window in zip(axes, ("transient", "stationary"), ((0.7, 1.5), (-0.45, 0.45))):
-        ax.hist(samples[when], bins=60, range=window, density=True, color="0.75",
-                label=f"discrete SGD, n = {samples[when].size}")
-        for name, color, label in (("sde", "C3", "SDE"), ("modified", "C0", "SDE, modified loss")):
-            r = reports[(when, name)]
-            ax.plot(x, densities[(when, name)], color=color, label=f"{label}: p = {r.p_value:.2g}")
-        ax.set(xlim=window, xlabel="x", ylabel="density")
-        ax.legend(fontsize=8)
-    axes[0].set_title(f"after {K_TRANSIENT} steps from x = {X0} (t = {LR * K_TRANSIENT:g}), lr = {LR}")
-    axes[1].set_title(f"stationary, lr = {LR}")
+    fig, axes = plt.subplots(len(LEARNING_RATES), 2, figsize=(11, 3.6 * len(LEARNING_RATES)))
+    for row, lr in zip(axes, LEARNING_RATES):
+        for ax, when, window in zip(row, ("transient", "stationary"), ((0.6, 1.5), (-0.45, 0.45))):
+            ax.hist(samples[(lr, when)], bins=60, range=window, density=True, color="0.75",
+                    label=f"discrete SGD, n = {samples[(lr, when)].size}")
+            for name, color, label in (("sde", "C3", "SDE"), ("modified", "C0", "SDE, modified loss")):
+                r = reports[(lr, when, name)]
+                ax.plot(x, densities[(lr, when, name)], color=color, label=f"{label}: p = {r.p_value:.2g}")
+            ax.set(xlim=window, xlabel="x", ylabel="density")
+            ax.legend(fontsize=8)
+        row[0].set_title(f"lr = {lr}: t = {T_TRANSIENT:g} ({round(T_TRANSIENT / lr)} steps) from x = {X0}")
+        row[1].set_title(f"lr = {lr}: stationary")
     fig.tight_layout()
     fig.savefig(HERE / "validate_sgd.png", dpi=120)
     plt.close(fig)

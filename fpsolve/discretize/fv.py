@@ -157,7 +157,8 @@ def normalize_boundary(grid, boundary) -> tuple:
     return tuple(out)
 
 
-def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cutoff: float = 40.0) -> FiniteVolumeOperator:
+def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cutoff: float = 40.0,
+             limit: bool = True) -> FiniteVolumeOperator:
     """Assemble the finite-volume generator of ``model`` on ``grid`` at time ``t``.
 
     Parameters
@@ -169,6 +170,12 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
         See :func:`normalize_boundary`.
     t : float
         Time at which time-dependent coefficients are evaluated.
+    limit : bool
+        Remove negative rates (from cross diffusion) by adding, for each, the opposite transfer
+        along a face path between the two cells: the generator becomes an M-matrix (densities
+        stay non-negative, the stationary law and relaxation rates stay meaningful) and mass is
+        conserved; consistency is lost only on those links. The returned ``monotonicity``
+        report describes the scheme before limiting.
     potential_cutoff : float
         Faces and cells where the local Boltzmann weight exp(-(V - min V)/D) is below
         exp(-cutoff) are left out of the reported Peclet number and monotonicity (the density
@@ -252,21 +259,81 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
         )
         flux_rows.append(flux)
 
-    forward = sum(_negative_divergence(grid, k) @ flux_rows[k] for k in range(d))
-    generator = sp.csr_matrix(forward.T)
-    generator.sum_duplicates()
-    generator.eliminate_zeros()
+    generator = _generator(grid, flux_rows)
     if v_cell is not None:
         smallest = np.min([d_cell[k, k] for k in range(d)], axis=0)
         relevant = ((v_cell - v_cell.min()) / smallest < potential_cutoff).ravel()
     else:
         relevant = np.ones(n_cells, dtype=bool)
+    report = _monotonicity(generator, relevant)
+    if limit and generator.data.min(initial=0.0) < 0:
+        flux_rows = _limit_negative_rates(grid, flux_rows, generator)
+        generator = _generator(grid, flux_rows)
     return FiniteVolumeOperator(
         generator=generator,
         face_flux=tuple(flux_rows),
-        monotonicity=_monotonicity(generator, relevant),
+        monotonicity=report,
         peclet=tuple(peclets),
     )
+
+
+def _generator(grid, flux_rows) -> sp.csr_matrix:
+    """Q = (sum_k -Div_k F_k)^T."""
+    forward = sum(_negative_divergence(grid, k) @ flux_rows[k] for k in range(grid.ndim))
+    generator = sp.csr_matrix(forward.T)
+    generator.sum_duplicates()
+    generator.eliminate_zeros()
+    return generator
+
+
+def _limit_negative_rates(grid, flux_rows, generator) -> list:
+    """Face fluxes with every negative rate Q[i, j] = -r cancelled by a transfer i -> j at rate r.
+
+    The transfer is a flux r h_k p_i through the face of i towards j along axis k (and, for a
+    diagonal neighbour, the same flux on through the face of the intermediate cell along m), so
+    the change is conservative and the current stays the scheme's own.
+    """
+    coo = generator.tocoo()
+    negative = (coo.row != coo.col) & (coo.data < 0)
+    if not negative.any():
+        return flux_rows
+    src, dst, rate = coo.row[negative], coo.col[negative], -coo.data[negative]
+    mi = np.array(np.unravel_index(src, grid.shape))
+    mj = np.array(np.unravel_index(dst, grid.shape))
+    step = mj - mi
+    for k, n in enumerate(grid.shape):
+        if grid.periodic[k]:
+            step[k] = np.where(step[k] > 1, step[k] - n, np.where(step[k] < -1, step[k] + n, step[k]))
+    additions = [([], [], []) for _ in range(grid.ndim)]
+    position = mi.copy()
+    for k in range(grid.ndim):  # walk axis by axis from i to j, one face at a time
+        moving = step[k] != 0
+        if not moving.any():
+            continue
+        cells = np.ravel_multi_index(tuple(position[:, moving]), grid.shape)
+        sign = step[k][moving]
+        faces = _face_index(grid, k, cells, side=1)
+        low = _face_index(grid, k, cells, side=0)
+        faces = np.where(sign > 0, faces, low)
+        if grid.periodic[k]:  # the low face of the first cell is stored as the wrap face n_k
+            first = position[k, moving] == 0
+            wrap = _face_index(grid, k, np.ravel_multi_index(
+                tuple(np.where(np.arange(grid.ndim)[:, None] == k, grid.shape[k] - 1, position[:, moving])),
+                grid.shape), side=1)
+            faces = np.where((sign < 0) & first, wrap, faces)
+        rows, cols, vals = additions[k]
+        rows.append(faces)
+        cols.append(src[moving])
+        vals.append(sign * rate[moving] * grid.spacing[k])
+        position[k, moving] = (position[k, moving] + sign) % grid.shape[k]
+    out = []
+    for k, flux in enumerate(flux_rows):
+        rows, cols, vals = additions[k]
+        if rows:
+            extra = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=flux.shape)
+            flux = sp.csr_matrix(flux + extra)
+        out.append(flux)
+    return out
 
 
 def _negative_divergence(grid, k: int) -> sp.csr_matrix:

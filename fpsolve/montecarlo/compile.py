@@ -169,7 +169,7 @@ class CompiledDomain:
     description: str
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _always_inside(x):
     return True
 
@@ -187,7 +187,7 @@ def compile_domain(domain, state_dim: int) -> CompiledDomain:
             jitted = _jit(domain)
             namespace = {"f": jitted}
             exec(f"def inside(x):\n    return bool(f({args}))", namespace)
-            inside = njit(namespace["inside"])
+            inside = njit(inline="always")(namespace["inside"])
             inside(np.zeros(state_dim))
         except Exception as error:  # numba typing errors, wrong arity
             raise ValueError(
@@ -337,7 +337,7 @@ def _table_error(grid: Grid, exact: Callable, values: np.ndarray) -> float:
 # Compiling user functions
 # ------------------------------------------------------------------------------------------------
 def _jit(fn):
-    return fn if isinstance(fn, numba.core.dispatcher.Dispatcher) else njit(fn)
+    return fn if isinstance(fn, numba.core.dispatcher.Dispatcher) else njit(inline="always")(fn)
 
 
 def _vector_adapter(fn, d: int, sign: float):
@@ -354,7 +354,7 @@ def _vector_adapter(fn, d: int, sign: float):
             body = f"    r = f({args})\n    return (" + ", ".join(comps) + ")"
         namespace = {"f": jitted, "sign": sign}
         exec(f"def g(x0, x1, x2):\n{body}", namespace)
-        g = njit(namespace["g"])
+        g = njit(inline="always")(namespace["g"])
         value = np.array(g(*(probe + [0.0] * (3 - d))))[:d]
         if reference.shape != (d,) or not np.allclose(value, sign * reference, rtol=1e-10, atol=1e-12):
             return None
@@ -379,7 +379,7 @@ def _hessian_adapter(fn, d: int):
                 f"    H[{i}, {j}] = float(r[{i}][{j}])" for i in range(d) for j in range(d))
         namespace = {"f": jitted}
         exec(f"def h(x0, x1, x2, H):\n{body}", namespace)
-        h = njit(namespace["h"])
+        h = njit(inline="always")(namespace["h"])
         H = np.zeros((d, d))
         h(*(probe + [0.0] * (3 - d)), H)
         return h if np.allclose(H, reference, rtol=1e-10, atol=1e-12) else None
@@ -391,7 +391,7 @@ def _fd_hessian(grad, d: int):
     """njit ``h(x0, x1, x2, H)``: fourth-order central differences of the compiled gradient."""
     hrel = _H_GRAD
 
-    @njit
+    @njit(inline="always")
     def h(x0, x1, x2, H):
         for k in range(d):
             xk = x0 if k == 0 else (x1 if k == 1 else x2)
@@ -429,7 +429,7 @@ def _make_em_step(drift, root, d: int):
     ``params`` is a (n_rows, 2) table of ``[c, lr]`` per step (one row when autonomous).
     """
 
-    @njit
+    @njit(inline="always")
     def step(x, t, dt, rng, params, S):
         k = 0
         if params.shape[0] > 1:  # schedules: the row of this step
@@ -461,7 +461,7 @@ def _make_em_step(drift, root, d: int):
 
 
 def _drift_from_gradient(grad):
-    @njit
+    @njit(inline="always")
     def drift(x0, x1, x2, lr, S):
         return grad(x0, x1, x2)  # the adapter already carries the minus sign
 
@@ -471,7 +471,7 @@ def _drift_from_gradient(grad):
 def _modified_drift(grad, hess, d):
     """b = -g - (lr/2) H g with g = grad U (the adapter returns -g)."""
 
-    @njit
+    @njit(inline="always")
     def drift(x0, x1, x2, lr, S):
         mg = grad(x0, x1, x2)
         hess(x0, x1, x2, S)
@@ -490,7 +490,7 @@ def _modified_drift(grad, hess, d):
 def _tabulated_drift(table: _Table, d: int, corrected: bool):
     values, shape, lo, h, per = table.arrays()
 
-    @njit
+    @njit(inline="always")
     def drift(x0, x1, x2, lr, S):
         r0 = interpolate(values, shape, lo, h, per, x0, x1, x2, 0)
         r1 = interpolate(values, shape, lo, h, per, x0, x1, x2, 1) if d > 1 else 0.0
@@ -509,7 +509,7 @@ def _tabulated_drift(table: _Table, d: int, corrected: bool):
 def _constant_root(R: np.ndarray, d: int):
     R = np.ascontiguousarray(R, dtype=float)
 
-    @njit
+    @njit(inline="always")
     def root(x0, x1, x2, S):
         for i in range(d):
             for j in range(d):
@@ -521,7 +521,7 @@ def _constant_root(R: np.ndarray, d: int):
 def _hessian_root(hess, scale: float, floor: float, d: int):
     rs = math.sqrt(scale)
 
-    @njit
+    @njit(inline="always")
     def root(x0, x1, x2, S):
         hess(x0, x1, x2, S)
         _sqrt_abs_inplace(S, floor)
@@ -535,7 +535,7 @@ def _hessian_root(hess, scale: float, floor: float, d: int):
 def _tabulated_root(table: _Table, d: int):
     values, shape, lo, h, per = table.arrays()
 
-    @njit
+    @njit(inline="always")
     def root(x0, x1, x2, S):
         for i in range(d):
             for j in range(d):

@@ -36,7 +36,7 @@ __all__ = ["sgd", "adam", "BUILTIN_KINDS", "sample_gradient_numpy"]
 BUILTIN_KINDS = {"linear_regression": 0, "logistic_regression": 1, "nonlinear": 2}
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _builtin_gradient(kind, theta, x, y, out):
     if kind == 0:  # l = (x . theta - y)^2 / 2
         r = -y
@@ -153,7 +153,7 @@ def _custom_kernel(per_sample_gradient):
     function (not cached on disk: the function's identity changes between processes).
     """
     if per_sample_gradient not in _CUSTOM:
-        @njit
+        @njit(inline="always")
         def gradient(kind, theta, x, y, out):
             per_sample_gradient(theta, x, y, out)
 

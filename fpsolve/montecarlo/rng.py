@@ -59,7 +59,7 @@ def _ziggurat_tables(n=128, r=_ZIG_R, v=_ZIG_V):
 ZIG_X, ZIG_RATIO = _ziggurat_tables()
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _mix64(z):
     z = (z ^ (z >> _U30)) * _M1
     z = (z ^ (z >> _U27)) * _M2
@@ -82,7 +82,7 @@ def _mix_gamma(z):
     return z
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def seed_stream(rng, seed, path):
     """Fill ``rng`` (uint64[2]) with the stream of ``path`` under ``seed``."""
     base = _mix64(np.uint64(seed) * _GOLDEN + _SALT)
@@ -99,14 +99,14 @@ def new_stream(seed, path):
     return rng
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_u64(rng):
     """The next 64 random bits of the stream."""
     rng[0] += rng[1]
     return _mix64(rng[0])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def uniform(rng):
     """A uniform double in [0, 1)."""
     return np.float64(np.int64(next_u64(rng) >> _U11)) * _TWO_M53
@@ -140,7 +140,7 @@ def _normal_slow(rng, i, u):
             return u * ZIG_X[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def normal(rng):
     """A standard Gaussian variate (ziggurat; the rectangle test passes 97.3 % of the time)."""
     bits = next_u64(rng)

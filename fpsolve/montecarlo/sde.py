@@ -43,7 +43,7 @@ __all__ = ["Simulator", "simulator", "DEFAULT_MAX_STEPS"]
 DEFAULT_MAX_STEPS = 10**9
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _walls(x, lo, hi, periodic):
     for a in range(x.shape[0]):
         if periodic[a]:
@@ -64,7 +64,7 @@ def _walls(x, lo, hi, periodic):
 _FAR = 36.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _crossing_probability(x_old, x_new, A, c, S, dt):
     """Brownian-bridge probability that a step from x_old to x_new (both inside) left A x < c."""
     survive = 1.0
@@ -95,7 +95,7 @@ def crossing_probability_numpy(x_old, x_new, A, c, S, dt):
     return 1.0 - np.prod(np.where(exponent < _FAR, 1.0 - np.exp(-exponent), 1.0))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _outside(x, A, c):
     for j in range(A.shape[0]):
         s = 0.0
@@ -106,7 +106,7 @@ def _outside(x, A, c):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _crossing_probability_fixed(x_old, x_new, A, c, inv_var_dt):
     """The bridge test with the per-face ``1 / (sigma_n^2 dt)`` precomputed (constant noise)."""
     survive = 1.0
@@ -141,6 +141,11 @@ def _inverse_face_variances(A, S, dt):
 
 _DRIVERS: dict = {}
 
+#: Parallelise the prange over paths only: converting the per-path array statements into nested
+#: parfors would only slow the compilation down.
+_PRANGE_ONLY = {"prange": True, "comprehension": False, "setitem": False, "numpy": False,
+                "reduction": False, "inplace_binop": False, "stencil": False, "fusion": False}
+
 
 def _driver(step, inside):
     """The parallel path loop for one (step, predicate) pair, compiled once per process.
@@ -153,7 +158,7 @@ def _driver(step, inside):
     if key in _DRIVERS:
         return _DRIVERS[key]
 
-    @njit(parallel=True)
+    @njit(parallel=_PRANGE_ONLY)
     def run(x0, seed, offset, dt, n_max, params, record, use_domain, A, c, bridge, fixed_noise,
             inv_var_dt, lo, hi, periodic, out_x, out_step, out_loc):
         n, d = x0.shape
@@ -162,12 +167,17 @@ def _driver(step, inside):
         for p in prange(n):
             rng = np.empty(2, dtype=np.uint64)
             seed_stream(rng, seed, offset + p)
-            x = x0[p].copy()
+            x = np.empty(d)
             x_old = np.empty(d)
-            S = np.zeros((d, d))
+            S = np.empty((d, d))
+            for i in range(d):
+                x[i] = x0[p, i]
+                for j in range(d):
+                    S[i, j] = 0.0
             r = 0
             while r < n_rec and record[r] == 0:
-                out_x[r, p, :] = x
+                for i in range(d):
+                    out_x[r, p, i] = x[i]
                 r += 1
             exit_step = -1
             k = 0
@@ -190,13 +200,16 @@ def _driver(step, inside):
                             exit_step = k
                             break
                 while r < n_rec and record[r] == k:
-                    out_x[r, p, :] = x
+                    for i in range(d):
+                        out_x[r, p, i] = x[i]
                     r += 1
             while r < n_rec:
-                out_x[r, p, :] = np.nan
+                for i in range(d):
+                    out_x[r, p, i] = np.nan
                 r += 1
             out_step[p] = exit_step
-            out_loc[p, :] = x
+            for i in range(d):
+                out_loc[p, i] = x[i]
 
     _DRIVERS[key] = run
     return run
