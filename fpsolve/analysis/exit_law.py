@@ -28,6 +28,7 @@ from scipy.interpolate import CubicHermiteSpline
 from scipy.optimize import brentq
 
 from .. import integrate as _integrate
+from .. import linalg
 from ..grid import Grid
 from .exit import _left_half, killed_generator, learning_rate, start_cell
 
@@ -155,7 +156,7 @@ def exit_time_distribution(model, grid: Grid, domain=_left_half, start=None, *, 
 
 def _spectral(gen, s, t, point, lr) -> ExitTimeLaw:
     Q = gen.sub
-    log_mu = _log_reversible_measure(Q)
+    log_mu = linalg.log_detailed_balance(Q)
     if log_mu is not None:
         root = np.exp(0.5 * log_mu)
         sym = (sp.diags(root) @ Q @ sp.diags(1.0 / root)).toarray()
@@ -211,40 +212,3 @@ def _evolve(gen, s, t, point, lr) -> ExitTimeLaw:
 
     mean = float(spline.integrate(0.0, t_end)) + s_end / rate
     return ExitTimeLaw(t, S, mean, rate, "evolve", point, lr, survival, density)
-
-
-def _log_reversible_measure(Q, rtol: float = 1e-8) -> np.ndarray | None:
-    """log mu (max 0) with mu_i Q_ij = mu_j Q_ji (detailed balance), or None if there is none.
-
-    mu is built along a breadth-first spanning tree in the log domain (measures spanning hundreds
-    of orders of magnitude stay exact), then detailed balance is checked on every link.
-    """
-    from scipy.sparse import csgraph
-
-    Q = sp.csr_matrix(Q)
-    n = Q.shape[0]
-    _, component = csgraph.connected_components(Q, directed=False)
-    parent = np.full(n, -1)
-    for c in np.unique(component):
-        root = int(np.flatnonzero(component == c)[0])
-        order, pred = csgraph.breadth_first_order(Q, root, directed=False, return_predecessors=True)
-        parent[order[1:]] = pred[order[1:]]
-    child = np.flatnonzero(parent >= 0)
-    step = np.zeros(n)
-    step[child] = np.log(np.asarray(Q[parent[child], child]).ravel() / np.asarray(Q[child, parent[child]]).ravel())
-    # accumulate the steps to the root by pointer jumping (log2(depth) vectorized sweeps)
-    log_mu, up = step.copy(), parent.copy()
-    while np.any(up >= 0):
-        has = up >= 0
-        log_mu[has] += log_mu[up[has]]
-        up[has] = up[up[has]]
-    coo = Q.tocoo()
-    off = coo.row != coo.col
-    i, j, q = coo.row[off], coo.col[off], coo.data[off]
-    back = np.asarray(Q[j, i]).ravel()
-    if np.any(q <= 0) or np.any(back <= 0):
-        return None
-    mismatch = np.abs(log_mu[i] + np.log(q) - log_mu[j] - np.log(back))
-    if mismatch.max(initial=0.0) > rtol:
-        return None
-    return log_mu - log_mu.max()
