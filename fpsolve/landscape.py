@@ -88,6 +88,13 @@ class Landscape:
         shape = np.broadcast(*x).shape
         if self.grad_function is not None:
             g = self.grad_function(*x)
+            if isinstance(g, np.ndarray) and self.ndim == 1 and g.shape == shape:
+                g = (g,)  # a 1-D gradient returned as one array rather than a 1-tuple
+            if len(g) != self.ndim:
+                raise ValueError(
+                    f"grad: expected {self.ndim} partial derivatives (one array per coordinate), "
+                    f"got {len(g)}"
+                )
             return np.stack([np.broadcast_to(np.asarray(gi, dtype=float), shape) for gi in g])
         return _central_difference(lambda *y: self(*y)[None], x, _H_GRAD)[0]
 

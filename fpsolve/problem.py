@@ -194,11 +194,12 @@ class FokkerPlanck:
             is off). Mass on absorbing cells is dropped.
         t : sequence of float
             Increasing output times, ``t[0]`` the start.
-        method : {"trbdf2", "bdf2", "exponential", "krylov", "explicit"}
-            See :func:`fpsolve.integrate.integrate`. "exponential" (rational approximation of
-            exp(tA), 8 complex LUs per time step) and "krylov" (one shift-and-invert Krylov
-            space for all times, one real LU) are exact in time for models without schedules;
-            "krylov" is the faster of the two on 2-D grids with many output times.
+        method : {"trbdf2", "bdf2", "exponential", "cram", "explicit"}
+            See :func:`fpsolve.integrate.integrate`. "exponential" (one shift-and-invert Krylov
+            space for all output times, one real LU) is exact in time for models without
+            schedules and the recommended choice; "cram" (Chebyshev rational approximation,
+            8 complex LUs per time step) is faster in 1-D but can fail on drift-dominated,
+            strongly non-normal generators.
         progress : bool
             Show a progress bar.
         rtol, dt : float
@@ -217,7 +218,7 @@ class FokkerPlanck:
         )
         elapsed = _time.perf_counter() - begin
         p = np.stack([gen.extend(y) for y in result.y]) / self.grid.cell_volume
-        self._warn_negative(p)
+        self._warn_negative(p, method)
         stats = {"steps": result.steps, "factorizations": result.factorizations, "seconds": elapsed}
 
         def resume(p_start, t_start, t_end):
@@ -228,12 +229,14 @@ class FokkerPlanck:
     def _forward_at(self, t: float):
         return self.model.parameters(t), self.generator_at(t).forward
 
-    def _warn_negative(self, p: np.ndarray) -> None:
+    def _warn_negative(self, p: np.ndarray, method: str) -> None:
         low = float(p.min())
         if low < -1e-12 * float(np.abs(p).max()):
             warnings.warn(
-                f"evolve: the density became negative ({low:.3g}); the generator is not an M-matrix "
-                f"({self.discretization.monotonicity}) or the step was too large",
+                f"evolve: the density became negative ({low:.3g}) with method {method!r}: the "
+                f"generator is not an M-matrix ({self.discretization.monotonicity}), the step "
+                "was too large, or (method 'cram') the operator is too non-normal for a rational "
+                "approximation on the real axis; method 'exponential' or 'trbdf2' is safe",
                 stacklevel=3,
             )
 

@@ -178,8 +178,8 @@ def sgd_examples():
                            modified_loss=modified)
             fpe = fp.FokkerPlanck(model, grid)
             name = "modified" if modified else "sde"
-            # trbdf2, not "exponential": the CRAM exponential loses positivity on this
-            # drift-dominated (strongly non-normal) generator
+            # trbdf2 (or "exponential"), not "cram": the rational CRAM approximation loses
+            # positivity on this drift-dominated (strongly non-normal) generator
             densities[(lr, "transient", name)] = fpe.evolve(p0, [0.0, T_TRANSIENT], method="trbdf2", rtol=1e-10).p[-1]
             densities[(lr, "stationary", name)] = fpe.stationary()
             for when in ("transient", "stationary"):

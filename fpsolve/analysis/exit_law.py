@@ -191,7 +191,7 @@ def _evolve(gen, s, t, point, lr) -> ExitTimeLaw:
         t = np.concatenate([np.arange(41) * fine, 2.0 * coarse + np.arange(1, 399) * coarse])
     p0 = np.zeros(gen.n_live)
     p0[s] = 1.0
-    y = _integrate.integrate(gen.forward, p0, t, "krylov").y
+    y = _integrate.integrate(gen.forward, p0, t, "exponential").y
     S = y.sum(axis=1)
     f = y @ gen.killing
     spline = CubicHermiteSpline(t, S, -f)
