@@ -249,26 +249,30 @@ def _checked(rates, scale):
 
 
 def _slowest_deflated(Q, k, sigma):
-    """The k smallest nonzero rates of a closed reversible chain: Lanczos on the symmetrized S with
-    the known null vector sqrt(mu) projected out of the shift-inverted operator."""
+    """The k smallest nonzero rates of a closed reversible chain: Lanczos on the shift-inverted,
+    symmetrized generator S with the known null vector sqrt(mu) projected out.
+
+    S_ij = sqrt(Q_ij Q_ji), S_ii = Q_ii is similar to Q through diag(mu)^(1/2); the operator
+    P (S - sigma I)^-1 P (P the projector orthogonal to sqrt(mu)) has eigenvalues
+    1 / (lambda - sigma) on the other modes, the largest in modulus for the slowest rates.
+    """
     off = Q - sparse.diags_array(Q.diagonal())
     S = sparse.csr_array(off.multiply(off.T).sqrt()) + sparse.diags_array(Q.diagonal())
-    log_mu = log_detailed_balance(Q)
-    null = np.exp(0.5 * log_mu)
+    null = np.exp(0.5 * log_detailed_balance(Q))
     null /= np.linalg.norm(null)
     n = Q.shape[0]
-    solve = sla.splu(sparse.csc_array(S - sigma * sparse.identity(n, format="csc"))).solve
+    # S is symmetric: a symmetric fill-reducing ordering halves the factor
+    solve = sla.splu(sparse.csc_array(S - sigma * sparse.identity(n, format="csc")),
+                     permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True)).solve
 
     def inverse(x):
         x = np.ravel(x)
-        x = x - null * (null @ x)
-        y = solve(x)
+        y = solve(x - null * (null @ x))
         return y - null * (null @ y)
 
     operator = sla.LinearOperator((n, n), matvec=inverse, dtype=float)
-    lam = sla.eigsh(sparse.csc_array(S), k=k, sigma=sigma, which="LM", OPinv=operator,
-                    return_eigenvectors=False)
-    return np.sort(-np.real(lam))
+    mu = sla.eigsh(operator, k=k, which="LM", return_eigenvectors=False)
+    return np.sort(-(sigma + 1.0 / np.real(mu)))
 
 
 def _slowest(Q, want, sigma, reversible):
