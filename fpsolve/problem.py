@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from . import checkpoint as _checkpoint
 from . import integrate as _integrate
 from .discretize import fv
 from .generator import Generator, as_mask
@@ -184,7 +186,8 @@ class FokkerPlanck:
             )
 
     # --- forward evolution ------------------------------------------------------------------------
-    def evolve(self, p0, t, method: str = "trbdf2", *, progress: bool = False, rtol: float = 1e-8, dt=None) -> Solution:
+    def evolve(self, p0, t, method: str = "trbdf2", *, progress: bool = False, rtol: float = 1e-8, dt=None,
+               checkpoint=None) -> Solution:
         """Evolve the density ``p0`` and return it at the times ``t``.
 
         Parameters
@@ -204,6 +207,10 @@ class FokkerPlanck:
             Show a progress bar.
         rtol, dt : float
             Tolerance of the adaptive implicit methods, or a fixed step.
+        checkpoint : str or Path, optional
+            A file (.npz) where the density is saved atomically after each output time. If it
+            exists (an interrupted run of the same problem), the finished output times are
+            loaded and the evolution resumes from the last one.
         """
         times = np.asarray(t, dtype=float).ravel()
         if times.size == 0:
@@ -213,18 +220,40 @@ class FokkerPlanck:
         start = gen.restrict(p0)
         operator = gen.forward if self.model.autonomous else self._forward_at
         begin = _time.perf_counter()
-        result = _integrate.integrate(
-            operator, start * self.grid.cell_volume, times, method, progress=progress, rtol=rtol, dt=dt
-        )
+        if checkpoint is None:
+            result = _integrate.integrate(
+                operator, start * self.grid.cell_volume, times, method, progress=progress, rtol=rtol, dt=dt
+            )
+            states, steps, factorizations = result.y, result.steps, result.factorizations
+        else:
+            states, steps, factorizations = self._evolve_with_checkpoint(
+                operator, start * self.grid.cell_volume, times, method, rtol, dt, progress, checkpoint
+            )
         elapsed = _time.perf_counter() - begin
-        p = np.stack([gen.extend(y) for y in result.y]) / self.grid.cell_volume
+        p = np.stack([gen.extend(y) for y in states]) / self.grid.cell_volume
         self._warn_negative(p, method)
-        stats = {"steps": result.steps, "factorizations": result.factorizations, "seconds": elapsed}
+        stats = {"steps": steps, "factorizations": factorizations, "seconds": elapsed}
 
         def resume(p_start, t_start, t_end):
             return self.evolve(p_start, [t_start, t_end], method, rtol=rtol, dt=dt).p[-1]
 
         return Solution(times, p, self.grid, self.grid.integrate(p), method, stats, resume)
+
+    def _evolve_with_checkpoint(self, operator, start, times, method, rtol, dt, progress, path):
+        """Integrate output time to output time, saving the states after each (resumable)."""
+        key = _checkpoint.fingerprint(repr(self), method, rtol, dt, times, start)
+        states = _checkpoint.load(path, key) or [start]
+        steps = factorizations = 0
+        bar = tqdm(total=len(times) - 1, initial=len(states) - 1, desc="evolve", disable=not progress)
+        with bar:
+            for k in range(len(states), len(times)):
+                segment = _integrate.integrate(operator, states[-1], times[k - 1 : k + 1], method, rtol=rtol, dt=dt)
+                states.append(segment.y[-1])
+                steps += segment.steps
+                factorizations += segment.factorizations
+                _checkpoint.save(path, key, states)
+                bar.update(1)
+        return np.asarray(states), steps, factorizations
 
     def _forward_at(self, t: float):
         return self.model.parameters(t), self.generator_at(t).forward
