@@ -31,6 +31,7 @@ killing rate. Boundaries per axis face: "reflecting" (no flux), "periodic", "abs
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -336,6 +337,7 @@ def _limit_negative_rates(grid, flux_rows, generator) -> list:
     return out
 
 
+@functools.lru_cache(maxsize=32)
 def _negative_divergence(grid, k: int) -> sp.csr_matrix:
     """-Div_k: faces of axis k -> cells, -(J_high - J_low) / h, faces shaped n_k + 1 along k."""
     n, h = grid.shape[k], grid.spacing[k]
@@ -457,6 +459,17 @@ def _monotonicity(generator: sp.csr_matrix, relevant: np.ndarray) -> Monotonicit
 def _require_positive_diffusion(d_cell: np.ndarray, grid) -> None:
     """ValueError naming the first cell where D is not positive definite."""
     d = grid.ndim
+    if d == 1:
+        values = d_cell.reshape(-1)
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"diffusion: not finite at x = {_point(grid, int(np.argmin(np.isfinite(values))))}")
+        if values.min() <= 0:
+            bad = int(np.argmin(values))
+            raise ValueError(
+                f"diffusion: the diffusion matrix is not positive definite at x = {_point(grid, bad)}; "
+                f"smallest eigenvalue {values[bad]:.3g}"
+            )
+        return
     moved = np.moveaxis(d_cell, (0, 1), (-2, -1)).reshape(-1, d, d)
     if not np.all(np.isfinite(moved)):
         bad = int(np.argwhere(~np.isfinite(moved).all(axis=(1, 2)))[0][0])
