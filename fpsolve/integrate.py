@@ -122,6 +122,8 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
     operator : scipy.sparse matrix or callable
         A (N×N), or ``operator(t) -> (key, A_t)`` for a time-dependent operator whose keys are
         piecewise constant in t (equal keys = equal matrices; factorizations are cached by key).
+        Such an operator may also offer ``operator.key(t)``, the key alone, so that locating a
+        switch does not build matrices.
         The callable should be cheap (return prebuilt matrices): the adaptive methods probe keys
         to locate where they change (bisection to ~1e-12 relative) and land a step there.
         Between changes the matrix is taken at the step midpoint.
@@ -208,7 +210,10 @@ class _Operator:
         return self.func(t)
 
     def key(self, t):
-        return None if self.autonomous else self.raw(t)[0]
+        if self.autonomous:
+            return None
+        cheap = getattr(self.raw, "key", None)  # a key without building the matrix, if offered
+        return cheap(t) if callable(cheap) else self.raw(t)[0]
 
 
 def _check_matrix(A, where):
