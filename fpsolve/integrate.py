@@ -37,6 +37,8 @@ import numpy as np
 import scipy.sparse as sparse
 from scipy.sparse.linalg import splu
 
+from fpsolve.linalg import ORDERING
+
 from fpsolve.discretize import kernels
 from fpsolve.krylov import expm_multiply_krylov
 
@@ -260,7 +262,7 @@ class _Factorizations:
                 dtype = complex if isinstance(c, complex) else float
                 M = sparse.csc_array(c * sparse.identity(A.shape[0], dtype=dtype, format="csc")
                                      - s * A)
-                solve = splu(M).solve
+                solve = splu(M, permc_spec=ORDERING).solve
             self.count += 1
             self._solvers[k] = solve
             if len(self._solvers) > self._maxsize:
@@ -286,7 +288,7 @@ def _complex_shift_solver(A, c, s):
     real = sparse.csc_array(c.real * sparse.identity(n, format="csc") - s * sparse.csc_array(A))
     block = sparse.kron(real, sparse.identity(2)) + sparse.kron(
         sparse.identity(n), sparse.csc_array(np.array([[0.0, -c.imag], [c.imag, 0.0]])))
-    lu = splu(sparse.csc_array(block))
+    lu = splu(sparse.csc_array(block), permc_spec=ORDERING)
 
     def solve(rhs):
         rhs = np.asarray(rhs, dtype=complex)

@@ -22,6 +22,8 @@ import scipy.linalg as dense
 import scipy.sparse as sparse
 from scipy.sparse.linalg import splu
 
+from .linalg import ORDERING
+
 __all__ = ["expm_multiply_krylov"]
 
 
@@ -77,7 +79,7 @@ def _band(A, v, times, gamma, rtol, max_dim):
     beta = float(np.linalg.norm(v))
     if beta == 0:
         return np.zeros((times.size, n))
-    solve = splu(sparse.csc_array(sparse.identity(n, format="csc") - gamma * A)).solve
+    solve = splu(sparse.csc_array(sparse.identity(n, format="csc") - gamma * A), permc_spec=ORDERING).solve
     basis = np.empty((min(max_dim, n) + 1, n))
     hess = np.zeros((min(max_dim, n) + 1, min(max_dim, n)))
     basis[0] = v / beta

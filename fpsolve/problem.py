@@ -186,7 +186,7 @@ class FokkerPlanck:
             )
 
     # --- forward evolution ------------------------------------------------------------------------
-    def evolve(self, p0, t, method: str = "trbdf2", *, progress: bool = False, rtol: float = 1e-8, dt=None,
+    def evolve(self, p0, t, method: str = "auto", *, progress: bool = False, rtol: float = 1e-8, dt=None,
                checkpoint=None, schedule_step=None) -> Solution:
         """Evolve the density ``p0`` and return it at the times ``t``.
 
@@ -197,12 +197,12 @@ class FokkerPlanck:
             is off). Mass on absorbing cells is dropped.
         t : sequence of float
             Increasing output times, ``t[0]`` the start.
-        method : {"trbdf2", "bdf2", "exponential", "cram", "explicit"}
-            See :func:`fpsolve.integrate.integrate`. "exponential" (one shift-and-invert Krylov
-            space for all output times, one real LU) is exact in time for models without
-            schedules and the recommended choice; "cram" (Chebyshev rational approximation,
-            8 complex LUs per time step) is faster in 1-D but can fail on drift-dominated,
-            strongly non-normal generators.
+        method : {"auto", "trbdf2", "bdf2", "exponential", "cram", "explicit"}
+            See :func:`fpsolve.integrate.integrate`. "auto" (default) is "exponential" for
+            models without schedules (one shift-and-invert Krylov space for all output times, one
+            real LU, exact in time) and "trbdf2" for models with schedules. "cram" (Chebyshev
+            rational approximation, 8 complex LUs per time step) is faster in 1-D but can fail
+            on drift-dominated, strongly non-normal generators.
         progress : bool
             Show a progress bar.
         rtol, dt : float
@@ -221,6 +221,8 @@ class FokkerPlanck:
         times = np.asarray(t, dtype=float).ravel()
         if times.size == 0:
             raise ValueError("t: expected at least one output time")
+        if method == "auto":
+            method = "exponential" if self.model.autonomous else "trbdf2"
         p0 = as_density(p0, self.grid, "p0")
         gen = self.generator
         start = gen.restrict(p0)

@@ -90,7 +90,7 @@ def occupancy_over_time(landscape, grid: Grid, *, lr: float, batch_size: float, 
                 hessian_floor=hessian_floor)
     start = landscape.minima[0] if start is None else start
     fpe = FokkerPlanck(model, grid, boundary=boundary)
-    sol = fpe.evolve(gaussian(grid, mean=start, std=std), t, method="trbdf2")
+    sol = fpe.evolve(gaussian(grid, mean=start, std=std), t)
     return basin_occupancy(sol, find_basins(grid, landscape))
 
 

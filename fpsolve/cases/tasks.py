@@ -41,7 +41,7 @@ def _times(case: Case, table: str) -> tuple:
     times = np.asarray(spec["times"], dtype=float)
     if times.ndim != 1 or times.size < 2 or np.any(np.diff(times) <= 0):
         raise case.error(table, "times", "expected an increasing list of at least two times")
-    method = spec.get("method", "trbdf2")
+    method = spec.get("method", "auto")
     return times, method
 
 
