@@ -5,7 +5,7 @@ ratios.
     python benchmarks/bench_engine.py [--peers fipy,pypde,fplanck] [--skip-memory]
 
 Accuracy is the L1 error against a 4x-refined fpsolve reference (exponential method, exact in
-time), the refined density averaged onto the coarse cells (2x-refined in 2-D).
+time), the refined density interpolated at the coarse cell centres (2x-refined in 2-D).
 """
 
 import argparse
@@ -37,10 +37,16 @@ def gaussian_cells(faces, mean=-1.0, std=0.1):
 
 
 def coarsen(p, factor, ndim=1):
+    """The refined density at the coarse cell centres (linear interpolation between the two fine
+    cells around each centre): second-order finite-volume values are point values at centres.
+    (Averaging the refined density over each coarse cell instead adds the h^2 p''/24 difference
+    between cell averages and centre values: 7.1e-6 instead of 1.7e-6 in 1-D at 2000 cells.)"""
     for axis in range(ndim):
         shape = list(p.shape)
         shape[axis : axis + 1] = [shape[axis] // factor, factor]
-        p = p.reshape(shape).mean(axis=axis + 1)
+        blocks = p.reshape(shape)
+        middle = [factor // 2 - 1, factor // 2]
+        p = np.take(blocks, middle, axis=axis + 1).mean(axis=axis + 1)
     return p
 
 
@@ -152,7 +158,7 @@ def main():
 
     t_min, p = timed(minimal_sg)
     rows.append(("1-D minimal SG (CN dt=0.01, one splu)", t_min, l1(p), abs(p.sum() * h - 1)))
-    for method, kw in (("trbdf2", {}), ("trbdf2", {"rtol": 1e-6}), ("exponential", {})):
+    for method, kw in (("trbdf2", {}), ("trbdf2", {"rtol": 1e-6}), ("exponential", {}), ("cram", {})):
         t, p = timed(lambda: fpsolve_1d(N, method, **kw))
         rows.append((f"1-D fpsolve {method} {kw or ''}".strip(), t, l1(p), abs(p.sum() * h - 1)))
     if "fipy" in peers:
@@ -193,7 +199,7 @@ def main():
             t0 = time.perf_counter()
             fp.FokkerPlanck(fp.Langevin(U, 0.25), g).evolve(fp.gaussian(g, mean=(-1, 0), std=0.1), [0, 2.0])
             print(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.3f} {time.perf_counter() - t0:.2f}")""")
-        print("512^2 trbdf2 to t=2: peak RSS GiB, seconds:", mem)
+        print("512^2 evolve to t=2 (default method, exponential): peak RSS GiB, seconds:", mem)
 
     base = rows[0][1]
     print(f"\n{'run':58s} {'seconds':>9s} {'L1 error':>10s} {'|mass-1|':>9s} {'t/minimal':>9s}")
