@@ -25,6 +25,7 @@ from .discretize import fv
 from .generator import Generator, as_mask
 from .grid import Grid
 from .initial import as_density
+from .plotting import grid_image
 
 __all__ = ["FokkerPlanck", "Solution", "PECLET_WARNING"]
 
@@ -95,11 +96,7 @@ class Solution:
             ax.set_ylabel("density")
             ax.legend()
         else:
-            marginal = self.p[-1].reshape(self.p.shape[1:3] + (-1,)).sum(axis=-1)
-            (x0, x1), (y0, y1) = self.grid.bounds[0], self.grid.bounds[1]
-            ax.imshow(marginal.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto")
-            ax.set_xlabel(self.grid.axis_names[0])
-            ax.set_ylabel(self.grid.axis_names[1])
+            grid_image(ax, self.grid, self.p[-1])
             ax.set_title(f"t = {self.t[-1]:g}")
         return ax
 

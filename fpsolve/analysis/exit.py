@@ -28,6 +28,7 @@ from scipy.sparse import csgraph
 from .. import linalg
 from ..generator import Generator, as_mask
 from ..grid import Grid
+from ..plotting import grid_image
 from ..problem import FokkerPlanck
 from .fields import Field
 
@@ -198,11 +199,7 @@ class ExitLocations:
             ax.stem(self.grid.centers[0], self.cells)
             ax.set_xlabel(self.grid.axis_names[0])
         else:
-            image = self.cells.reshape(self.cells.shape[:2] + (-1,)).sum(axis=-1)
-            (x0, x1), (y0, y1) = self.grid.bounds[0], self.grid.bounds[1]
-            ax.imshow(image.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto")
-            ax.set_xlabel(self.grid.axis_names[0])
-            ax.set_ylabel(self.grid.axis_names[1])
+            grid_image(ax, self.grid, self.cells)
         ax.set_title(f"exit location from {self.start}")
         return ax
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..grid import Grid
+from ..plotting import grid_image
 
 __all__ = ["Field"]
 
@@ -93,10 +94,6 @@ class Field:
             ax.set_xlabel(self.grid.axis_names[0])
             ax.set_ylabel(label)
         else:
-            image = values.reshape(values.shape[:2] + (-1,)).mean(axis=-1)
-            (x0, x1), (y0, y1) = self.grid.bounds[0], self.grid.bounds[1]
-            im = ax.imshow(image.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto", **kwargs)
+            im = grid_image(ax, self.grid, values, reduce="mean", **kwargs)
             ax.figure.colorbar(im, ax=ax, label=label)
-            ax.set_xlabel(self.grid.axis_names[0])
-            ax.set_ylabel(self.grid.axis_names[1])
         return ax

@@ -8,6 +8,8 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..plotting import grid_image  # noqa: E402
+
 __all__ = ["densities", "occupancy", "stationary_panels"]
 
 
@@ -72,15 +74,10 @@ def stationary_panels(grid, stationary, sizes, landscape):
 
 
 def _image(ax, grid, p, landscape):
-    (x0, x1), (y0, y1) = grid.bounds[:2]
-    if grid.ndim > 2:
-        p = p.sum(axis=tuple(range(2, grid.ndim)))
-    ax.imshow(p.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto", cmap="magma")
+    grid_image(ax, grid, p, cmap="magma")
     if landscape is not None and grid.ndim == 2:
         X, Y = grid.mesh()
         ax.contour(X, Y, landscape(X, Y), levels=15, colors="w", linewidths=0.4, alpha=0.6)
-    ax.set_xlabel(grid.axis_names[0])
-    ax.set_ylabel(grid.axis_names[1])
 
 
 def exit_time_vs_batch_size(per_noise: dict, slopes: dict, basins, lr: float):
