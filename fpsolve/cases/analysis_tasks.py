@@ -77,6 +77,7 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
     result.figures["occupancy_and_gap_vs_batch_size"] = plots.occupancy_and_gap(per_noise, flat)
     if occupancy:
         result.figures["occupancy_over_time"] = plots.occupancy_over_time(t, occupancy, flat)
+    result.summary.extend(_sweep_table(per_noise, labels.n, flat))
     for noise, columns in per_noise.items():
         b = columns["batch_size"]
         result.summary.append(
@@ -85,6 +86,20 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
             f"{columns[f'occupancy_{flat}'][0]:.3f} .. {columns[f'occupancy_{flat}'][-1]:.3f}"
         )
     return result
+
+
+def _sweep_table(per_noise: dict, n_basins: int, flat: int) -> list:
+    """Lines of a table: batch size, exit time from each basin, flat occupancy, spectral gap."""
+    head = f"{'noise':>9s} {'B':>6s} " + " ".join(f"{'tau_' + str(i):>10s}" for i in range(n_basins))
+    head += f" {'P(flat)':>8s} {'gap':>10s}"
+    lines = [head]
+    for noise, columns in per_noise.items():
+        for row in range(len(columns["batch_size"])):
+            taus = " ".join(f"{columns[f'exit_time_{i}'][row]:10.4g}" for i in range(n_basins))
+            gap = columns.get("spectral_gap", np.full(row + 1, np.nan))[row]
+            lines.append(f"{noise:>9s} {columns['batch_size'][row]:6g} {taus} "
+                         f"{columns[f'occupancy_{flat}'][row]:8.4f} {gap:10.4g}")
+    return lines
 
 
 def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
