@@ -147,10 +147,25 @@ def mean_exit_time(model, grid: Grid, domain=_left_half, *, boundary="reflecting
     out = []
     for n in range(1, int(moments) + 1):
         previous = gen.solve(-n * previous)
+        _require_resolved(previous, gen, n)
         out.append(gen.extend(previous))
     info = {"cells": gen.n_live, "assemble_seconds": assembled - begin,
             "solve_seconds": time.perf_counter() - assembled}
     return Field(out[0], grid, "mean exit time", learning_rate(model), tuple(out), inside, info)
+
+
+def _require_resolved(values: np.ndarray, gen, n: int) -> None:
+    """(-Q)^-1 of an M-matrix is non-negative: negative or non-finite moments mean the solve lost
+    all accuracy (exit times beyond ~1e15 times the fastest time scale of the grid)."""
+    scale = float(np.abs(values).max(initial=0.0))
+    if not np.all(np.isfinite(values)) or values.min(initial=0.0) < -1e-8 * scale:
+        fastest = float(np.abs(gen.sub.diagonal()).max())
+        raise ValueError(
+            f"domain: the exit-time moment {n} is not resolved in double precision (values up to "
+            f"{scale:.3g} against the fastest rate {fastest:.3g} of the grid: the linear solve lost "
+            "all accuracy). The barrier is too high for the noise (dU/D beyond ~30); raise the "
+            "noise (smaller batch size, larger lr) or lower the barrier"
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -188,7 +188,7 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
     centres = grid.mesh()
     potential = model.potential(t)
     v_cell = np.broadcast_to(potential(*centres), grid.shape) if potential is not None else None
-    d_cell = model.diffusion(*centres, t=t)
+    d_cell = _without_roundoff_cross_terms(model.diffusion(*centres, t=t))
     _require_positive_diffusion(d_cell, grid)
 
     flux_rows, peclets = [], []
@@ -202,7 +202,7 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
         left = index if periodic else np.take(index, np.arange(n - 1), axis=k)
         right = np.roll(index, -1, axis=k) if periodic else np.take(index, np.arange(1, n), axis=k)
         face_pos = [np.broadcast_to(c, left.shape) for c in _face_coordinates(grid, k, periodic)]
-        d_face = model.diffusion(*face_pos, t=t)
+        d_face = _without_roundoff_cross_terms(model.diffusion(*face_pos, t=t))
         dkk_face = d_face[k, k]
         dkk_l, dkk_r = d_cell[k, k].ravel()[left], d_cell[k, k].ravel()[right]
         use_potential = v_cell is not None and (not periodic or _periodic_along(potential, grid, k))
@@ -276,6 +276,27 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
         monotonicity=report,
         peclet=tuple(peclets),
     )
+
+
+def _without_roundoff_cross_terms(tensor: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
+    """Zero the off-diagonal entries D_km with |D_km| <= rtol sqrt(D_kk D_mm).
+
+    A diagonal tensor computed through an eigendecomposition or a finite-difference Hessian
+    (Hessian noise |H|; FD Hessians are accurate to ~1e-10) carries spurious off-diagonal entries
+    of that size; kept, they would make the chain irreversible (no detailed balance, no deflated
+    spectra) and produce tiny negative rates. Correlations below 1e-8 are physically negligible.
+    """
+    d = tensor.shape[0]
+    if d == 1:
+        return tensor
+    tensor = np.array(tensor, dtype=float)
+    diagonal = np.sqrt(np.abs(np.einsum("ii...->i...", tensor)))
+    for k in range(d):
+        for m in range(d):
+            if k != m:
+                small = np.abs(tensor[k, m]) <= rtol * diagonal[k] * diagonal[m]
+                tensor[k, m] = np.where(small, 0.0, tensor[k, m])
+    return tensor
 
 
 def _generator(grid, flux_rows) -> sp.csr_matrix:
@@ -450,8 +471,8 @@ def _monotonicity(generator: sp.csr_matrix, relevant: np.ndarray) -> Monotonicit
     off = (coo.row != coo.col) & relevant[coo.row] & relevant[coo.col]
     values = coo.data[off]
     values = values[values != 0]
-    negative = values < 0
     largest = float(np.abs(values).max(initial=1.0))
+    negative = values < -1e-10 * largest  # below that: round-off of the assembly
     worst = float(values[negative].min() / largest) if negative.any() else 0.0
     return MonotonicityReport(int(negative.sum()), int(values.size), worst)
 

@@ -1,0 +1,19 @@
+"""The README's Python example runs and prints what it says (the README's promise)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_example_runs_and_matches_its_comments():
+    code = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)[0]
+    namespace = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    # the numbers quoted in the README's comments (3-4 digits, as printed there)
+    assert namespace["rates"][0] == pytest.approx(0.0294, rel=2e-3)
+    assert namespace["tau"](-1, 0) == pytest.approx(35.39, rel=1e-3)
+    assert namespace["law"].mean == pytest.approx(35.39, rel=1e-2)  # the law starts in the cell of (-1, 0)
+    assert namespace["sol"].mass[-1] == pytest.approx(1.0, abs=1e-12)
