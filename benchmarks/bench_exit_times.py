@@ -64,8 +64,8 @@ def main():
     # Monte Carlo time to a 1 % mean exit time, from benchmarks/bench_montecarlo.py (fpsolve's
     # parallel Numba Euler-Maruyama with the Brownian-bridge test, 2 cores; see benchmarks/README.md)
     # and, for D = 1/16, the issue's estimate scaled like tau
-    mc = {0.25: (1.77, "measured, bench_montecarlo"), 0.125: (197.0, "measured, bench_montecarlo"),
-          1 / 12: (1.26e4, "extrapolated, bench_montecarlo"), 1 / 16: (36 * 3600.0, "extrapolated (issue 3)")}
+    mc = {0.25: (2.7, "measured, bench_montecarlo"), 0.125: (71.8, "extrapolated, bench_montecarlo"),
+          1 / 12: (4.78e3, "extrapolated, bench_montecarlo"), 1 / 16: (36 * 3600.0, "extrapolated (issue 3)")}
     print(f"{'D':>8s} {'exact':>14s} {'PDE':>14s} {'rel err':>9s} {'PDE s':>8s} {'MC s':>9s} {'MC/PDE':>9s}  MC source")
     for D, ref in exact.items():
         model = fp.Langevin(U1, D)
