@@ -37,42 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .monotone import MonotonicityReport, limit_negative_rates, monotonicity
+
 __all__ = ["BOUNDARIES", "normalize_boundary", "assemble", "FiniteVolumeOperator", "MonotonicityReport", "bernoulli"]
 
 BOUNDARIES = ("reflecting", "periodic", "absorbing")
-
-
-@dataclass(frozen=True)
-class MonotonicityReport:
-    """How far the assembled generator is from an M-matrix (non-negative off-diagonal rates).
-
-    ``negative_links`` counts ordered cell pairs (i, j), i != j, with a negative rate Q[i, j],
-    among cells where the density can matter (for gradient drift: where exp(-(V - min V)/D) is
-    above exp(-potential_cutoff); everywhere otherwise);
-    ``share`` is their fraction among all nonzero off-diagonal rates; ``worst`` is the most negative
-    rate divided by the largest rate. A nonzero share means positivity of densities is not
-    guaranteed by the scheme (it comes from cross-diffusion terms D_km, m != k).
-    """
-
-    negative_links: int
-    links: int
-    worst: float
-
-    @property
-    def share(self) -> float:
-        return self.negative_links / self.links if self.links else 0.0
-
-    @property
-    def is_m_matrix(self) -> bool:
-        return self.negative_links == 0
-
-    def __repr__(self) -> str:
-        if self.is_m_matrix:
-            return "MonotonicityReport(M-matrix: all off-diagonal rates non-negative)"
-        return (
-            f"MonotonicityReport({self.negative_links} of {self.links} links "
-            f"({100 * self.share:.2f} %) have negative rates; worst {self.worst:.3g} of the largest rate)"
-        )
 
 
 @dataclass(frozen=True)
@@ -266,10 +235,11 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
         relevant = ((v_cell - v_cell.min()) / smallest < potential_cutoff).ravel()
     else:
         relevant = np.ones(n_cells, dtype=bool)
-    report = _monotonicity(generator, relevant)
-    if limit and generator.data.min(initial=0.0) < 0:
-        flux_rows = _limit_negative_rates(grid, flux_rows, generator)
-        generator = _generator(grid, flux_rows)
+    report = monotonicity(generator, relevant)
+    if limit:
+        flux_rows, changed = limit_negative_rates(grid, flux_rows, generator, _face_index)
+        if changed:
+            generator = _generator(grid, flux_rows)
     return FiniteVolumeOperator(
         generator=generator,
         face_flux=tuple(flux_rows),
@@ -306,56 +276,6 @@ def _generator(grid, flux_rows) -> sp.csr_matrix:
     generator.sum_duplicates()
     generator.eliminate_zeros()
     return generator
-
-
-def _limit_negative_rates(grid, flux_rows, generator) -> list:
-    """Face fluxes with every negative rate Q[i, j] = -r cancelled by a transfer i -> j at rate r.
-
-    The transfer is a flux r h_k p_i through the face of i towards j along axis k (and, for a
-    diagonal neighbour, the same flux on through the face of the intermediate cell along m), so
-    the change is conservative and the current stays the scheme's own.
-    """
-    coo = generator.tocoo()
-    negative = (coo.row != coo.col) & (coo.data < 0)
-    if not negative.any():
-        return flux_rows
-    src, dst, rate = coo.row[negative], coo.col[negative], -coo.data[negative]
-    mi = np.array(np.unravel_index(src, grid.shape))
-    mj = np.array(np.unravel_index(dst, grid.shape))
-    step = mj - mi
-    for k, n in enumerate(grid.shape):
-        if grid.periodic[k]:
-            step[k] = np.where(step[k] > 1, step[k] - n, np.where(step[k] < -1, step[k] + n, step[k]))
-    additions = [([], [], []) for _ in range(grid.ndim)]
-    position = mi.copy()
-    for k in range(grid.ndim):  # walk axis by axis from i to j, one face at a time
-        moving = step[k] != 0
-        if not moving.any():
-            continue
-        cells = np.ravel_multi_index(tuple(position[:, moving]), grid.shape)
-        sign = step[k][moving]
-        faces = _face_index(grid, k, cells, side=1)
-        low = _face_index(grid, k, cells, side=0)
-        faces = np.where(sign > 0, faces, low)
-        if grid.periodic[k]:  # the low face of the first cell is stored as the wrap face n_k
-            first = position[k, moving] == 0
-            wrap = _face_index(grid, k, np.ravel_multi_index(
-                tuple(np.where(np.arange(grid.ndim)[:, None] == k, grid.shape[k] - 1, position[:, moving])),
-                grid.shape), side=1)
-            faces = np.where((sign < 0) & first, wrap, faces)
-        rows, cols, vals = additions[k]
-        rows.append(faces)
-        cols.append(src[moving])
-        vals.append(sign * rate[moving] * grid.spacing[k])
-        position[k, moving] = (position[k, moving] + sign) % grid.shape[k]
-    out = []
-    for k, flux in enumerate(flux_rows):
-        rows, cols, vals = additions[k]
-        if rows:
-            extra = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=flux.shape)
-            flux = sp.csr_matrix(flux + extra)
-        out.append(flux)
-    return out
 
 
 @functools.lru_cache(maxsize=32)
@@ -463,18 +383,6 @@ def _relevant_peclet(pe, v_cell, dkk, left, right, cutoff) -> float:
     weight = (v_cell - v_cell.min()) / dkk
     mask = np.minimum(weight.ravel()[left], weight.ravel()[right]) < cutoff
     return float(pe[mask].max(initial=0.0))
-
-
-def _monotonicity(generator: sp.csr_matrix, relevant: np.ndarray) -> MonotonicityReport:
-    """Count negative rates among links whose two cells both carry non-negligible density."""
-    coo = generator.tocoo()
-    off = (coo.row != coo.col) & relevant[coo.row] & relevant[coo.col]
-    values = coo.data[off]
-    values = values[values != 0]
-    largest = float(np.abs(values).max(initial=1.0))
-    negative = values < -1e-10 * largest  # below that: round-off of the assembly
-    worst = float(values[negative].min() / largest) if negative.any() else 0.0
-    return MonotonicityReport(int(negative.sum()), int(values.size), worst)
 
 
 def _require_positive_diffusion(d_cell: np.ndarray, grid) -> None:
