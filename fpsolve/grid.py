@@ -8,8 +8,6 @@ densities are normalised so that ``p.sum() * grid.cell_volume == 1``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
-
 import numpy as np
 
 __all__ = ["Grid"]

@@ -29,17 +29,15 @@ Operators are a sparse matrix A (autonomous) or a callable ``operator(t) -> (key
 ``key`` is hashable, piecewise constant in t, and equal exactly when the matrices are equal.
 """
 
-from collections import OrderedDict
 from dataclasses import dataclass
 import math
 
 import numpy as np
 import scipy.sparse as sparse
-from scipy.sparse.linalg import splu
 
-from fpsolve.linalg import ORDERING
-
+from fpsolve.cram import run_cram
 from fpsolve.discretize import kernels
+from fpsolve.factorizations import Factorizations
 from fpsolve.krylov import expm_multiply_krylov
 
 __all__ = ["IntegrationResult", "integrate", "METHODS"]
@@ -52,31 +50,6 @@ _W_G = 1.0 / (GAMMA * (2.0 - GAMMA))               # BDF2 stage: weight of y_{n+
 _W_N = (1.0 - GAMMA) ** 2 / (GAMMA * (2.0 - GAMMA))  # ... and of y_n
 # R(z) − e^z = C z³ + O(z⁴) for the TR-BDF2 stability function R; C = (3γ² − 4γ + 2)/(12(2 − γ)).
 _ERR_C = (3 * GAMMA**2 - 4 * GAMMA + 2) / (12 * (2 - GAMMA))
-
-# CRAM order 16, incomplete-partial-fraction form (Pusa 2016, Table; as used by OpenMC):
-# e^z ≈ α0 ∏_j (1 + α_j/(z − θ_j) + conj(α_j)/(z − conj(θ_j))). Measured max |r(z) − e^z|:
-# 1.6e-15 on (−∞, 0]; 2e-15 on the sector |Im z| ≤ 0.1|Re z|, 2.6e-12 on |Im z| ≤ 0.5|Re z|;
-# 1e-11 on the strip |Im z| ≤ 1 (tests/test_integrate.py checks these numbers).
-_CRAM_ALPHA = np.array([
-    +5.464930576870210e+3 - 3.797983575308356e+4j,
-    +9.045112476907548e+1 - 1.115537522430261e+3j,
-    +2.344818070467641e+2 - 4.228020157070496e+2j,
-    +9.453304067358312e+1 - 2.951294291446048e+2j,
-    +7.283792954673409e+2 - 1.205646080220011e+5j,
-    +3.648229059594851e+1 - 1.155509621409682e+2j,
-    +2.547321630156819e+1 - 2.639500283021502e+1j,
-    +2.394538338734709e+1 - 5.650522971778156e+0j])
-_CRAM_THETA = np.array([
-    +3.509103608414918 + 8.436198985884374j,
-    +5.948152268951177 + 3.587457362018322j,
-    -5.264971343442647 + 16.22022147316793j,
-    +1.419375897185666 + 10.92536348449672j,
-    +6.416177699099435 + 1.194122393370139j,
-    +4.993174737717997 + 5.996881713603942j,
-    -1.413928462488886 + 13.49772569889275j,
-    -10.84391707869699 + 19.27744616718165j])
-_CRAM_ALPHA0 = 2.124853710495224e-16
-
 
 @dataclass(frozen=True, eq=False, repr=False)
 class IntegrationResult:
@@ -184,7 +157,7 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
         elif method == "bdf2":
             y, steps, facts, msg = _run_bdf2(op, p0, t, rtol, atol, dt, bar)
         elif method == "cram":
-            y, steps, facts, msg = _run_cram(op, p0, t, bar)
+            y, steps, facts, msg = run_cram(op, p0, t, bar, _snap, _advance_bar)
         elif method == "exponential":
             A = op(t[0])[1]
             y = expm_multiply_krylov(A, p0, t - t[0])
@@ -244,63 +217,6 @@ def _as_operator(operator, t0):
         return _Operator(func, autonomous=False, raw=operator), n
     A = _check_matrix(operator, "the operator")
     return _Operator(lambda s: (None, A), autonomous=True), A.shape[0]
-
-
-class _Factorizations:
-    """Sparse LU solvers of (c·I − s·A) keyed by (operator key, c, s), least recently used kept."""
-
-    def __init__(self, maxsize=16):
-        self._solvers = OrderedDict()
-        self._maxsize = maxsize
-        self.count = 0
-
-    def solver(self, key, A, c, s):
-        k = (key, c, s)
-        solve = self._solvers.get(k)
-        if solve is None:
-            if isinstance(c, complex) and A.shape[0] > _COMPLEX_LU_MAX:
-                solve = _complex_shift_solver(A, c, s)
-            else:
-                dtype = complex if isinstance(c, complex) else float
-                M = sparse.csc_array(c * sparse.identity(A.shape[0], dtype=dtype, format="csc")
-                                     - s * A)
-                solve = splu(M, permc_spec=ORDERING).solve
-            self.count += 1
-            self._solvers[k] = solve
-            if len(self._solvers) > self._maxsize:
-                self._solvers.popitem(last=False)
-        else:
-            self._solvers.move_to_end(k)
-        return solve
-
-
-#: Above this size complex shifted systems are solved in real arithmetic (see
-#: :func:`_complex_shift_solver`): SuperLU's complex factorization was measured 10-40x slower
-#: than the real one of the same sparsity on 2-D generators.
-_COMPLEX_LU_MAX = 4000
-
-
-def _complex_shift_solver(A, c, s):
-    """Solver of (c I - s A) x = b for complex c and real A, via the real 2n x 2n system.
-
-    With c = a + ib and unknowns interleaved as (Re x_1, Im x_1, Re x_2, ...), the system is
-    (a I - s A) (x) I_2 + I_n (x) [[0, -b], [b, 0]]: real, as sparse as A up to 2x2 blocks.
-    """
-    n = A.shape[0]
-    real = sparse.csc_array(c.real * sparse.identity(n, format="csc") - s * sparse.csc_array(A))
-    block = sparse.kron(real, sparse.identity(2)) + sparse.kron(
-        sparse.identity(n), sparse.csc_array(np.array([[0.0, -c.imag], [c.imag, 0.0]])))
-    lu = splu(sparse.csc_array(block), permc_spec=ORDERING)
-
-    def solve(rhs):
-        rhs = np.asarray(rhs, dtype=complex)
-        stacked = np.empty(2 * n)
-        stacked[0::2] = rhs.real
-        stacked[1::2] = rhs.imag
-        x = lu.solve(stacked)
-        return x[0::2] + 1j * x[1::2]
-
-    return solve
 
 
 def _conserve_mass(A, p0, y):
@@ -405,7 +321,7 @@ def _plan_step(tn, t_out, rung, op):
 
 def _run_implicit(step, op, p0, t, rtol, atol, dt, bar):
     """Drive a one-step implicit method over the output times (ladder-adaptive or fixed dt)."""
-    facts = _Factorizations()
+    facts = Factorizations()
     span = t[-1] - t[0]
     out = np.empty((len(t), len(p0)))
     out[0] = y = p0.copy()
@@ -441,7 +357,7 @@ def _run_bdf2(op, p0, t, rtol, atol, dt, bar):
     y_{n+1} − (2/3)hA y_{n+1} = (4/3)y_n − (1/3)y_{n−1}. Error by Milne's device against the
     quadratic extrapolation of the last three values: est = (2/11)(y_{n+1} − y_pred).
     """
-    facts = _Factorizations()
+    facts = Factorizations()
     span = t[-1] - t[0]
     out = np.empty((len(t), len(p0)))
     out[0] = y = p0.copy()
@@ -482,36 +398,6 @@ def _run_bdf2(op, p0, t, rtol, atol, dt, bar):
         out[k] = y
     msg = f"{steps} steps ({rejected} rejected), {facts.count} LU factorizations"
     return out, steps, facts.count, msg
-
-
-# ------------------------------------------------------------------------ exponential (CRAM)
-
-def _cram_apply(facts, A, dt, y):
-    """exp(dt·A) y ≈ α0 ∏_j (I + 2 Re α_j (dt·A − θ_j I)^−1) y, the factors applied in turn."""
-    y = y.astype(float, copy=True)
-    for j, (alpha, theta) in enumerate(zip(_CRAM_ALPHA, _CRAM_THETA)):
-        solve = facts.solver((None, j), A, complex(-theta), -dt)   # (dt A − θ I)
-        y = y + 2.0 * np.real(alpha * solve(y.astype(complex)))
-    return _CRAM_ALPHA0 * y
-
-
-def _run_cram(op, p0, t, bar):
-    _, A = op(t[0])
-    A = sparse.csc_array(A)
-    incs = [_snap(d) for d in np.diff(t)]
-    stepwise = len(set(incs)) < len(incs)           # equal increments: evolve output to output
-    facts = _Factorizations(maxsize=8 * max(1, len(set(incs))) if stepwise else 8)
-    out = np.empty((len(t), len(p0)))
-    out[0] = p0
-    for k in range(1, len(t)):
-        if stepwise:
-            out[k] = _cram_apply(facts, A, incs[k - 1], out[k - 1])
-        else:
-            out[k] = _cram_apply(facts, A, t[k] - t[0], p0)
-        _advance_bar(bar, t[k] - t[k - 1])
-    how = "output to output" if stepwise else "from t[0]"
-    msg = f"CRAM(16,16) evaluated {len(t) - 1} times {how}, {facts.count} complex LUs"
-    return out, len(t) - 1, facts.count, msg
 
 
 # ---------------------------------------------------------------------------- explicit Euler

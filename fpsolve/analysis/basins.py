@@ -99,7 +99,7 @@ def basins(grid: Grid, landscape, values=None) -> Basins:
             order.append(None)
     rest = [int(s) for s in sinks[np.argsort(u.ravel()[sinks], kind="stable")] if int(s) not in order]
     label_of = {}
-    minima, keep = [], []
+    minima = []
     for m, s in zip(named, order):
         if s is not None:
             label_of[s] = len(minima)

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import integrate as quad
 
-from ..generator import Generator
 from ..grid import Grid
 from ..problem import FokkerPlanck
 from .basins import Basins, basins as find_basins

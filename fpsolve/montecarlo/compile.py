@@ -43,7 +43,6 @@ model per process. The generic kernels (random numbers, interpolation, matrix ro
 
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Callable

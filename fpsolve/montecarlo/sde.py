@@ -28,12 +28,11 @@ from __future__ import annotations
 import copy
 import math
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from ..grid import Grid
-from .compile import Box, CompiledDomain, HalfSpace, StepKernel, compile_domain, compile_model
+from .compile import Box, CompiledDomain, StepKernel, compile_domain, compile_model
 from .results import ExitTimes, Samples
 from .rng import seed_stream, uniform
 
