@@ -66,7 +66,7 @@ def test_trbdf2_is_second_order_with_fixed_step():
     ref = expm(A.toarray()) @ p0
     errors = [np.abs(integrate(A, p0, [0, 1], dt=dt).y[-1] - ref).sum() for dt in (0.1, 0.05)]
     order = np.log2(errors[0] / errors[1])
-    assert 1.8 < order < 2.2, order
+    assert (1.8 < order < 2.2), order
 
 
 def test_trbdf2_adaptive_meets_rtol():
@@ -94,7 +94,7 @@ def test_bdf2_adaptive_and_fixed():
     assert error < res.steps * 1e-7 and error < 100 * 1e-7   # as for trbdf2; 33x measured
     errors = [np.abs(integrate(A, p0, [0, 0.5], method="bdf2", dt=dt).y[-1] - ref).sum()
               for dt in (0.01, 0.005)]
-    assert 1.7 < np.log2(errors[0] / errors[1]) < 2.3         # second order
+    assert (1.7 < np.log2(errors[0] / errors[1]) < 2.3)         # second order
 
 
 def test_explicit_euler_conserves_mass_keeps_positivity_and_is_first_order():
