@@ -235,10 +235,33 @@ class Diffusion(Model):
 
     def drift(self, *x, t=0.0):
         shape = np.broadcast(*x).shape
-        return np.stack([np.broadcast_to(np.asarray(b, float), shape) for b in self._drift(*x)])
+        b = self._drift(*x)
+        if self.ndim == 1 and (np.ndim(b) == 0 or (isinstance(b, np.ndarray) and b.shape == shape)):
+            b = (b,)  # a 1-D drift returned as one array (lambda x: -x) or a number, not a 1-tuple
+        if len(b) != self.ndim:
+            raise ValueError(
+                f"drift: expected {self.ndim} components (one array per coordinate), got {len(b)}"
+            )
+        return np.stack([np.broadcast_to(np.asarray(bk, float), shape) for bk in b])
 
     def diffusion(self, *x, t=0.0):
-        return np.asarray(self._diffusion(*x), dtype=float)
+        shape = np.broadcast(*x).shape
+        d = self.ndim
+        value = self._diffusion(*x)
+        try:
+            value = np.asarray(value, dtype=float)
+        except ValueError:  # a nested (d, d) sequence mixing numbers and arrays
+            value = np.array([[np.broadcast_to(np.asarray(v, float), shape) for v in row] for row in value])
+        if value.ndim == 0 or value.shape == shape:  # a scalar field: a multiple of the identity
+            eye = np.eye(d).reshape((d, d) + (1,) * len(shape))
+            return value * np.broadcast_to(eye, (d, d) + shape)
+        if value.shape[:2] != (d, d):
+            raise ValueError(
+                f"diffusion: the callable must return a ({d}, {d}) + shape array or a scalar field; "
+                f"got shape {value.shape}"
+            )
+        return np.broadcast_to(value.reshape(value.shape + (1,) * (2 + len(shape) - value.ndim)),
+                               (d, d) + shape).copy()
 
     def potential(self, t=0.0):
         return self._potential

@@ -163,7 +163,14 @@ def as_mask(grid: Grid, where, name: str = "domain") -> np.ndarray:
             mask = where(*grid.mesh())
         except Exception as error:  # re-raise with the argument named
             raise ValueError(f"{name}: the predicate failed on the grid coordinates: {error}") from error
-        mask = np.broadcast_to(np.asarray(mask, dtype=bool), grid.shape)
+        mask = np.asarray(mask, dtype=bool)
+        try:
+            mask = np.broadcast_to(mask, grid.shape)
+        except ValueError:
+            raise ValueError(
+                f"{name}: the predicate returned shape {mask.shape}; expected a boolean array of "
+                f"the grid's shape {grid.shape} (one value per cell centre)"
+            ) from None
     else:
         mask = np.asarray(where)
         if mask.shape != grid.shape:

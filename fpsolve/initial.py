@@ -57,7 +57,7 @@ def uniform(grid: Grid, where=None) -> np.ndarray:
 
 def from_samples(grid: Grid, samples) -> np.ndarray:
     """Histogram density of samples of shape ``(n,)`` (1-D) or ``(n, d)``; samples outside raise."""
-    samples = np.asarray(samples, dtype=float)
+    samples = np.array(samples, dtype=float)  # a copy: periodic axes are wrapped in place below
     if samples.ndim == 1 and grid.ndim == 1:
         samples = samples[:, None]
     if samples.ndim != 2 or samples.shape[1] != grid.ndim or samples.shape[0] == 0:

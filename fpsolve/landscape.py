@@ -103,8 +103,21 @@ class Landscape:
         x = self._coordinates(x)
         shape = np.broadcast(*x).shape
         if self.hessian_function is not None:
-            h = np.asarray(self.hessian_function(*x), dtype=float)
-            return np.broadcast_to(h, (self.ndim, self.ndim) + shape).copy()
+            h = self.hessian_function(*x)
+            try:
+                h = np.asarray(h, dtype=float)
+            except ValueError:  # a nested d x d sequence mixing numbers and arrays
+                h = np.array([[np.broadcast_to(np.asarray(v, float), shape) for v in row] for row in h])
+            if self.ndim == 1 and h.shape == shape:
+                h = h[None, None]  # a 1-D Hessian returned as one array U''(x)
+            elif h.shape[:2] == (self.ndim, self.ndim):
+                h = h.reshape(h.shape + (1,) * max(0, 2 + len(shape) - h.ndim))  # constant entries
+            try:
+                return np.broadcast_to(h, (self.ndim, self.ndim) + shape).copy()
+            except ValueError:
+                raise ValueError(
+                    f"hessian: expected a ({self.ndim}, {self.ndim}) + shape array, got shape {h.shape}"
+                ) from None
         if self.grad_function is not None:
             h = _central_difference(self.grad, x, _H_GRAD)
         else:

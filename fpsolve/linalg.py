@@ -140,8 +140,8 @@ def log_detailed_balance(Q, rtol: float = 1e-8):
         order, pred = csgraph.breadth_first_order(Q, root, directed=False, return_predecessors=True)
         parent[order[1:]] = pred[order[1:]]
     child = np.flatnonzero(parent >= 0)
-    forward = np.asarray(Q[parent[child], child]).ravel()
-    backward = np.asarray(Q[child, parent[child]]).ravel()
+    forward = _entries(Q, parent[child], child)
+    backward = _entries(Q, child, parent[child])
     if np.any(forward <= 0) or np.any(backward <= 0):
         return None
     step = np.zeros(n)
@@ -154,7 +154,7 @@ def log_detailed_balance(Q, rtol: float = 1e-8):
     coo = Q.tocoo()
     off = coo.row != coo.col
     i, j, q = coo.row[off], coo.col[off], coo.data[off]
-    back = np.asarray(Q[j, i]).ravel()
+    back = _entries(Q, j, i)
     if np.any(q <= 0) or np.any(back <= 0):
         return None
     log_mu -= log_mu.max()
@@ -163,6 +163,14 @@ def log_detailed_balance(Q, rtol: float = 1e-8):
     if mismatch.max(initial=0.0) > rtol:
         return None
     return log_mu
+
+
+def _entries(Q, rows, cols) -> np.ndarray:
+    """Q[rows[k], cols[k]] as a float array (scipy returns a sparse matrix for empty indices:
+    a chain with no links, e.g. a one-cell domain)."""
+    if len(rows) == 0:
+        return np.zeros(0)
+    return np.asarray(Q[rows, cols]).ravel()
 
 
 def _detailed_balance_law(Q, rtol=1e-8):
@@ -195,7 +203,7 @@ def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
     ----------
     Q : sparse matrix, shape (N, N)
     k : int
-        Number of rates, 1 ≤ k ≤ N − 2 (N − 1 with killing).
+        Number of rates, 1 ≤ k ≤ N − 2 (N with killing).
     reversible : bool, optional
         Skip the detection.
 
@@ -208,8 +216,11 @@ def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
     n = Q.shape[0]
     closed = not np.any(_killing(Q) > 0)
     want = k + 1 if closed else k
+    if not closed and isinstance(k, (int, np.integer)) and k == n:
+        # every rate of a killed chain (e.g. a one-cell domain): too many for ARPACK, dense
+        return np.sort(-np.linalg.eigvals(Q.toarray()).real)
     if not (isinstance(k, (int, np.integer)) and 1 <= k and want <= n - 1):
-        raise ValueError(f"k: expected an integer in [1, {n - 1 - closed}] for a {n}-state "
+        raise ValueError(f"k: expected an integer in [1, {n - 2 if closed else n}] for a {n}-state "
                          f"{'closed' if closed else 'killed'} chain, got {k!r}")
     if reversible is None:
         reversible = is_reversible(Q)

@@ -18,6 +18,7 @@ surviving mass p(t). Two exact-in-time ways are used:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -30,7 +31,8 @@ from scipy.optimize import brentq
 from .. import integrate as _integrate
 from .. import linalg
 from ..grid import Grid
-from .exit import _left_half, killed_generator, learning_rate, start_cell
+from .exit import (RESOLUTION_REFUSE, RESOLUTION_WARN, _left_half, killed_generator,
+                   learning_rate, start_cell)
 
 __all__ = ["exit_time_distribution", "ExitTimeLaw", "SPECTRAL_MAX_CELLS"]
 
@@ -154,18 +156,42 @@ def exit_time_distribution(model, grid: Grid, domain=_left_half, start=None, *, 
     return make(gen, s, t, point, learning_rate(model))
 
 
+def _require_resolved_rate(rate: float, gen) -> None:
+    """Refuse (or warn about) a principal rate near the round-off of the generator's entries, the
+    criterion of :func:`fpsolve.analysis.exit._require_resolved` with tau ~ 1 / rate."""
+    fastest = float(np.abs(gen.sub.diagonal()).max())
+    estimate = np.finfo(float).eps * fastest / rate if rate > 0 else np.inf
+    if estimate > RESOLUTION_REFUSE:
+        raise ValueError(
+            f"domain: the exit-time law is not resolved in double precision (principal rate "
+            f"{rate:.3g} against the fastest rate {fastest:.3g} of the grid: it is lost in "
+            "round-off). The barrier is too high for the noise (dU/D beyond ~30); raise the "
+            "noise (smaller batch size, larger lr) or lower the barrier"
+        )
+    if estimate > RESOLUTION_WARN:
+        warnings.warn(
+            f"exit_time_distribution: the principal rate {rate:.3g} is near the round-off of the "
+            f"fastest rate {fastest:.3g} of the grid; expect relative errors up to about "
+            f"{estimate:.0e} (dU/D is close to ~30)",
+            stacklevel=3,
+        )
+
+
 def _spectral(gen, s, t, point, lr) -> ExitTimeLaw:
     Q = gen.sub
     log_mu = linalg.log_detailed_balance(Q)
     if log_mu is not None:
-        root = np.exp(0.5 * log_mu)
-        sym = (sp.diags(root) @ Q @ sp.diags(1.0 / root)).toarray()
+        # diag(mu)^(1/2) Q diag(mu)^(-1/2) entry by entry, sqrt(Q_ij Q_ji): no over- or underflow
+        # of mu^(+-1/2) when mu spans more than ~600 decades
+        off = sp.csr_matrix(Q - sp.diags(Q.diagonal()))
+        sym = (off.multiply(off.T).sqrt() + sp.diags(Q.diagonal())).toarray()
         lam, vec = dense.eigh(0.5 * (sym + sym.T))
-        coef = vec[s] / root[s] * (vec.T @ root)
+        coef = vec[s] * (vec.T @ np.exp(0.5 * (log_mu - log_mu[s])))
     else:
         lam, vec = dense.eig(Q.toarray())
         coef = vec[s] * dense.solve(vec, np.ones(Q.shape[0]))
     rate = float(np.min(-lam.real))
+    _require_resolved_rate(rate, gen)
 
     def survival(time):
         time = np.asarray(time, dtype=float)
@@ -185,6 +211,7 @@ def _spectral(gen, s, t, point, lr) -> ExitTimeLaw:
 
 def _evolve(gen, s, t, point, lr) -> ExitTimeLaw:
     rate = float(gen.relaxation_rates(1)[0])
+    _require_resolved_rate(rate, gen)
     if t is None:
         coarse = TAIL / rate / 400.0
         fine = coarse / 20.0

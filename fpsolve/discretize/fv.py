@@ -101,7 +101,19 @@ def normalize_boundary(grid, boundary) -> tuple:
     elif isinstance(boundary, dict):
         spec = ["reflecting"] * grid.ndim
         for key, value in boundary.items():
-            axis = grid.axis_names.index(key) if isinstance(key, str) else int(key)
+            if isinstance(key, str):
+                if key not in grid.axis_names:
+                    raise ValueError(
+                        f"boundary: unknown axis {key!r}; the grid's axes are {grid.axis_names}"
+                    )
+                axis = grid.axis_names.index(key)
+            else:
+                axis = int(key)
+                if not -grid.ndim <= axis < grid.ndim:
+                    raise ValueError(
+                        f"boundary: axis {key!r} does not exist; the grid has {grid.ndim} axes "
+                        f"{grid.axis_names}"
+                    )
             spec[axis] = value
     else:
         spec = list(boundary)
@@ -180,6 +192,10 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
             pe = -dv / dkk_face - np.log(dkk_r / dkk_l)
         else:
             b_face = model.drift(*face_pos, t=t)[k]
+            if not np.all(np.isfinite(b_face)):
+                bad = np.unravel_index(int(np.argmax(~np.isfinite(b_face))), b_face.shape)
+                point = tuple(round(float(c[bad]), 6) for c in face_pos)
+                raise ValueError(f"drift: not finite ({b_face[bad]}) at x = {point}")
             pe = h * b_face / dkk_face - np.log(dkk_r / dkk_l)
         # face row index in the (n_k + 1)-faces array: the face on the high side of L
         face_index = _face_index(grid, k, left)
@@ -403,6 +419,14 @@ def _require_positive_diffusion(d_cell: np.ndarray, grid) -> None:
     if not np.all(np.isfinite(moved)):
         bad = int(np.argwhere(~np.isfinite(moved).all(axis=(1, 2)))[0][0])
         raise ValueError(f"diffusion: not finite at x = {_point(grid, bad)}")
+    asymmetry = np.abs(moved - np.swapaxes(moved, 1, 2)).max(axis=(1, 2))
+    diagonal = np.abs(np.einsum("nii->ni", moved)).max(axis=1)
+    if np.any(asymmetry > 1e-8 * diagonal):
+        bad = int(np.argmax(asymmetry > 1e-8 * diagonal))
+        raise ValueError(
+            f"diffusion: the diffusion matrix is not symmetric at x = {_point(grid, bad)} "
+            f"(|D - D^T| = {asymmetry[bad]:.3g}); a covariance must be symmetric"
+        )
     smallest = np.linalg.eigvalsh(0.5 * (moved + np.swapaxes(moved, 1, 2)))[:, 0]
     if np.any(smallest <= 0):
         bad = int(np.argmin(smallest))

@@ -343,7 +343,7 @@ class Simulator:
             raise ValueError("domain: exit_times needs a domain (Box, HalfSpace or predicate)")
         if t_max is None or not t_max > 0:
             raise ValueError(f"t_max: expected a positive time limit, got {t_max!r}")
-        for p in starts[:1]:
+        for p in np.unique(starts, axis=0):  # every distinct start, not only the first
             if np.any(cd.A @ p >= cd.c) or not cd.predicate(p):
                 raise ValueError(f"x0: the start {p} lies outside the domain")
         n_max = int(math.ceil(t_max / self.dt - 1e-9))
