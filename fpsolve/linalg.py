@@ -10,6 +10,7 @@ instance Q_sub τ = −1 for mean exit times).
 
 import warnings
 
+import numba
 import numpy as np
 import scipy.sparse as sparse
 from scipy.linalg import lapack
@@ -22,7 +23,7 @@ from scipy.sparse import linalg as sla
 ORDERING = "MMD_AT_PLUS_A"
 
 __all__ = ["stationary_distribution", "relaxation_rates", "solve", "factorize", "is_reversible",
-           "log_detailed_balance"]
+           "log_detailed_balance", "solve_birth_death"]
 
 
 def _as_generator(Q, name="Q"):
@@ -332,6 +333,52 @@ def factorize(M, *, method="auto", rtol=1e-12):
     if method == "amg":
         return _amg_solver(M, rtol)
     raise ValueError(f"method: unknown solver {method!r}; choose 'auto', 'direct' or 'amg'")
+
+
+def solve_birth_death(lower, upper, killing, rhs) -> np.ndarray:
+    """Solve (-Q) x = rhs for a birth-death sub-generator, to entrywise relative accuracy.
+
+    Q has rates ``lower[i]`` (i -> i-1), ``upper[i]`` (i -> i+1), all >= 0, and killing rates
+    ``killing[i]`` >= 0, so (-Q)_ii = lower[i] + upper[i] + killing[i]: the diagonal is never
+    formed. Gaussian elimination from the first state keeps each eliminated row as
+    (upper, effective killing) with k'_i = k_i + l_i k'_{i-1} / (u_{i-1} + k'_{i-1}), and back
+    substitution x_i = (r'_i + u_i x_{i+1}) / (u_i + k'_i): sums of non-negative terms only
+    (the idea of Grassmann-Taksar-Heyman), so for rhs >= 0 every entry of x carries round-off
+    relative error even when x spans hundreds of orders of magnitude (exit times e^{dU/D} at any
+    barrier), where a general LU loses everything beyond ~1/(eps max rate).
+
+    Raises ValueError when a closed set of states has no killing (x would be infinite).
+    """
+    args = [np.ascontiguousarray(a, dtype=float) for a in (lower, upper, killing, rhs)]
+    x = _birth_death_kernel(*args)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(
+            "domain: a set of cells is never absorbed (no killing reaches it), so its exit time is "
+            "infinite"
+        )
+    return x
+
+
+def _birth_death_reference(lower, upper, killing, rhs):
+    """Plain-Python twin of :func:`_birth_death_kernel` (tests compare them)."""
+    n = rhs.size
+    eff, r = np.empty(n), np.empty(n)
+    prev_eff = prev_r = prev_up = 0.0
+    for i in range(n):
+        carry = lower[i] / (prev_up + prev_eff) if i > 0 and lower[i] > 0 else 0.0
+        eff[i] = killing[i] + carry * prev_eff
+        r[i] = rhs[i] + carry * prev_r
+        prev_eff, prev_r, prev_up = eff[i], r[i], upper[i]
+    x = np.empty(n)
+    following = 0.0
+    for i in range(n - 1, -1, -1):
+        denominator = upper[i] + eff[i]
+        x[i] = (r[i] + upper[i] * following) / denominator if denominator > 0 else np.inf
+        following = x[i]
+    return x
+
+
+_birth_death_kernel = numba.njit(cache=True)(_birth_death_reference)
 
 
 def _banded_solver(M, bandwidth: int):

@@ -132,23 +132,23 @@ def _exact_exit_times(model, grid):
     return np.exp([logsumexp(terms[i:]) for i in range(n)])
 
 
-def test_high_barrier_exit_times_are_refused_not_wrong():
+def test_high_barrier_exit_times_are_exact_in_1d_and_the_law_is_refused():
     U = fp.Landscape(lambda x: (x**2 - 1) ** 2)
     grid = fp.Grid([(-2, 2)], [200])
     i = grid.cell_index(-1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        # dU/T = 20: resolved; the LU agrees with the exact sum to ~1e-7 (measured 6e-8 at
-        # condition estimate eps |Q_ii| tau = 3e-6)
-        model = fp.Langevin(U, temperature=0.05)
-        exact = _exact_exit_times(model, grid)
-        assert fp.mean_exit_time(model, grid).values[i] == pytest.approx(exact[i[0]], rel=1e-5)
-        law = fp.exit_time_distribution(model, grid, start=-1.0)
-        assert law.mean == pytest.approx(exact[i[0]], rel=1e-5)
-        # dU/T = 40: the solve used to return 8.2e14 where the chain's exit time is 1.4e17
+        # dU/T = 20 and 40: 1-D chains are solved without cancellation (linalg.solve_birth_death),
+        # so the exit time matches the exact sum to round-off (a general LU returned 8.2e14 where
+        # the chain's exit time is 1.4e17 at dU/T = 40)
+        for temperature in (0.05, 0.025):
+            model = fp.Langevin(U, temperature=temperature)
+            exact = _exact_exit_times(model, grid)
+            assert fp.mean_exit_time(model, grid).values[i] == pytest.approx(exact[i[0]], rel=1e-9)
+        law = fp.exit_time_distribution(fp.Langevin(U, temperature=0.05), grid, start=-1.0)
+        assert law.mean == pytest.approx(_exact_exit_times(fp.Langevin(U, 0.05), grid)[i[0]], rel=1e-5)
+        # the exit-time law still goes through eigenvalues / evolution: refused at dU/T = 40
         cold = fp.Langevin(U, temperature=0.025)
-        with pytest.raises(ValueError, match="not resolved in double precision"):
-            fp.mean_exit_time(cold, grid)
         with pytest.raises(ValueError, match="not resolved in double precision"):
             fp.exit_time_distribution(cold, grid, start=-1.0)
         # dU/T = 1000: the spectral law used to crash on overflowing Boltzmann weights
@@ -156,17 +156,24 @@ def test_high_barrier_exit_times_are_refused_not_wrong():
             fp.exit_time_distribution(fp.Langevin(U, temperature=1e-3), grid, start=-1.0)
 
 
-def test_near_limit_exit_times_warn():
-    # dU/T = 25: condition estimate 1e-2 (relative error measured 1e-4): a warning, a number
-    U = fp.Landscape(lambda x: (x**2 - 1) ** 2)
-    grid = fp.Grid([(-2, 2)], [200])
-    model = fp.Langevin(U, temperature=0.04)
+def test_high_barrier_exit_times_in_2d_warn_then_are_refused():
+    # U = (x^2 - 1)^2 + y^2 decouples: the exit time through x = 0 equals the 1-D value on the same
+    # x-grid (exact at the discrete level), which the 1-D birth-death solve gives to round-off
+    U2 = fp.Landscape(lambda x, y: (x**2 - 1) ** 2 + y**2)
+    U1 = fp.Landscape(lambda x: (x**2 - 1) ** 2)
+    grid2 = fp.Grid([(-2, 2), (-1.5, 1.5)], [200, 30])
+    grid1 = fp.Grid([(-2, 2)], [200])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        exact = _exact_exit_times(model, grid)
+        reference = fp.mean_exit_time(fp.Langevin(U1, 0.04), grid1)(-1.0)
+    # dU/T = 25: condition estimate ~1e-2 (relative error measured ~1e-4): a warning, a number
     with pytest.warns(UserWarning, match="near the limit of double precision"):
-        tau = fp.mean_exit_time(model, grid)
-    assert tau.values[grid.cell_index(-1.0)] == pytest.approx(exact[grid.cell_index(-1.0)[0]], rel=2e-3)
+        tau = fp.mean_exit_time(fp.Langevin(U2, 0.04), grid2)
+    assert tau(-1.0, 0.0) == pytest.approx(reference, rel=2e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ValueError, match="not resolved in double precision"):
+            fp.mean_exit_time(fp.Langevin(U2, 0.025), grid2)  # dU/T = 40
 
 
 def test_simulator_exit_times_checks_every_start_against_the_domain():

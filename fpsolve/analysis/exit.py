@@ -165,26 +165,24 @@ RESOLUTION_WARN = 1e-2
 
 def _require_resolved(values: np.ndarray, gen, n: int) -> None:
     """(-Q)^-1 of an M-matrix is non-negative: negative or non-finite moments mean the solve lost
-    all accuracy (exit times beyond ~1e15 times the fastest time scale of the grid). For the
-    first moment, ||(-Q)^-1||_inf = max tau, so eps * max|Q_ii| * max tau estimates the relative
-    error of the solve: the diagonal rounding alone is a spurious killing rate eps * |Q_ii| that
-    competes with the true escape rate 1 / tau."""
+    all accuracy. For the first moment the generator's own error estimate
+    (:meth:`fpsolve.generator.Generator.solve_error`: entrywise accurate for 1-D birth-death
+    chains, eps max|Q_ii| max tau otherwise) decides between refusing and warning."""
     scale = float(np.abs(values).max(initial=0.0))
-    fastest = float(np.abs(gen.sub.diagonal()).max())
-    estimate = np.finfo(float).eps * fastest * scale if n == 1 else 0.0
+    estimate = gen.solve_error(values) if n == 1 else 0.0
     if (not np.all(np.isfinite(values)) or values.min(initial=0.0) < -1e-8 * scale
             or estimate > RESOLUTION_REFUSE):
+        fastest = float(np.abs(gen.sub.diagonal()).max())
         raise ValueError(
             f"domain: the exit-time moment {n} is not resolved in double precision (values up to "
             f"{scale:.3g} against the fastest rate {fastest:.3g} of the grid: the linear solve lost "
-            "all accuracy). The barrier is too high for the noise (dU/D beyond ~30); raise the "
-            "noise (smaller batch size, larger lr) or lower the barrier"
+            "all accuracy). The barrier is too high for the noise (dU/D beyond ~30 on 2-D and "
+            "3-D grids); raise the noise (smaller batch size, larger lr) or lower the barrier"
         )
     if estimate > RESOLUTION_WARN:
         warnings.warn(
-            f"mean_exit_time: exit times up to {scale:.3g} against the fastest rate {fastest:.3g} "
-            f"of the grid are near the limit of double precision; expect relative errors up to "
-            f"about {estimate:.0e} (dU/D is close to ~30)",
+            f"mean_exit_time: exit times up to {scale:.3g} are near the limit of double precision "
+            f"for this grid; expect relative errors up to about {estimate:.0e} (dU/D is close to ~30)",
             stacklevel=3,
         )
 
