@@ -252,7 +252,7 @@ def _checked(rates, scale):
         raise ValueError(
             f"Q: the slowest relaxation rate is zero to round-off (below {20 * resolution:.2g} = "
             "20 eps max|Q_ii|): the chain is reducible, or so metastable that its gap is lost "
-            "in round-off; mean exit times (linear solves) still resolve such time scales"
+            "in round-off; mean exit times (linear solves; exact for 1-D chains) resolve longer time scales"
         )
     if rates[0] < 200 * resolution:
         # measured on double wells: the computed zero mode lands within ~0.05 units of 0,
