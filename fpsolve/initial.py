@@ -5,13 +5,13 @@ Every function returns a grid-shaped array normalised so that ``p.sum() * grid.c
 
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 from scipy.special import erf
 
 from .generator import as_mask
 from .grid import Grid
+from ._warnings import warn as _warn
 
 __all__ = ["gaussian", "point_mass", "uniform", "from_samples", "as_density"]
 
@@ -95,7 +95,7 @@ def as_density(p, grid: Grid, name: str = "p0", *, rtol: float = 1e-9) -> np.nda
     if mass <= 0:
         raise ValueError(f"{name}: the density has zero mass")
     if abs(mass - 1.0) > rtol:
-        warnings.warn(f"{name}: the density had mass {mass:.6g}; normalised to 1", stacklevel=3)
+        _warn(f"{name}: the density had mass {mass:.6g}; normalised to 1")
         p /= mass
     return p
 

@@ -8,11 +8,11 @@ of the eigenvalues λ of Q nearest 0), and direct or algebraic-multigrid solves 
 instance Q_sub τ = −1 for mean exit times).
 """
 
-import warnings
 
 import numba
 import numpy as np
 import scipy.sparse as sparse
+from ._warnings import warn as _warn
 from scipy.linalg import lapack
 from scipy.sparse import csgraph
 from scipy.sparse import linalg as sla
@@ -257,12 +257,10 @@ def _checked(rates, scale):
     if rates[0] < 200 * resolution:
         # measured on double wells: the computed zero mode lands within ~0.05 units of 0,
         # so a rate r carries an absolute error of about 0.1 units
-        warnings.warn(
+        _warn(
             f"relaxation_rates: the slowest rate {rates[0]:.3g} is within {rates[0] / resolution:.0f} "
             f"round-off units ({resolution:.2g}) of zero; its relative accuracy is only about "
-            f"{0.1 * resolution / rates[0]:.0e}. Mean exit times (linear solves) are accurate there",
-            stacklevel=3,
-        )
+            f"{0.1 * resolution / rates[0]:.0e}. Mean exit times (linear solves) are accurate there")
     return rates
 
 

@@ -11,7 +11,6 @@ solved as dp/dt = Q^T p. Densities are grid-shaped arrays with ``p.sum() * grid.
 from __future__ import annotations
 
 import time as _time
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -26,6 +25,7 @@ from .generator import Generator, as_mask
 from .grid import Grid
 from .initial import as_density
 from .plotting import grid_image
+from ._warnings import warn as _warn
 
 __all__ = ["FokkerPlanck", "Solution", "PECLET_WARNING"]
 
@@ -169,18 +169,15 @@ class FokkerPlanck:
         worst = max(op.peclet)
         if worst > PECLET_WARNING:
             axis = int(np.argmax(op.peclet))
-            warnings.warn(
+            _warn(
                 f"grid: too coarse for the noise: cell Peclet number {worst:.3g} on axis "
                 f"{self.grid.axis_names[axis]} (above {PECLET_WARNING:g}); refine the grid "
-                f"about {worst / PECLET_WARNING:.1f}x along that axis for an accurate density",
-                stacklevel=3,
-            )
+                f"about {worst / PECLET_WARNING:.1f}x along that axis for an accurate density")
         if not op.monotonicity.is_m_matrix:
-            warnings.warn(
-                f"diffusion: cross-diffusion breaks the M-matrix property: {op.monotonicity}; "
-                "densities may take small negative values",
-                stacklevel=3,
-            )
+            _warn(
+                f"diffusion: cross-diffusion breaks the M-matrix property of the scheme: "
+                f"{op.monotonicity}; those rates were limited (rerouted through faces), which keeps "
+                "densities non-negative but is first order on the limited links")
 
     # --- forward evolution ------------------------------------------------------------------------
     def evolve(self, p0, t, method: str = "auto", *, progress: bool = False, rtol: float = 1e-8, dt=None,
@@ -265,13 +262,11 @@ class FokkerPlanck:
     def _warn_negative(self, p: np.ndarray, method: str) -> None:
         low = float(p.min())
         if low < -1e-12 * float(np.abs(p).max()):
-            warnings.warn(
+            _warn(
                 f"evolve: the density became negative ({low:.3g}) with method {method!r}: the "
                 f"generator is not an M-matrix ({self.discretization.monotonicity}), the step "
                 "was too large, or (method 'cram') the operator is too non-normal for a rational "
-                "approximation on the real axis; method 'exponential' or 'trbdf2' is safe",
-                stacklevel=3,
-            )
+                "approximation on the real axis; method 'exponential' or 'trbdf2' is safe")
 
     # --- stationary law, currents, spectrum --------------------------------------------------------
     def stationary(self) -> np.ndarray:

@@ -19,7 +19,6 @@ the face, a half-cell fitted flux). Both are second order when the continuum bou
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +31,7 @@ from ..grid import Grid
 from ..plotting import grid_image
 from ..problem import FokkerPlanck
 from .fields import Field
+from .._warnings import warn as _warn
 
 __all__ = ["mean_exit_time", "exit_locations", "committor", "ExitLocations", "killed_generator",
            "start_cell", "learning_rate"]
@@ -180,11 +180,9 @@ def _require_resolved(values: np.ndarray, gen, n: int) -> None:
             "3-D grids); raise the noise (smaller batch size, larger lr) or lower the barrier"
         )
     if estimate > RESOLUTION_WARN:
-        warnings.warn(
+        _warn(
             f"mean_exit_time: exit times up to {scale:.3g} are near the limit of double precision "
-            f"for this grid; expect relative errors up to about {estimate:.0e} (dU/D is close to ~30)",
-            stacklevel=3,
-        )
+            f"for this grid; expect relative errors up to about {estimate:.0e} (dU/D is close to ~30)")
 
 
 @dataclass(frozen=True, eq=False)

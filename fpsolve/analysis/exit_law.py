@@ -18,7 +18,6 @@ surviving mass p(t). Two exact-in-time ways are used:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -30,6 +29,7 @@ from scipy.optimize import brentq
 
 from .. import integrate as _integrate
 from .. import linalg
+from .._warnings import warn as _warn
 from ..grid import Grid
 from .exit import (RESOLUTION_REFUSE, RESOLUTION_WARN, _left_half, killed_generator,
                    learning_rate, start_cell)
@@ -169,12 +169,10 @@ def _require_resolved_rate(rate: float, gen) -> None:
             "noise (smaller batch size, larger lr) or lower the barrier"
         )
     if estimate > RESOLUTION_WARN:
-        warnings.warn(
+        _warn(
             f"exit_time_distribution: the principal rate {rate:.3g} is near the round-off of the "
             f"fastest rate {fastest:.3g} of the grid; expect relative errors up to about "
-            f"{estimate:.0e} (dU/D is close to ~30)",
-            stacklevel=3,
-        )
+            f"{estimate:.0e} (dU/D is close to ~30)")
 
 
 def _spectral(gen, s, t, point, lr) -> ExitTimeLaw:
