@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._json import to_jsonable
+
 __all__ = ["CaseResult", "write_results", "to_jsonable"]
 
 
@@ -27,24 +29,6 @@ class CaseResult:
     arrays: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     summary: list = field(default_factory=list)
-
-
-def to_jsonable(value):
-    """numpy scalars and arrays to plain Python; non-finite floats to strings."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if np.isfinite(value) else str(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    return value
 
 
 def write_results(out: Path, result: CaseResult, metadata: dict) -> Path:

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .._json import to_jsonable
+
 __all__ = ["ValidationReport"]
-
-
-def _jsonable(value):
-    """Numbers, strings, lists and dicts only: numpy scalars/arrays become Python ones."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
 
 
 @dataclass(frozen=True)
@@ -70,7 +56,7 @@ class ValidationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (infinities as the strings "inf"/"-inf", NaN as None)."""
-        return _jsonable(
+        return to_jsonable(
             {
                 "check": self.check,
                 "verdict": self.verdict,
