@@ -2,7 +2,7 @@
 and discrete SGD / heavy ball / Adam, each against an independent closed form."""
 
 import math
-import warnings
+import types
 
 import numba
 import numpy as np
@@ -11,12 +11,14 @@ from numba import njit
 from scipy import integrate, stats
 
 import fpsolve.montecarlo as mc
-from fpsolve.dynamics import SGD, Diffusion, Langevin
+from fpsolve import landscapes
+from fpsolve.dynamics import SGD, Langevin
 from fpsolve.grid import Grid
 from fpsolve.landscape import Landscape
 from fpsolve.montecarlo import rng as R
 from fpsolve.montecarlo.compile import (
-    _Table, compile_model, interpolate, sqrt_abs_2x2, sqrt_abs_numpy)
+    _Table, _vector_adapter, compile_model, interpolate, sqrt_abs_2x2, sqrt_abs_numpy)
+from fpsolve.montecarlo.em_step import _builtin_data, builtin_drift, builtin_step
 from fpsolve.montecarlo.sde import _crossing_probability, crossing_probability_numpy
 
 # ------------------------------------------------------------------------------------------------
@@ -122,6 +124,44 @@ def test_tabulated_drift_when_the_gradient_cannot_be_compiled():
     assert drift == pytest.approx(-(math.sinh(x) + x), abs=2e-6)
 
 
+def _twin(U):
+    """U with a copy of its gradient defined "elsewhere": compiled per model, not run as data."""
+    g = U.grad_function
+    copy = types.FunctionType(g.__code__, g.__globals__, "grad", g.__defaults__, g.__closure__)
+    copy.__module__ = __name__
+    return Landscape(U.f, grad=copy, ndim=U.ndim)
+
+
+def test_builtin_landscapes_run_as_data_bitwise_like_their_compiled_gradients():
+    # built-in polynomial landscapes run the cached generic step with the drift as data; it must
+    # reproduce the compiled gradient (the per-model path, as for user functions) bitwise
+    cases = [landscapes.double_well(a=1.3, depth=0.7), landscapes.tilted_double_well(0.3),
+             landscapes.double_well_2d(1.7), landscapes.rotated_double_well(0.4, 2.5),
+             landscapes.quadratic([[1.7]], [0.3]),
+             landscapes.quadratic([[2, 0.3], [0.3, 1]], [0.1, -0.2]),
+             landscapes.quadratic([[2, 0.3, -0.1], [0.3, 1, 0.2], [-0.1, 0.2, 1.5]], [0.1, -0.2, 0.3])]
+    points = np.random.default_rng(0).uniform(-2, 2, (50, 3))
+    for U in cases:
+        d = U.ndim
+        p = _builtin_data(U.grad_function, d)
+        compiled = _vector_adapter(_twin(U).grad_function, d, -1.0)
+        assert p is not None and _builtin_data(_twin(U).grad_function, d) is None
+        for x in points:
+            x = np.where(np.arange(3) < d, x, 0.0)
+            assert builtin_drift(p, d, *x) == compiled(*x)
+    # whole steps (time-dependent SGD coefficients, 2-D noise) agree bitwise too
+    U = landscapes.rotated_double_well(0.4, 2.5)
+    fast, slow = (compile_model(SGD(L, lr=lambda t: 0.1 / (1 + t), batch_size=4), 1e-2) for L in (U, _twin(U)))
+    assert fast.step is builtin_step and slow.step is not builtin_step
+    states = []
+    for kernel in (fast, slow):
+        state, S, rng = np.array([0.3, -0.8]), np.zeros((2, 2)), R.new_stream(1, 2)
+        for k in range(5):
+            kernel.step(state, k * 1e-2, 1e-2, rng, kernel.parameters(5, 1e-2), S)
+        states.append(state)
+    assert np.array_equal(states[0], states[1])
+
+
 # ------------------------------------------------------------------------------------------------
 # Euler-Maruyama: OU moments, exit time, censoring, reproducibility
 # ------------------------------------------------------------------------------------------------
@@ -129,7 +169,9 @@ LAM, TEMP = 1.5, 0.4
 
 
 def test_ou_moments_match_closed_form():
-    model = Diffusion(lambda x: (-LAM * x,), [[TEMP]], ndim=1)
+    # Langevin in U = lam x^2 / 2 (a built-in landscape: the cached generic kernel) is the OU
+    # process dx = -lam x dt + sqrt(2 T) dW
+    model = Langevin(landscapes.quadratic([[LAM]]), temperature=TEMP)
     dt, t, n, x0 = 1e-2, 1.0, 40_000, 1.0
     res = mc.simulator(model, dt=dt, seed=5).sample([x0], n, [0.5, t])
     x = res.x[-1, :, 0]
@@ -152,7 +194,7 @@ def _exact_exit_time(T=0.25, r=-2.5, s=0.0, x=-1.0):
     return integrate.quad(lambda y: math.exp(U(y) / T) * inner(y), x, s, epsabs=0, epsrel=1e-11)[0] / T
 
 
-QUARTIC = Landscape(lambda x: (x * x - 1) ** 2, grad=lambda x: (4 * x * (x * x - 1),))
+QUARTIC = landscapes.double_well()  # (x^2 - 1)^2
 
 
 @pytest.fixture(scope="module")

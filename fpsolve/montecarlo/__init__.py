@@ -14,7 +14,8 @@ number of threads. See ``sde`` (simulation), ``compile`` (models -> Numba kernel
 ``rng`` (random numbers), ``discrete`` (SGD, heavy ball, Adam on a FiniteSumLoss).
 """
 
-from .compile import Box, HalfSpace, StepKernel, compile_model, register_step_kernel
+from .compile import StepKernel, compile_model, register_step_kernel
+from .domains import Box, HalfSpace
 from .results import ExitTimes, Iterates, Samples
 from .sde import Simulator, simulator
 

@@ -31,14 +31,16 @@ Models to come (momentum in phase space, Levy noise) plug in without changing th
 the model class a method ``step_kernel(self, dt) -> StepKernel``, or call
 ``register_step_kernel(ModelClass, factory)`` with ``factory(model, dt) -> StepKernel``.
 
-Domains: ``Box([(lo, hi), ...])`` and ``HalfSpace(normal, offset)`` compile to an intersection of
-half-spaces ``A x < c`` (rows of A unit normals), which admits the exact Brownian-bridge crossing
-probability per face; a predicate ``lambda x, y: ...`` compiles with ``numba.njit`` and is tested
-at step ends only.
+Domains (boxes, half-spaces, predicates) compile in :mod:`.domains`; the Euler-Maruyama update and
+the built-in landscapes' drifts as data are in :mod:`.em_step`.
 
 Compiled kernels that call user functions cannot be cached on disk (the functions' identities
 change between processes; caching them would only grow ``__pycache__``): they are compiled once per
 model per process. The generic kernels (random numbers, interpolation, matrix roots) are cached.
+So are Langevin and isotropic-noise SGD models on the polynomial landscapes of fpsolve.landscapes
+(``double_well``, ``tilted_double_well``, ``double_well_2d``/``separable_2d``,
+``rotated_double_well``, ``quadratic``): their gradient is passed as data to one generic step
+(``builtin_step``) that repeats the factory's arithmetic, bitwise, and runs in the one cached driver.
 """
 
 from __future__ import annotations
@@ -54,11 +56,11 @@ from numba import njit
 from ..dynamics import SGD, Diffusion, Langevin
 from ..grid import Grid
 from ..noise import HESSIAN_FLOOR
-from .rng import normal
+from .em_step import _builtin_data, _make_em_step, builtin_step
 
 __all__ = [
-    "StepKernel", "register_step_kernel", "compile_model", "Box", "HalfSpace", "CompiledDomain",
-    "compile_domain", "interpolate", "sqrt_abs_2x2", "sqrt_abs_numpy",
+    "StepKernel", "register_step_kernel", "compile_model", "interpolate", "sqrt_abs_2x2",
+    "sqrt_abs_numpy",
 ]
 
 _REGISTRY: dict = {}
@@ -105,96 +107,6 @@ class StepKernel:
 def register_step_kernel(model_class: type, factory: Callable) -> None:
     """Register ``factory(model, dt) -> StepKernel`` for instances of ``model_class``."""
     _REGISTRY[model_class] = factory
-
-
-# ------------------------------------------------------------------------------------------------
-# Domains
-# ------------------------------------------------------------------------------------------------
-class Box:
-    """The open box ``lo_k < x_k < hi_k`` (use ``-inf``/``inf`` for unbounded sides).
-
-    The Brownian-bridge test treats the faces as independent: the crossing probability of a step is
-    ``1 - prod_faces (1 - p_face)``, exact for one active face and a slight overestimate near
-    corners (where two faces are close at once, within a few ``sqrt(2 D dt)``).
-    """
-
-    def __init__(self, bounds):
-        b = np.asarray(bounds, dtype=float).reshape(-1, 2)
-        if np.any(b[:, 0] >= b[:, 1]):
-            raise ValueError(f"Box: every axis needs lo < hi, got {b.tolist()}")
-        self.bounds = b
-
-    def __repr__(self):
-        return "Box(" + " x ".join(f"({lo:g}, {hi:g})" for lo, hi in self.bounds) + ")"
-
-    def halfspaces(self):
-        d = len(self.bounds)
-        rows, offsets = [], []
-        for k, (lo, hi) in enumerate(self.bounds):
-            e = np.zeros(d)
-            e[k] = 1.0
-            if np.isfinite(hi):
-                rows.append(e), offsets.append(hi)
-            if np.isfinite(lo):
-                rows.append(-e), offsets.append(-lo)
-        return np.array(rows).reshape(-1, d), np.array(offsets)
-
-
-class HalfSpace:
-    """The open half-space ``normal . x < offset``; exit means crossing the plane."""
-
-    def __init__(self, normal, offset):
-        n = np.atleast_1d(np.asarray(normal, dtype=float))
-        norm = np.linalg.norm(n)
-        if not norm > 0:
-            raise ValueError("HalfSpace: the normal must be a nonzero vector")
-        self.normal, self.offset = n / norm, float(offset) / norm
-
-    def __repr__(self):
-        return f"HalfSpace(normal={self.normal.tolist()}, offset={self.offset:g})"
-
-    def halfspaces(self):
-        return self.normal[None, :], np.array([self.offset])
-
-
-@dataclass(frozen=True, eq=False)
-class CompiledDomain:
-    """``inside(x)`` iff ``A x < c`` row-wise and ``predicate(x)``; ``A``'s rows are unit normals."""
-
-    A: np.ndarray
-    c: np.ndarray
-    predicate: object
-    has_predicate: bool
-    description: str
-
-
-@njit(cache=True, inline="always")
-def _always_inside(x):
-    return True
-
-
-def compile_domain(domain, state_dim: int) -> CompiledDomain:
-    """Compile a Box, HalfSpace or predicate ``f(x0, x1, ...) -> bool`` for ``state_dim`` axes."""
-    if isinstance(domain, (Box, HalfSpace)):
-        A, c = domain.halfspaces()
-        if A.shape[1] != state_dim:
-            raise ValueError(f"domain: {domain!r} has {A.shape[1]} axes, the state has {state_dim}")
-        return CompiledDomain(np.ascontiguousarray(A), c, _always_inside, False, repr(domain))
-    if callable(domain):
-        args = ", ".join(f"x[{i}]" for i in range(state_dim))
-        try:
-            jitted = _jit(domain)
-            namespace = {"f": jitted}
-            exec(f"def inside(x):\n    return bool(f({args}))", namespace)
-            inside = njit(inline="always")(namespace["inside"])
-            inside(np.zeros(state_dim))
-        except Exception as error:  # numba typing errors, wrong arity
-            raise ValueError(
-                f"domain: the predicate could not be compiled with numba ({type(error).__name__}); "
-                "write it with scalar arithmetic (e.g. lambda x, y: x < 0) or pass a Box/HalfSpace"
-            ) from error
-        return CompiledDomain(np.zeros((0, state_dim)), np.zeros(0), inside, True, "predicate")
-    raise TypeError(f"domain: expected a Box, HalfSpace or predicate, got {type(domain).__name__}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -419,46 +331,6 @@ def _hessian_floor(model) -> float:
     return float(floor)
 
 
-# ------------------------------------------------------------------------------------------------
-# Euler-Maruyama step from drift and noise-root pieces
-# ------------------------------------------------------------------------------------------------
-def _make_em_step(drift, root, d: int):
-    """EM step: ``b = drift(x0, x1, x2, lr, S)``, ``root(x0, x1, x2, S)``, then S *= c(t).
-
-    ``params`` is a (n_rows, 2) table of ``[c, lr]`` per step (one row when autonomous).
-    """
-
-    @njit(inline="always")
-    def step(x, t, dt, rng, params, S):
-        k = 0
-        if params.shape[0] > 1:  # schedules: the row of this step
-            k = min(int(t / dt + 0.5), params.shape[0] - 1)
-        c = params[k, 0]
-        lr = params[k, 1]
-        x0 = x[0]
-        x1 = x[1] if d > 1 else 0.0
-        x2 = x[2] if d > 2 else 0.0
-        b = drift(x0, x1, x2, lr, S)
-        root(x0, x1, x2, S)
-        sq = math.sqrt(dt)
-        if d == 1:
-            S[0, 0] *= c
-            x[0] = x0 + b[0] * dt + S[0, 0] * sq * normal(rng)
-        else:
-            z0 = normal(rng)
-            z1 = normal(rng)
-            z2 = normal(rng) if d > 2 else 0.0
-            for i in range(d):
-                for j in range(d):
-                    S[i, j] *= c
-            x[0] = x0 + b[0] * dt + sq * (S[0, 0] * z0 + S[0, 1] * z1 + (S[0, 2] * z2 if d > 2 else 0.0))
-            x[1] = x1 + b[1] * dt + sq * (S[1, 0] * z0 + S[1, 1] * z1 + (S[1, 2] * z2 if d > 2 else 0.0))
-            if d > 2:
-                x[2] = x2 + b[2] * dt + sq * (S[2, 0] * z0 + S[2, 1] * z1 + S[2, 2] * z2)
-
-    return step
-
-
 def _drift_from_gradient(grad):
     @njit(inline="always")
     def drift(x0, x1, x2, lr, S):
@@ -578,19 +450,23 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
         return grid_cache["g"]
 
     # --- drift ---
-    grad = hess = None
+    grad = hess = builtin = None
     if isinstance(model, Diffusion):
         grad = _vector_adapter(model._drift, d, 1.0)
         corrected = False
     else:
         U = model.landscape
-        if U.grad_function is not None:
-            grad = _vector_adapter(U.grad_function, d, -1.0)
         corrected = isinstance(model, SGD) and model.modified_loss
+        if isinstance(model, Langevin) or (model.noise == "isotropic" and not corrected):
+            builtin = _builtin_data(U.grad_function, d)  # constant R: the cached generic step
+        if U.grad_function is not None and builtin is None:
+            grad = _vector_adapter(U.grad_function, d, -1.0)
     needs_hessian = corrected or (isinstance(model, SGD) and model.noise == "hessian")
     if needs_hessian and grad is not None:
         hess = _hessian_adapter(model.landscape.hessian_function, d) or _fd_hessian(grad, d)
-    if grad is not None and (not corrected or hess is not None):
+    if builtin is not None:
+        drift = None
+    elif grad is not None and (not corrected or hess is not None):
         drift = _modified_drift(grad, hess, d) if corrected else _drift_from_gradient(grad)
     else:
         g = tab_grid()
@@ -656,6 +532,11 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
     noise_factor = None
     if constant_R is not None and autonomous:
         noise_factor = c_of_t(0.0) * np.asarray(constant_R, dtype=float).reshape(d, d)
-    step = _make_em_step(drift, root, d)
+    if builtin is not None:
+        step, R = builtin_step, np.ascontiguousarray(constant_R, dtype=float)
+        make_table = make_params
+        make_params = lambda n_steps, dt_: (make_table(n_steps, dt_), builtin, R)  # noqa: E731
+    else:
+        step = _make_em_step(drift, root, d)
     return StepKernel(step=step, state_dim=d, make_params=make_params, bridge=True, notes=tuple(notes),
                       noise_factor=noise_factor)

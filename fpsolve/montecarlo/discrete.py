@@ -27,7 +27,7 @@ import types
 import numpy as np
 from numba import njit, prange
 
-from .compile import Box, HalfSpace
+from .domains import Box, HalfSpace
 from .results import ExitTimes, Iterates
 from .rng import seed_stream, uniform
 

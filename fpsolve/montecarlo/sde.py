@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import copy
 import math
+import types
 
 import numpy as np
 from numba import njit, prange
 
 from ..grid import Grid
-from .compile import Box, CompiledDomain, StepKernel, compile_domain, compile_model
+from .compile import StepKernel, compile_model
+from .domains import Box, CompiledDomain, _always_inside, compile_domain
+from .em_step import builtin_step
 from .results import ExitTimes, Samples
 from .rng import seed_stream, uniform
 
@@ -146,72 +149,85 @@ _PRANGE_ONLY = {"prange": True, "comprehension": False, "setitem": False, "numpy
                 "reduction": False, "inplace_binop": False, "stencil": False, "fusion": False}
 
 
-def _driver(step, inside):
-    """The parallel path loop for one (step, predicate) pair, compiled once per process.
+#: The step and predicate that ``_run_paths`` calls: the cached built-in pair here; per-model
+#: copies of the function rebind them (see ``_driver``).
+_STEP, _INSIDE = builtin_step, _always_inside
 
-    It runs paths ``offset .. offset + len(x0) - 1``. ``inv_var_dt`` holds the bridge test's per-face factors
-    when the noise factor is constant (``fixed_noise``); otherwise they are computed from ``S``
-    at every step.
-    """
-    key = (step, inside)
-    if key in _DRIVERS:
-        return _DRIVERS[key]
 
-    @njit(parallel=_PRANGE_ONLY)
-    def run(x0, seed, offset, dt, n_max, params, record, use_domain, A, c, bridge, fixed_noise,
-            inv_var_dt, lo, hi, periodic, out_x, out_step, out_loc):
-        n, d = x0.shape
-        n_rec = record.shape[0]
-        test_bridge = use_domain and bridge and A.shape[0] > 0
-        for p in prange(n):
-            rng = np.empty(2, dtype=np.uint64)
-            seed_stream(rng, seed, offset + p)
-            x = np.empty(d)
-            x_old = np.empty(d)
-            S = np.empty((d, d))
+def _run_paths(x0, seed, offset, dt, n_max, params, record, use_domain, A, c, bridge, fixed_noise,
+               inv_var_dt, lo, hi, periodic, out_x, out_step, out_loc):
+    n, d = x0.shape
+    n_rec = record.shape[0]
+    test_bridge = use_domain and bridge and A.shape[0] > 0
+    for p in prange(n):
+        rng = np.empty(2, dtype=np.uint64)
+        seed_stream(rng, seed, offset + p)
+        x = np.empty(d)
+        x_old = np.empty(d)
+        S = np.empty((d, d))
+        for i in range(d):
+            x[i] = x0[p, i]
+            for j in range(d):
+                S[i, j] = 0.0
+        r = 0
+        while r < n_rec and record[r] == 0:
             for i in range(d):
-                x[i] = x0[p, i]
-                for j in range(d):
-                    S[i, j] = 0.0
-            r = 0
-            while r < n_rec and record[r] == 0:
+                out_x[r, p, i] = x[i]
+            r += 1
+        exit_step = -1
+        k = 0
+        while k < n_max:
+            for i in range(d):
+                x_old[i] = x[i]
+            _STEP(x, k * dt, dt, rng, params, S)
+            _walls(x, lo, hi, periodic)
+            k += 1
+            if use_domain:
+                if _outside(x, A, c) or not _INSIDE(x):
+                    exit_step = k
+                    break
+                if test_bridge:
+                    if fixed_noise:
+                        crossing = _crossing_probability_fixed(x_old, x, A, c, inv_var_dt)
+                    else:
+                        crossing = _crossing_probability(x_old, x, A, c, S, dt)
+                    if crossing > 0.0 and uniform(rng) < crossing:
+                        exit_step = k
+                        break
+            while r < n_rec and record[r] == k:
                 for i in range(d):
                     out_x[r, p, i] = x[i]
                 r += 1
-            exit_step = -1
-            k = 0
-            while k < n_max:
-                for i in range(d):
-                    x_old[i] = x[i]
-                step(x, k * dt, dt, rng, params, S)
-                _walls(x, lo, hi, periodic)
-                k += 1
-                if use_domain:
-                    if _outside(x, A, c) or not inside(x):
-                        exit_step = k
-                        break
-                    if test_bridge:
-                        if fixed_noise:
-                            crossing = _crossing_probability_fixed(x_old, x, A, c, inv_var_dt)
-                        else:
-                            crossing = _crossing_probability(x_old, x, A, c, S, dt)
-                        if crossing > 0.0 and uniform(rng) < crossing:
-                            exit_step = k
-                            break
-                while r < n_rec and record[r] == k:
-                    for i in range(d):
-                        out_x[r, p, i] = x[i]
-                    r += 1
-            while r < n_rec:
-                for i in range(d):
-                    out_x[r, p, i] = np.nan
-                r += 1
-            out_step[p] = exit_step
+        while r < n_rec:
             for i in range(d):
-                out_loc[p, i] = x[i]
+                out_x[r, p, i] = np.nan
+            r += 1
+        out_step[p] = exit_step
+        for i in range(d):
+            out_loc[p, i] = x[i]
 
-    _DRIVERS[key] = run
-    return run
+
+_cached_run = njit(parallel=_PRANGE_ONLY, cache=True)(_run_paths)
+
+
+def _driver(step, inside):
+    """The parallel path loop ``_run_paths`` for one (step, predicate) pair.
+
+    It runs paths ``offset .. offset + len(x0) - 1``. ``inv_var_dt`` holds the bridge test's
+    per-face factors when the noise factor is constant (``fixed_noise``); otherwise they are
+    computed from ``S`` at every step. The built-in pair (polynomial landscapes as data, no
+    predicate) uses the copy cached on disk; any other pair gets a copy of the function whose
+    globals ``_STEP``, ``_INSIDE`` are rebound, compiled once per process (a closure over user
+    functions cannot be cached across processes).
+    """
+    if step is builtin_step and inside is _always_inside:
+        return _cached_run
+    key = (step, inside)
+    if key not in _DRIVERS:
+        scope = dict(globals(), _STEP=step, _INSIDE=inside)
+        copy_ = types.FunctionType(_run_paths.__code__, scope, "_run_paths")
+        _DRIVERS[key] = njit(parallel=_PRANGE_ONLY)(copy_)
+    return _DRIVERS[key]
 
 
 class Simulator:
