@@ -223,14 +223,15 @@ def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
     if not (isinstance(k, (int, np.integer)) and 1 <= k and want <= n - 1):
         raise ValueError(f"k: expected an integer in [1, {n - 2 if closed else n}] for a {n}-state "
                          f"{'closed' if closed else 'killed'} chain, got {k!r}")
+    log_mu = log_detailed_balance(Q) if reversible is not False else None
     if reversible is None:
-        reversible = is_reversible(Q)
+        reversible = log_mu is not None
     scale = float(np.max(np.abs(Q.diagonal())))
     sigma = 1e-10 * scale
-    if closed and reversible:
+    if closed and log_mu is not None:
         # the stationary law is known exactly (detailed balance): deflate it instead of
         # computing the zero mode, so that tiny gaps keep their relative accuracy
-        rates = _slowest_deflated(Q, k, sigma)
+        rates = _slowest_deflated(Q, k, sigma, log_mu)
         return _checked(rates, scale)[:k]
     rates = _slowest(Q, want, sigma, reversible)
     if closed and rates[1] > 1e3 * sigma:
@@ -264,7 +265,7 @@ def _checked(rates, scale):
     return rates
 
 
-def _slowest_deflated(Q, k, sigma):
+def _slowest_deflated(Q, k, sigma, log_mu):
     """The k smallest nonzero rates of a closed reversible chain: Lanczos on the shift-inverted,
     symmetrized generator S with the known null vector sqrt(mu) projected out.
 
@@ -274,7 +275,7 @@ def _slowest_deflated(Q, k, sigma):
     """
     off = Q - sparse.diags_array(Q.diagonal())
     S = sparse.csr_array(off.multiply(off.T).sqrt()) + sparse.diags_array(Q.diagonal())
-    null = np.exp(0.5 * log_detailed_balance(Q))
+    null = np.exp(0.5 * log_mu)
     null /= np.linalg.norm(null)
     n = Q.shape[0]
     # S is symmetric: a symmetric fill-reducing ordering halves the factor
