@@ -390,9 +390,13 @@ def _banded_solver(M, bandwidth: int):
     lu, pivots, info = lapack.dgbtrf(band, kl, ku)
     if info > 0:
         raise ValueError(f"M: the matrix is singular (zero pivot at row {info})")
+    if info < 0:  # an argument LAPACK rejected: a bug here, not bad input
+        raise RuntimeError(f"dgbtrf rejected argument {-info}")
 
     def solver(rhs):
         x, status = lapack.dgbtrs(lu, kl, ku, np.asarray(rhs, dtype=float), pivots)
+        if status != 0:
+            raise RuntimeError(f"dgbtrs rejected argument {-status}")
         return x
 
     return solver
