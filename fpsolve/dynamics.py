@@ -22,29 +22,57 @@ from typing import Callable
 import numpy as np
 
 from .landscape import Landscape
-from .noise import HESSIAN_FLOOR, make_noise
+from .noise import HESSIAN_FLOOR, identity_field, make_noise
 
 __all__ = ["Model", "Langevin", "SGD", "Diffusion"]
 
 
 class Model:
-    """Base class: an Ito diffusion on R^d with drift and diffusion tensor.
+    """Base class: an Ito diffusion on R^d, optionally with jumps, given by what schemes need.
 
-    Subclasses define :meth:`drift`, :meth:`diffusion` and optionally :meth:`potential`.
+    A model declares
+
+    * :meth:`drift` b(x, t), shape ``(d,) + shape``;
+    * its Gaussian noise as an amplitude and a covariance, 2 D(x, t) = c(t)^2 Sigma(x)
+      (:meth:`noise_amplitude`, :meth:`noise_covariance`); :meth:`diffusion` is D. Monte Carlo
+      simulators draw sqrt(dt) c(t) Sigma(x)^(1/2) xi from the same two, so no consumer keeps a
+      private copy of a model's noise law;
+    * :attr:`noise_axes`, the coordinates the Gaussian noise acts on (all by default; a kinetic
+      model's noise acts on the velocities only, and D is zero along the other coordinates);
+    * :attr:`jumps`, a :class:`fpsolve.noise.JumpLaw` (alpha-stable jumps) or None;
+    * optionally :meth:`potential`, V with b = -grad V exactly.
+
+    Whether a scheme can handle the model (positive-definite D on the axes it diffuses along, no
+    jumps for finite volumes, ...) is checked by the scheme, not here.
     """
 
     ndim: int
     landscape: Landscape | None = None
     autonomous: bool = True
     constant_diffusion: bool = False
+    jumps = None
+
+    @property
+    def noise_axes(self) -> tuple:
+        """Indices of the coordinates the Gaussian noise acts on (D vanishes along the others)."""
+        return tuple(range(self.ndim))
 
     def drift(self, *x, t: float = 0.0) -> np.ndarray:
         """Ito drift b(x, t), shape ``(d,) + shape``."""
         raise TypeError(f"{type(self).__name__} does not define a drift")
 
+    def noise_amplitude(self, t: float = 0.0) -> float:
+        """c(t) in 2 D(x, t) = c(t)^2 Sigma(x): sqrt(2 T) for Langevin, sqrt(lr / B) for SGD."""
+        raise TypeError(f"{type(self).__name__} does not define its noise")
+
+    def noise_covariance(self, *x) -> np.ndarray:
+        """Sigma(x) in 2 D(x, t) = c(t)^2 Sigma(x), shape ``(d, d) + shape``."""
+        raise TypeError(f"{type(self).__name__} does not define its noise")
+
     def diffusion(self, *x, t: float = 0.0) -> np.ndarray:
-        """Diffusion tensor D(x, t) (generator b.grad + D:grad grad), shape ``(d, d) + shape``."""
-        raise TypeError(f"{type(self).__name__} does not define a diffusion")
+        """Diffusion tensor D(x, t) = c(t)^2 Sigma(x) / 2 (generator b.grad + D:grad grad), shape
+        ``(d, d) + shape``."""
+        return (0.5 * self.noise_amplitude(t) ** 2) * self.noise_covariance(*x)
 
     def potential(self, t: float = 0.0) -> Callable | None:
         """V with b = -grad V exactly, or None when the drift is not a gradient."""
@@ -84,10 +112,14 @@ class Langevin(Model):
     def drift(self, *x, t=0.0):
         return -self.landscape.grad(*x)
 
+    def noise_amplitude(self, t=0.0):
+        return float(np.sqrt(2.0 * self.temperature))
+
+    def noise_covariance(self, *x):
+        return identity_field(self.ndim, np.broadcast(*x).shape)
+
     def diffusion(self, *x, t=0.0):
-        shape = np.broadcast(*x).shape
-        eye = np.eye(self.ndim).reshape((self.ndim, self.ndim) + (1,) * len(shape))
-        return self.temperature * np.broadcast_to(eye, (self.ndim, self.ndim) + shape).copy()
+        return self.temperature * identity_field(self.ndim, np.broadcast(*x).shape)
 
     def potential(self, t=0.0):
         return self.landscape
@@ -157,6 +189,12 @@ class SGD(Model):
         h = self.landscape.hessian(*x)
         return -g - 0.5 * self.lr(t) * np.einsum("ij...,j...->i...", h, g)
 
+    def noise_amplitude(self, t=0.0):
+        return float(np.sqrt(self.lr(t) / self.batch_size(t)))
+
+    def noise_covariance(self, *x):
+        return self.sigma(*x)
+
     def diffusion(self, *x, t=0.0):
         return (self.lr(t) / (2.0 * self.batch_size(t))) * self.sigma(*x)
 
@@ -201,17 +239,23 @@ class Diffusion(Model):
         ``drift(*x)`` -> ``(d,) + shape`` array.
     diffusion : callable or array
         ``diffusion(*x)`` -> ``(d, d) + shape``, or a constant ``(d, d)`` symmetric positive
-        definite matrix.
+        semi-definite matrix.
     ndim : int
         Dimension d.
     potential : callable, optional
         V with drift = -grad V, when known (lets the finite-volume scheme be exact at equilibrium).
+    noise_axes : sequence of int, optional
+        The coordinates the noise acts on (default all). D must vanish along the others
+        (degenerate diffusion, e.g. noise on velocities only); schemes that need D positive
+        definite check it on these axes.
     """
 
-    def __init__(self, drift: Callable, diffusion, ndim: int, potential: Callable | None = None):
+    def __init__(self, drift: Callable, diffusion, ndim: int, potential: Callable | None = None,
+                 noise_axes=None):
         self.ndim = int(ndim)
         self._drift = drift
         self._potential = potential
+        self._noise_axes = _axes(noise_axes, self.ndim)
         if callable(diffusion):
             self._diffusion = diffusion
         else:
@@ -220,10 +264,15 @@ class Diffusion(Model):
                 raise ValueError(f"diffusion: expected a ({ndim}, {ndim}) matrix, got {matrix.shape}")
             if not np.allclose(matrix, matrix.T):
                 raise ValueError("diffusion: the constant diffusion matrix must be symmetric")
-            if np.linalg.eigvalsh(matrix).min() <= 0:
+            eigenvalues = np.linalg.eigvalsh(matrix)
+            if eigenvalues.min() < -1e-12 * max(abs(eigenvalues).max(), 1e-300):
                 raise ValueError(
-                    f"diffusion: not positive definite; eigenvalues {np.linalg.eigvalsh(matrix)}"
+                    f"diffusion: not positive semi-definite (no sqrt(2D) exists); eigenvalues {eigenvalues}"
                 )
+            quiet = [k for k in range(self.ndim) if k not in self._noise_axes]
+            if quiet and np.abs(matrix[quiet]).max() > 0:
+                raise ValueError(
+                    f"diffusion: nonzero on axes {quiet}, which noise_axes={self._noise_axes} excludes")
             self.constant_diffusion = True
             self._diffusion = lambda *x: np.broadcast_to(
                 matrix.reshape(matrix.shape + (1,) * np.broadcast(*x).ndim),
@@ -232,6 +281,10 @@ class Diffusion(Model):
 
     def __repr__(self) -> str:
         return f"Diffusion(ndim={self.ndim})"
+
+    @property
+    def noise_axes(self) -> tuple:
+        return self._noise_axes
 
     def drift(self, *x, t=0.0):
         shape = np.broadcast(*x).shape
@@ -244,6 +297,12 @@ class Diffusion(Model):
             )
         return np.stack([np.broadcast_to(np.asarray(bk, float), shape) for bk in b])
 
+    def noise_amplitude(self, t=0.0):
+        return 1.0
+
+    def noise_covariance(self, *x):
+        return 2.0 * self.diffusion(*x)
+
     def diffusion(self, *x, t=0.0):
         shape = np.broadcast(*x).shape
         d = self.ndim
@@ -253,8 +312,7 @@ class Diffusion(Model):
         except ValueError:  # a nested (d, d) sequence mixing numbers and arrays
             value = np.array([[np.broadcast_to(np.asarray(v, float), shape) for v in row] for row in value])
         if value.ndim == 0 or value.shape == shape:  # a scalar field: a multiple of the identity
-            eye = np.eye(d).reshape((d, d) + (1,) * len(shape))
-            return value * np.broadcast_to(eye, (d, d) + shape)
+            return value * identity_field(d, shape)
         if value.shape[:2] != (d, d):
             raise ValueError(
                 f"diffusion: the callable must return a ({d}, {d}) + shape array or a scalar field; "
@@ -265,6 +323,16 @@ class Diffusion(Model):
 
     def potential(self, t=0.0):
         return self._potential
+
+
+def _axes(axes, ndim: int) -> tuple:
+    """Validated axis indices (all axes for None)."""
+    if axes is None:
+        return tuple(range(ndim))
+    out = tuple(int(a) for a in np.atleast_1d(axes))
+    if not out or len(set(out)) != len(out) or not all(0 <= a < ndim for a in out):
+        raise ValueError(f"noise_axes: expected distinct axis indices in [0, {ndim}), got {axes!r}")
+    return tuple(sorted(out))
 
 
 def _require_landscape(landscape) -> None:

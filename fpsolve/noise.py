@@ -7,11 +7,12 @@ broadcast shape of the coordinates. The SGD diffusion tensor is ``D = lr * Sigma
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["make_noise", "NOISE_MODELS", "HESSIAN_FLOOR"]
+__all__ = ["make_noise", "NOISE_MODELS", "HESSIAN_FLOOR", "JumpLaw", "identity_field"]
 
 NOISE_MODELS = ("isotropic", "hessian", "empirical")
 
@@ -46,7 +47,7 @@ def make_noise(noise, landscape, *, noise_scale: float = 1.0, floor: float = HES
     if callable(noise):
         return _callable_noise(noise, d, noise_scale)
     if noise == "isotropic":
-        return lambda *x: noise_scale * _identity(d, np.broadcast(*x).shape)
+        return lambda *x: noise_scale * identity_field(d, np.broadcast(*x).shape)
     if noise == "hessian":
         if not floor > 0:
             raise ValueError(f"floor: the Hessian-noise eigenvalue floor must be positive, got {floor!r}")
@@ -74,7 +75,8 @@ def absolute_matrix(h: np.ndarray, floor: float) -> np.ndarray:
     return np.moveaxis(out, (-2, -1), (0, 1))
 
 
-def _identity(d: int, shape: tuple) -> np.ndarray:
+def identity_field(d: int, shape: tuple) -> np.ndarray:
+    """The identity tensor field, shape ``(d, d) + shape``."""
     eye = np.eye(d).reshape((d, d) + (1,) * len(shape))
     return np.broadcast_to(eye, (d, d) + shape).copy()
 
@@ -84,7 +86,7 @@ def _callable_noise(noise: Callable, d: int, scale: float) -> Callable:
         shape = np.broadcast(*x).shape
         value = np.asarray(noise(*x), dtype=float)
         if value.ndim == 0 or value.shape == shape:
-            return scale * value * _identity(d, shape)
+            return scale * value * identity_field(d, shape)
         if value.shape[:2] != (d, d):
             raise ValueError(
                 f"noise: the callable must return a ({d}, {d}) + shape array or a scalar field; "
@@ -93,3 +95,43 @@ def _callable_noise(noise: Callable, d: int, scale: float) -> Callable:
         return scale * np.broadcast_to(value, (d, d) + shape).copy()
 
     return sigma
+
+
+@dataclass(frozen=True)
+class JumpLaw:
+    """Symmetric alpha-stable jumps of a model: the noise eps dL^alpha (DESIGN.md section 1).
+
+    E exp(i k . L_1) = exp(-|k|^alpha) for ``isotropic`` jumps, or a product of one-dimensional
+    laws exp(-|k_j|^alpha) along each of ``axes`` (axis-aligned noise, as in Zhou et al. 2020).
+    The Fokker-Planck operator gains -scale^alpha (-Delta)^(alpha/2) (isotropic) or the sum of
+    the one-dimensional fractional operators along ``axes``.
+
+    Attributes
+    ----------
+    alpha : float
+        Tail index, 0 < alpha <= 2 (alpha = 2 is Gaussian, with D = scale^2).
+    scale : float
+        eps > 0.
+    axes : tuple of int
+        Coordinates the jumps act on.
+    isotropic : bool
+        One rotation-invariant law on ``axes`` instead of independent per-axis laws.
+    """
+
+    alpha: float
+    scale: float
+    axes: tuple
+    isotropic: bool = False
+
+    def __post_init__(self):
+        alpha, scale = float(self.alpha), float(self.scale)
+        if not (np.isfinite(alpha) and 0 < alpha <= 2):
+            raise ValueError(f"alpha: expected a tail index in (0, 2], got {self.alpha!r}")
+        if not (np.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale: expected a positive noise scale, got {self.scale!r}")
+        axes = tuple(int(a) for a in self.axes)
+        if not axes or len(set(axes)) != len(axes) or min(axes) < 0:
+            raise ValueError(f"axes: expected distinct non-negative axis indices, got {self.axes!r}")
+        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "scale", scale)
+        object.__setattr__(self, "axes", axes)

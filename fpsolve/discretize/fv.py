@@ -37,11 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..boundary import BOUNDARIES, normalize_boundary
 from .monotone import MonotonicityReport, limit_negative_rates, monotonicity
 
 __all__ = ["BOUNDARIES", "normalize_boundary", "assemble", "FiniteVolumeOperator", "MonotonicityReport", "bernoulli"]
 
-BOUNDARIES = ("reflecting", "periodic", "absorbing")
 
 
 @dataclass(frozen=True)
@@ -85,58 +85,6 @@ def bernoulli(z: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         out[~small] = np.where(zl > 700.0, zl * np.exp(-np.minimum(zl, 1e300)), zl / np.expm1(zl))
     return np.maximum(out, BERNOULLI_FLOOR)
-
-
-def normalize_boundary(grid, boundary) -> tuple:
-    """Per-axis ``(low, high)`` boundary kinds from a flexible specification.
-
-    ``boundary`` may be one kind for every face, a sequence with one entry per axis (a kind or a
-    ``(low, high)`` pair), or a dict ``{axis_index_or_name: kind_or_pair}``. Periodic grid axes are
-    always periodic; "periodic" on a non-periodic grid axis is an error (make the grid periodic).
-    """
-    if boundary is None:
-        boundary = "reflecting"
-    if isinstance(boundary, str):
-        spec = [boundary] * grid.ndim
-    elif isinstance(boundary, dict):
-        spec = ["reflecting"] * grid.ndim
-        for key, value in boundary.items():
-            if isinstance(key, str):
-                if key not in grid.axis_names:
-                    raise ValueError(
-                        f"boundary: unknown axis {key!r}; the grid's axes are {grid.axis_names}"
-                    )
-                axis = grid.axis_names.index(key)
-            else:
-                axis = int(key)
-                if not -grid.ndim <= axis < grid.ndim:
-                    raise ValueError(
-                        f"boundary: axis {key!r} does not exist; the grid has {grid.ndim} axes "
-                        f"{grid.axis_names}"
-                    )
-            spec[axis] = value
-    else:
-        spec = list(boundary)
-        if grid.ndim == 1 and len(spec) == 2 and all(isinstance(s, str) for s in spec):
-            spec = [tuple(spec)]  # a 1-D (low, high) pair
-        if len(spec) != grid.ndim:
-            raise ValueError(f"boundary: expected {grid.ndim} entries (one per axis), got {len(spec)}")
-    out = []
-    for k, entry in enumerate(spec):
-        pair = (entry, entry) if isinstance(entry, str) else tuple(entry)
-        if len(pair) != 2:
-            raise ValueError(f"boundary: axis {k} needs a kind or a (low, high) pair, got {entry!r}")
-        for kind in pair:
-            if kind not in BOUNDARIES:
-                raise ValueError(f"boundary: unknown kind {kind!r} on axis {k}; expected one of {BOUNDARIES}")
-        if grid.periodic[k]:
-            pair = ("periodic", "periodic")
-        elif "periodic" in pair:
-            raise ValueError(
-                f"boundary: axis {k} is not periodic in the grid; pass periodic=True to Grid instead"
-            )
-        out.append(pair)
-    return tuple(out)
 
 
 def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cutoff: float = 40.0,
