@@ -1,4 +1,9 @@
-"""The command line: ``fpsolve run CASE [--out DIR]``, ``fpsolve list``, ``fpsolve validate``."""
+"""The command line: ``fpsolve run CASE [--out DIR]``, ``fpsolve list``, ``fpsolve validate``.
+
+Exit codes: 0 success, 1 nothing to do, 2 bad input (a malformed case or samples file, a missing
+file, a results file of another computation: one line on stderr, no traceback), 3 a validation
+that rejects, 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +31,6 @@ def main(argv=None) -> int:
     validate.add_argument("--out", help="folder for the report and its figure")
     args = parser.parse_args(argv)
 
-    from .cases import CaseError
-
     try:
         if args.command == "run":
             return _run(args)
@@ -35,8 +38,8 @@ def main(argv=None) -> int:
             return _list()
         if args.command == "validate":
             return _validate(args)
-    except CaseError as error:
-        print(f"fpsolve: {error}", file=sys.stderr)
+    except (ValueError, OSError) as error:  # CaseError is a ValueError; FileNotFoundError an OSError
+        print(f"fpsolve: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fpsolve: interrupted; no results were written", file=sys.stderr)
@@ -64,10 +67,16 @@ def _list() -> int:
         print("no cases found (looked in ./cases and the source checkout's cases/)")
         return 1
     width = max(len(n) for n in cases)
+    broken = 0
     for name, path in cases.items():
-        case = load_case(path)
-        print(f"{name:<{width}}  {case.title}")
-    return 0
+        try:
+            title = load_case(path).title
+        except ValueError as error:
+            print(f"fpsolve: {_one_line(error)}", file=sys.stderr)
+            broken += 1
+            continue
+        print(f"{name:<{width}}  {title}")
+    return 2 if broken else 0
 
 
 def _validate(args) -> int:
@@ -76,6 +85,12 @@ def _validate(args) -> int:
     report = validate_case(args.case, args.samples, alpha=args.alpha, out=args.out)
     print(report)
     return 0 if report.passed else 3
+
+
+def _one_line(error: BaseException) -> str:
+    """An error's message on one line (TOML and numpy messages may span several)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return "; ".join(lines) or type(error).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -115,3 +115,145 @@ def test_cli_reports_bad_case_without_traceback(tmp_path, capsys):
 def test_console_script_is_installed():
     out = subprocess.run([sys.executable, "-m", "fpsolve.cli", "--version"], capture_output=True, text=True)
     assert out.stdout.strip() == "fpsolve 0.1.0"
+
+
+# -- a sweep case resumes after an interruption, but never with rows of an edited case ------------
+SWEEP_CASE = """
+name = "tiny_sweep"
+task = "batch_size_sweep"
+
+[landscape]
+name = "sharp_flat_double_well"
+
+[model]
+kind = "sgd"
+lr = 1.0
+noise_scale = 200.0
+hessian_floor = 1.0
+
+[grid]
+bounds = [[-2.5, 2.5]]
+cells = [200]
+
+[sweep]
+batch_size = [4, 16, 64]
+noise = ["isotropic"]
+"""
+
+
+@pytest.fixture
+def counted_points(monkeypatch):
+    """Count the sweep's point evaluations; interrupt the n-th when ``state["fail_at"] = n``."""
+    import functools
+
+    from fpsolve.cases import analysis_tasks
+
+    real = analysis_tasks.batch_size_point
+    state = {"calls": [], "fail_at": None}
+
+    @functools.wraps(real)  # the same qualified name: the same computation for the fingerprint
+    def point(*args, **kwargs):
+        state["calls"].append(kwargs["batch_size"])
+        if len(state["calls"]) == state["fail_at"]:
+            raise RuntimeError("interrupted")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis_tasks, "batch_size_point", point)
+    return state
+
+
+def _interrupted_run(tmp_path, counted_points, text):
+    path = write_case(tmp_path, text, "sweep.toml")
+    counted_points["fail_at"] = 2
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run_case(path, tmp_path / "out")
+    partial, = tmp_path.glob(".out.*.partial")
+    assert [r["batch_size"] for r in json.loads((partial / "sweep.json").read_text())["rows"]] == [4.0]
+    counted_points.update(calls=[], fail_at=None)
+    return path, partial
+
+
+def test_interrupted_sweep_case_resumes_from_its_saved_rows(tmp_path, counted_points):
+    path, partial = _interrupted_run(tmp_path, counted_points, SWEEP_CASE)
+    folder, result, _ = run_case(path, tmp_path / "out")
+    assert counted_points["calls"] == [16.0, 64.0]  # the saved point B = 4 was not recomputed
+    assert [row["batch_size"] for row in result.numbers["table"]] == [4.0, 16.0, 64.0]
+    assert not partial.exists()  # a finished run leaves no scratch behind
+
+
+def test_sweep_case_edited_after_an_interruption_recomputes_every_point(tmp_path, counted_points):
+    path, stale = _interrupted_run(tmp_path, counted_points, SWEEP_CASE)
+    path.write_text(SWEEP_CASE.replace("lr = 1.0", "lr = 2.0"))
+    folder, result, _ = run_case(path, tmp_path / "out")
+    assert counted_points["calls"] == [4.0, 16.0, 64.0]  # nothing reused from the lr = 1 rows
+    rows = result.numbers["table"]
+    # exit_iterations = exit_time / lr: every row was computed with the edited lr = 2
+    assert all(r["exit_iterations_0"] == pytest.approx(r["exit_time_0"] / 2.0) for r in rows)
+    assert not stale.exists() and not list(tmp_path.glob(".out.*.partial"))
+
+
+def test_sweep_task_refuses_rows_saved_for_another_version_of_the_case(tmp_path, counted_points):
+    from fpsolve.cases.analysis_tasks import batch_size_sweep_task
+
+    path, partial = _interrupted_run(tmp_path, counted_points, SWEEP_CASE)
+    path.write_text(SWEEP_CASE.replace("lr = 1.0", "lr = 1.5"))
+    # even handed the old scratch folder directly, the task sees the case key differ
+    with pytest.raises(CaseError, match="belongs to a different computation"):
+        batch_size_sweep_task(load_case(path), scratch=partial)
+    assert counted_points["calls"] == []
+
+
+# -- the command line: bad input is one line on stderr and exit code 2 ----------------------------
+def _one_line_error(capsys):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fpsolve: ") and "Traceback" not in err, err
+    return err
+
+
+def test_cli_missing_case_file_is_one_line(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nowhere.toml")]) == 2
+    assert "nowhere.toml: no such case file or built-in case" in _one_line_error(capsys)
+
+
+def test_cli_unreadable_samples_file_is_one_line(tmp_path, capsys):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"PK\x03\x04 but not really a zip")
+    assert main(["validate", "exit_time_1d", "--samples", str(garbage)]) == 2
+    assert "garbage.npz" in _one_line_error(capsys)
+    assert main(["validate", "exit_time_1d", "--samples", str(tmp_path / "missing.npz")]) == 2
+    assert "missing.npz" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ValueError("results: x.json is unreadable\n(line 2)"), FileNotFoundError(2, "No such file", "x.npz"),
+     PermissionError(13, "Permission denied", "runs/x")],
+    ids=["value-error", "file-not-found", "permission"],
+)
+def test_cli_errors_of_any_input_kind_exit_2(tmp_path, capsys, monkeypatch, error):
+    import fpsolve.cases
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(fpsolve.cases, "run_case", failing)
+    assert main(["run", "whatever"]) == 2
+    assert "x" in _one_line_error(capsys)
+
+
+def test_cli_list_names_a_broken_case_and_lists_the_rest(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "cases" / "broken.toml").write_text(SMALL_CASE.replace("cells = [200]", 'cells = "200"'))
+    assert main(["list"]) == 2
+    out = capsys.readouterr()
+    assert "double_well_1d" in out.out and "broken" not in out.out
+    assert "broken.toml: [grid] cells: expected integers, got the string '200'" in out.err
+
+
+def test_console_reports_bad_case_in_one_line(tmp_path):
+    path = write_case(tmp_path, SMALL_CASE.replace("temperature = 0.5", "temprature = 0.5"))
+    run = subprocess.run([sys.executable, "-m", "fpsolve.cli", "run", str(path)], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+    assert "[model] temprature: unknown key" in run.stderr

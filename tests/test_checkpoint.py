@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fpsolve as fp
+from fpsolve import checkpoint
 from fpsolve import integrate as integrate_module
 
 
@@ -47,3 +48,41 @@ def test_checkpoint_of_another_problem_is_refused(tmp_path):
     fpe.evolve(p0, [0.0, 1.0], method="exponential", checkpoint=path)
     with pytest.raises(ValueError, match="checkpoint"):
         fpe.evolve(p0, [0.0, 2.0], method="exponential", checkpoint=path)
+
+
+def _truncated(path):
+    np.savez(path, key=np.array("k"), states=np.ones((2, 50)))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # cut short by a crash outside fpsolve
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda path: path.write_bytes(b"not a zip file at all"),
+        _truncated,
+        lambda path: np.savez(path, states=np.ones((2, 50))),  # an .npz without the key entry
+    ],
+    ids=["garbage", "truncated", "no-key"],
+)
+def test_unreadable_checkpoint_is_named_not_a_traceback(tmp_path, spoil):
+    fpe, p0 = problem()
+    path = tmp_path / "run.npz"
+    spoil(path)
+    with pytest.raises(ValueError, match=r"checkpoint: .*run.npz is unreadable .*Delete it"):
+        fpe.evolve(p0, [0.0, 1.0], method="exponential", checkpoint=path)
+
+
+def test_fingerprint_tells_apart_what_determines_a_run():
+    class Model:
+        def __init__(self, lr):
+            self.lr = lr
+
+        def fingerprint(self):
+            return f"Model(lr={self.lr})"
+
+    same = checkpoint.fingerprint(Model(0.1), {"method": "exponential", "rtol": 1e-8}, np.zeros(4))
+    assert same == checkpoint.fingerprint(Model(0.1), {"rtol": 1e-8, "method": "exponential"}, np.zeros(4))
+    assert same != checkpoint.fingerprint(Model(0.2), {"method": "exponential", "rtol": 1e-8}, np.zeros(4))
+    assert same != checkpoint.fingerprint(Model(0.1), {"method": "exponential", "rtol": 1e-8}, np.zeros((2, 2)))
+    assert len(same) == 32

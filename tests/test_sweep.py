@@ -1,5 +1,6 @@
 """Parameter sweeps: executors agree, results files resume, bad parameters are named."""
 
+import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,10 +29,11 @@ def test_threads_and_dask_give_the_same_table(tmp_path):
 
 def test_interrupted_sweep_resumes_without_redoing_points(tmp_path):
     calls = []
+    interrupt = {"at": 4}
 
-    def flaky(batch_size, fail=True):
+    def flaky(batch_size):
         calls.append(batch_size)
-        if batch_size == 4 and fail:
+        if batch_size == interrupt["at"]:
             raise RuntimeError("interrupted")
         return {"value": batch_size ** 2}
 
@@ -40,12 +42,126 @@ def test_interrupted_sweep_resumes_without_redoing_points(tmp_path):
     saved = json.loads((tmp_path / "r.json").read_text())
     assert [row["batch_size"] for row in saved["rows"]] == [1, 2]
     calls.clear()
-    table = sweep(lambda batch_size: flaky(batch_size, fail=False), results=tmp_path / "r",
-                  progress=False, batch_size=[1, 2, 4, 8])
+    interrupt["at"] = None  # the same function resumes: a different one would be refused (below)
+    table = sweep(flaky, results=tmp_path / "r", progress=False, batch_size=[1, 2, 4, 8])
     assert calls == [4, 8]
     assert list(table["value"]) == [1, 4, 16, 64]
+
+
+def scaled_point(batch_size, lr, scale=1.0):
+    return {"value": scale * lr / batch_size}
+
+
+def lr_first_point(lr, batch_size):
+    return {"value": lr / batch_size}
+
+
+class Noise:
+    """An argument that says itself what determines the results."""
+
+    def __init__(self, level):
+        self.level = level
+
+    def fingerprint(self):
+        return f"Noise(level={self.level})"
+
+
+def noisy_point(batch_size, noise):
+    return {"value": noise.level / batch_size}
+
+
+@pytest.mark.parametrize(
+    "first, second, first_key, second_key",
+    [
+        (model_point, functools.partial(scaled_point, lr=0.1), None, None),
+        (functools.partial(scaled_point, lr=0.1), functools.partial(scaled_point, lr=0.2), None, None),
+        (functools.partial(lr_first_point, 0.1), functools.partial(lr_first_point, 0.2), None, None),
+        (functools.partial(scaled_point, lr=0.1, scale=2.0), functools.partial(scaled_point, lr=0.1), None, None),
+        (functools.partial(noisy_point, noise=Noise(1.0)), functools.partial(noisy_point, noise=Noise(2.0)), None, None),
+        (model_point, model_point, {"case": "abc"}, {"case": "abd"}),
+        (model_point, model_point, None, 1),
+    ],
+    ids=["other-function", "partial-keyword", "partial-positional", "extra-keyword", "fingerprint-method",
+         "key", "key-added"],
+)
+def test_results_of_another_computation_are_refused(tmp_path, first, second, first_key, second_key):
+    stem = tmp_path / "table"
+    sweep(first, results=stem, key=first_key, progress=False, batch_size=[1, 2])
+    before = (tmp_path / "table.json").read_text()
+    with pytest.raises(ValueError, match="results: .*table.json belongs to a different computation.*delete"):
+        sweep(second, results=stem, key=second_key, progress=False, batch_size=[1, 2, 4])
+    assert (tmp_path / "table.json").read_text() == before  # nothing mixed into the old table
+
+
+def test_same_partial_and_key_resume(tmp_path):
+    calls = []
+
+    def counted(batch_size, lr):
+        calls.append(batch_size)
+        return {"value": lr * batch_size}
+
+    point = functools.partial(counted, lr=0.1)
+    sweep(point, results=tmp_path / "t", key={"case": "abc"}, progress=False, batch_size=[1, 2])
+    again = functools.partial(counted, lr=0.1)  # a new but equal partial: same fingerprint
+    table = sweep(again, results=tmp_path / "t", key={"case": "abc"}, progress=False, batch_size=[1, 2, 4])
+    assert calls == [1, 2, 4]  # the rerun computed only the new point
+    assert list(table["value"]) == pytest.approx([0.1, 0.2, 0.4])
+
+
+def test_key_must_be_json(tmp_path):
+    with pytest.raises(ValueError, match="key: expected a JSON-able value"):
+        sweep(model_point, results=tmp_path / "t", key=object(), progress=False, batch_size=[1])
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("table.json", "{\"parameters\": [\"batch_size\"], \"rows\": [{\"batch_"),  # cut short
+        ("table.json", "\x00\xff garbage"),
+        ("table.json", "[1, 2, 3]"),
+        ("table.json", "{\"parameters\": [\"batch_size\"], \"rows\": [{\"value\": 1}]}"),
+    ],
+    ids=["truncated", "binary", "not-an-object", "row-without-parameter"],
+)
+def test_corrupt_results_file_is_named(tmp_path, name, content):
+    (tmp_path / name).write_bytes(content.encode("latin-1"))
+    with pytest.raises(ValueError, match=r"results: .*table.json is unreadable .*delete"):
+        sweep(model_point, results=tmp_path / "table", progress=False, batch_size=[1, 2])
+
+
+def test_csv_without_json_is_not_overwritten(tmp_path):
+    (tmp_path / "table.csv").write_text("batch_size,value\n1,3\n")
+    with pytest.raises(ValueError, match=r"results: .*table.csv exists but table.json does not"):
+        sweep(model_point, results=tmp_path / "table", progress=False, batch_size=[1, 2])
+    assert (tmp_path / "table.csv").read_text() == "batch_size,value\n1,3\n"
+
+
+def test_results_files_are_written_without_leftovers(tmp_path):
+    sweep(model_point, results=tmp_path / "sub" / "t", progress=False, batch_size=[1, 2])
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["t.csv", "t.json"]
+    saved = json.loads((tmp_path / "sub" / "t.json").read_text())
+    assert saved["computation"]["function"] == "test_sweep.model_point"
 
 
 def test_unknown_parameter_is_named():
     with pytest.raises(ValueError, match="momentum"):
         sweep(model_point, progress=False, batch_size=[1], momentum=[0.9])
+
+
+def test_corrupt_csv_beside_a_good_json_is_named(tmp_path):
+    sweep(model_point, results=tmp_path / "table", progress=False, batch_size=[1, 2])
+    (tmp_path / "table.csv").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ValueError, match=r"results: .*table.csv is unreadable .*delete"):
+        sweep(model_point, results=tmp_path / "table", progress=False, batch_size=[1, 2, 4])
+    (tmp_path / "table.csv").write_text("momentum,value\n0.9,1\n")
+    with pytest.raises(ValueError, match=r"results: .*table.csv is unreadable .*columns start with \['momentum'\]"):
+        sweep(model_point, results=tmp_path / "table", progress=False, batch_size=[1, 2, 4])
+
+
+def test_resuming_on_a_smaller_grid_keeps_the_other_saved_points(tmp_path):
+    sweep(model_point, results=tmp_path / "t", progress=False, batch_size=[1, 2, 4])
+    table = sweep(model_point, results=tmp_path / "t", progress=False, batch_size=[2, 8])
+    assert list(table["batch_size"]) == [2, 8]  # the returned table is this grid's
+    saved = json.loads((tmp_path / "t.json").read_text())
+    assert sorted(row["batch_size"] for row in saved["rows"]) == [1, 2, 4, 8]  # nothing dropped
+    assert (tmp_path / "t.csv").read_text().count("\n") == 5

@@ -4,23 +4,28 @@
 point of the Cartesian product of the parameter lists; ``fn`` returns a dict of numbers. Points run
 on a ``concurrent.futures`` Executor (anything with ``.submit`` returning futures), on a
 ``dask.distributed.Client``, or in this process. With ``results="path/stem"`` the table is
-written to ``stem.csv`` and ``stem.json`` after every finished point (temp file + os.replace, so a
-reader never sees half a file), and a rerun skips the points already in ``stem.json``.
+written to ``stem.csv`` and ``stem.json`` after every finished point (atomically, see
+:mod:`fpsolve._io`, so a reader never sees half a file), and a rerun skips the points already in
+``stem.json``. ``stem.json`` also holds a fingerprint of what else determines the results (the
+function, the arguments bound by ``functools.partial``, and the caller's ``key``): a rerun with a
+different fingerprint is refused rather than mixing two computations in one table.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import inspect
 import io
 import itertools
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .. import _io
+from .._fingerprint import fingerprint, qualified_name, unstable
 
 __all__ = ["sweep", "SweepTable"]
 
@@ -99,18 +104,6 @@ def _check_signature(fn, names) -> None:
             raise ValueError(f"{n}: the swept function needs parameter {n!r}; add it to the sweep")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _stem(results) -> Path | None:
     if results is None:
         return None
@@ -121,15 +114,15 @@ def _stem(results) -> Path | None:
     return path
 
 
-def _save(stem: Path, table: SweepTable) -> None:
-    payload = {"parameters": list(table.parameters), "rows": list(table.rows)}
-    _write_atomic(stem.with_suffix(".json"), json.dumps(payload, indent=1, default=_json_default))
+def _save(stem: Path, table: SweepTable, computation: dict) -> None:
+    payload = {"parameters": list(table.parameters), "computation": computation, "rows": list(table.rows)}
+    _io.atomic_write_text(stem.with_suffix(".json"), json.dumps(payload, indent=1, default=_json_default))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=table.columns)
     writer.writeheader()
     for row in table.rows:
         writer.writerow(row)
-    _write_atomic(stem.with_suffix(".csv"), buffer.getvalue())
+    _io.atomic_write_text(stem.with_suffix(".csv"), buffer.getvalue())
 
 
 def _json_default(value):
@@ -140,11 +133,87 @@ def _json_default(value):
     return str(value)
 
 
+def _computation(fn, key) -> dict:
+    """What besides the swept values determines the rows: the function (with the arguments a
+    ``functools.partial`` binds) and the caller's ``key``; stored in ``stem.json``."""
+    try:
+        key_text = json.dumps(key, sort_keys=True)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"key: expected a JSON-able value (numbers, strings, lists, dicts), got {key!r} "
+                         f"({error})") from None
+    function = fn.func if isinstance(fn, functools.partial) else fn
+    return {"function": qualified_name(function), "key": json.loads(key_text),
+            "fingerprint": fingerprint(fn, key_text)}
+
+
+def _unreadable(path: Path, stem: Path, why: str) -> ValueError:
+    return ValueError(
+        f"results: {path} is unreadable ({why}); delete {stem.with_suffix('.json')} and "
+        f"{stem.with_suffix('.csv')} to start the sweep afresh, or choose another results stem"
+    )
+
+
+def _check_csv(path: Path, stem: Path, names) -> None:
+    """The .csv beside a readable .json is rewritten from it, but must be a table of this sweep
+    (a .csv that lags the .json by a point, after a crash between the two writes, is fine)."""
+    try:
+        header = next(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))), [])
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise _unreadable(path, stem, f"not a CSV table: {error}") from None
+    if header[:len(names)] != list(names):
+        raise _unreadable(path, stem, f"its columns start with {header[:len(names)]}, not the swept {list(names)}")
+
+
+def _read_saved(stem: Path, names, computation: dict, fn) -> list:
+    """The rows saved under ``stem`` by this same computation (empty when there are none).
+
+    Raises ValueError naming ``results`` when the files are unreadable, hold a sweep over other
+    parameters, or were written by a different computation.
+    """
+    path, csv_path = stem.with_suffix(".json"), stem.with_suffix(".csv")
+    if not path.exists():
+        if csv_path.exists():
+            raise ValueError(
+                f"results: {csv_path} exists but {path.name} does not, so the sweep cannot tell "
+                "which points it holds; delete or move the .csv, or choose another results stem"
+            )
+        return []
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _unreadable(path, stem, f"not valid JSON: {error}") from None
+    if csv_path.exists():
+        _check_csv(csv_path, stem, names)
+    if not (isinstance(saved, dict) and isinstance(saved.get("parameters"), list)
+            and isinstance(saved.get("rows"), list)
+            and all(isinstance(r, dict) and set(saved["parameters"]) <= set(r) for r in saved["rows"])):
+        raise _unreadable(path, stem, "expected an object with a list of parameters and a list of rows")
+    if saved["parameters"] != list(names):
+        raise ValueError(
+            f"results: {path} holds a sweep over {saved['parameters']}, not {list(names)}; "
+            "use another results path"
+        )
+    theirs = saved.get("computation") or {}
+    if theirs.get("fingerprint") != computation["fingerprint"]:
+        hint = ""
+        if unstable(fn):
+            hint = (" (this function's description shows a memory address, which changes every "
+                    "run: give its arguments a fingerprint() method or pass key=)")
+        raise ValueError(
+            f"results: {path} belongs to a different computation: it was written by "
+            f"{theirs.get('function', 'an older fpsolve without a fingerprint')} with key "
+            f"{theirs.get('key')!r}, this sweep runs {computation['function']} with key "
+            f"{computation['key']!r}, and their fingerprints differ{hint}. Its rows are not reused; "
+            f"delete {path.name} and {csv_path.name} to start afresh, or choose another results stem"
+        )
+    return saved["rows"]
+
+
 def _is_dask(executor) -> bool:
     return type(executor).__module__.split(".")[0] == "distributed"
 
 
-def sweep(fn, executor=None, results=None, progress: bool = True, **parameter_grid) -> SweepTable:
+def sweep(fn, executor=None, results=None, progress: bool = True, key=None, **parameter_grid) -> SweepTable:
     """Evaluate ``fn`` on the Cartesian product of ``parameter_grid``.
 
     Parameters
@@ -155,9 +224,14 @@ def sweep(fn, executor=None, results=None, progress: bool = True, **parameter_gr
         Where points run (None: one after another here).
     results : str or Path, optional
         Stem of the results files (``.csv`` and ``.json`` are added; an extension is replaced).
-        Existing rows in the ``.json`` are kept and their points skipped (resume).
+        Existing rows in the ``.json`` are kept and their points skipped (resume), provided the
+        file was written by the same computation (see ``key``); otherwise ValueError.
     progress : bool
         A tqdm progress bar over points.
+    key : JSON-able, optional
+        Anything else that determines the results (a hash of the inputs, a version): stored with
+        the fingerprint of ``fn`` (its qualified name and, for a ``functools.partial``, its bound
+        arguments) in ``stem.json``; a resume with a different fingerprint is refused.
     **parameter_grid : sequence
         One list of values per parameter name.
 
@@ -169,6 +243,51 @@ def sweep(fn, executor=None, results=None, progress: bool = True, **parameter_gr
     """
     if not callable(fn):
         raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
+    names, points = _points(parameter_grid)
+    _check_signature(fn, names)
+    stem = _stem(results)
+    computation = _computation(fn, key)
+    done = {}
+    if stem is not None:
+        for row in _read_saved(stem, names, computation, fn):
+            done[_key(row, names)] = row
+    todo = [p for p in points if _key(p, names) not in done]
+
+    def table() -> SweepTable:
+        rows = [done[_key(p, names)] for p in points if _key(p, names) in done]
+        return SweepTable(tuple(rows), names)
+
+    def everything() -> SweepTable:  # the files keep saved points outside this grid as well
+        wanted = {_key(p, names) for p in points}
+        return SweepTable(table().rows + tuple(r for k, r in done.items() if k not in wanted), names)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(points), initial=len(points) - len(todo), desc="sweep", unit="point")
+
+    def finish(point, result) -> None:
+        if not isinstance(result, dict):
+            raise TypeError(f"fn: must return a dict of numbers, got {type(result).__name__} at {point}")
+        row = dict(point)
+        row.update({k: (v.item() if isinstance(v, np.generic) else v) for k, v in result.items()})
+        done[_key(point, names)] = row
+        if stem is not None:
+            _save(stem, everything(), computation)
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        _evaluate(fn, executor, todo, finish)
+    finally:
+        if bar is not None:
+            bar.close()
+    return table()
+
+
+def _points(parameter_grid: dict) -> tuple:
+    """The swept names and the points of their Cartesian product (dicts, in grid order)."""
     if not parameter_grid:
         raise ValueError("parameter_grid: give at least one parameter, e.g. batch_size=[1, 2, 4]")
     names = tuple(parameter_grid)
@@ -179,64 +298,25 @@ def sweep(fn, executor=None, results=None, progress: bool = True, **parameter_gr
         if not seq:
             raise ValueError(f"{name}: the list of values is empty")
         values.append([v.item() if isinstance(v, np.generic) else v for v in seq])
-    _check_signature(fn, names)
-    points = [dict(zip(names, combo)) for combo in itertools.product(*values)]
-    stem = _stem(results)
-    done = {}
-    if stem is not None and stem.with_suffix(".json").exists():
-        saved = json.loads(stem.with_suffix(".json").read_text())
-        if list(saved.get("parameters", [])) != list(names):
-            raise ValueError(
-                f"results: {stem.with_suffix('.json')} holds a sweep over {saved.get('parameters')}, "
-                f"not {list(names)}; use another results path"
-            )
-        for row in saved["rows"]:
-            done[_key(row, names)] = row
-    todo = [p for p in points if _key(p, names) not in done]
+    return names, [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
-    def table() -> SweepTable:
-        rows = [done[_key(p, names)] for p in points if _key(p, names) in done]
-        return SweepTable(tuple(rows), names)
 
-    def finish(point, result) -> None:
-        if not isinstance(result, dict):
-            raise TypeError(f"fn: must return a dict of numbers, got {type(result).__name__} at {point}")
-        row = dict(point)
-        row.update({k: (v.item() if isinstance(v, np.generic) else v) for k, v in result.items()})
-        done[_key(point, names)] = row
-        if stem is not None:
-            _save(stem, table())
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(points), initial=len(points) - len(todo), desc="sweep", unit="point")
+def _evaluate(fn, executor, todo, finish) -> None:
+    """``fn(**point)`` for every point, here or on ``executor``, each result handed to ``finish``
+    as it arrives; on an error the pending points are cancelled and the error re-raised."""
+    if executor is None:
+        for point in todo:
+            finish(point, fn(**point))
+        return
+    futures = {executor.submit(_call, fn, point): point for point in todo}
+    if _is_dask(executor):
+        from distributed import as_completed
+    else:
+        from concurrent.futures import as_completed
     try:
-        if executor is None:
-            for point in todo:
-                finish(point, fn(**point))
-                if bar is not None:
-                    bar.update(1)
-        else:
-            futures = {}
-            for point in todo:
-                future = executor.submit(_call, fn, point)
-                futures[future] = point
-            if _is_dask(executor):
-                from distributed import as_completed
-            else:
-                from concurrent.futures import as_completed
-            try:
-                for future in as_completed(list(futures)):
-                    finish(futures[future], future.result())
-                    if bar is not None:
-                        bar.update(1)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-    finally:
-        if bar is not None:
-            bar.close()
-    return table()
+        for future in as_completed(list(futures)):
+            finish(futures[future], future.result())
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise

@@ -3,13 +3,17 @@ and the exit-time field with its committor over a 2-D landscape."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..analysis import basins as find_basins
-from ..analysis.studies import batch_size_study, log_tau_slope, occupancy_over_time
+from ..analysis.studies import batch_size_point, log_tau_slope, occupancy_over_time
+from ..analysis.sweep import sweep
 from ..noise import HESSIAN_FLOOR
 from . import plots
-from .config import Case, CaseError, build_grid, build_landscape, build_model
+from .config import (Case, CaseError, build_boundary, build_grid, build_landscape, build_model, case_key,
+                     domain_predicate, model_parameters)
 from .output import CaseResult
 
 __all__ = ["batch_size_sweep_task", "exit_time_task"]
@@ -19,28 +23,25 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
     """Exit time from each basin, stationary occupancy and spectral gap against the batch size B,
     for each noise model in [sweep] noise; occupancy over time for [sweep] occupancy_batch_sizes.
 
-    The sweep writes its table point by point to ``scratch`` (resumable after an interruption).
+    The sweep writes its table point by point to ``scratch`` (resumable after an interruption);
+    the table carries :func:`~fpsolve.cases.config.case_key`, so rows saved for an earlier version
+    of the case file are never reused.
     """
     landscape = build_landscape(case)
     grid = build_grid(case)
-    model = case.table("model")
-    sweep = case.table("sweep")
-    for key in ("batch_size", "noise"):
-        if key not in sweep:
-            raise case.error("sweep", key, "missing")
-    lr = float(model.get("lr", 1.0))
-    scale = float(model.get("noise_scale", 1.0))
-    floor = float(model.get("hessian_floor", HESSIAN_FLOOR))
-    sizes = [float(b) for b in sweep["batch_size"]]
-    noises = list(sweep["noise"])
+    boundary = build_boundary(case, grid)
+    sweep_spec = case.table("sweep")
+    sizes = [float(b) for b in sweep_spec["batch_size"]]
+    noises = [sweep_spec["noise"]] if isinstance(sweep_spec["noise"], str) else list(sweep_spec["noise"])
+    lr, scale, floor = _swept_model(case, landscape, sizes, noises)
     labels = find_basins(grid, landscape)
     if labels.n < 2:
         raise case.error("landscape", "name", "the batch-size sweep needs a landscape with two basins")
+    point = functools.partial(batch_size_point, landscape, grid, lr=lr, noise_scale=scale,
+                              boundary=boundary, basins=labels, hessian_floor=floor)
     try:
-        table = batch_size_study(
-            landscape, grid, lr=lr, batch_sizes=sizes, noises=noises, noise_scale=scale,
-            results=None if scratch is None else scratch / "sweep", progress=progress, hessian_floor=floor,
-        )
+        table = sweep(point, results=None if scratch is None else scratch / "sweep", progress=progress,
+                      key=case_key(case), batch_size=sizes, noise=noises)
     except ValueError as error:
         raise CaseError(f"{case.path}: {error}") from error
     rows = table.rows
@@ -65,12 +66,12 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
     for noise, columns in per_noise.items():
         for key, values in columns.items():
             result.arrays[f"{noise}_{key}"] = values
-    t = np.asarray(sweep.get("times", [0.0, 1.0, 10.0, 100.0]), dtype=float)
+    t = np.asarray(sweep_spec.get("times", [0.0, 1.0, 10.0, 100.0]), dtype=float)
     occupancy = {}
-    for size in sweep.get("occupancy_batch_sizes", []):
+    for size in sweep_spec.get("occupancy_batch_sizes", []):
         occ = occupancy_over_time(landscape, grid, lr=lr, batch_size=float(size), t=t,
-                                  noise=sweep.get("occupancy_noise", "hessian"), noise_scale=scale,
-                                  start=labels.minima[1 - flat], hessian_floor=floor)
+                                  noise=sweep_spec.get("occupancy_noise", "hessian"), noise_scale=scale,
+                                  start=labels.minima[1 - flat], boundary=boundary, hessian_floor=floor)
         occupancy[float(size)] = occ.fractions
         result.arrays[f"occupancy_B{size:g}"] = occ.fractions
     result.figures["exit_time_vs_batch_size"] = plots.exit_time_vs_batch_size(per_noise, slopes, labels, lr)
@@ -86,6 +87,16 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
             f"{columns[f'occupancy_{flat}'][0]:.3f} .. {columns[f'occupancy_{flat}'][-1]:.3f}"
         )
     return result
+
+
+def _swept_model(case: Case, landscape, sizes: list, noises: list) -> tuple:
+    """(lr, noise_scale, hessian_floor) of the swept SGD model, after every swept model has been
+    built by build_model like the model of any case (so bad values fail before the long part)."""
+    for noise in noises:
+        build_model(case, landscape, {"batch_size": sizes[0], "noise": noise})
+    model = model_parameters(case, {"batch_size": sizes[0], "noise": noises[0]})
+    return (float(model["lr"]), float(model.get("noise_scale", 1.0)),
+            float(model.get("hessian_floor", HESSIAN_FLOOR)))
 
 
 def _sweep_table(per_noise: dict, n_basins: int, flat: int) -> list:
@@ -106,26 +117,27 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
     """The mean exit-time field (with its second moment) from [exit] domain, the exit-time law
     from [exit] start, and, when [exit] a and b are given, the committor between them."""
     from ..analysis import committor, exit_time_distribution, mean_exit_time
-    from .validation import domain_predicate
 
     landscape = build_landscape(case)
     grid = build_grid(case)
     model = build_model(case, landscape)
     spec = case.table("exit")
-    if "domain" not in spec:
-        raise case.error("exit", "domain", "missing (an expression in x, y such as \"x < 0\")")
-    boundary = case.tables.get("boundary", {}).get("kind", "reflecting")
+    boundary = build_boundary(case, grid)
     domain = domain_predicate(case, spec["domain"], grid.ndim)
+    if ("a" in spec) != ("b" in spec):
+        missing = "b" if "a" in spec else "a"
+        raise case.error("exit", missing, "missing: the committor needs both sets a and b")
+    start = tuple(float(c) for c in np.atleast_1d(spec["start"])) if "start" in spec else None
     result = CaseResult()
     try:
         tau = mean_exit_time(model, grid, domain, boundary=boundary, moments=int(spec.get("moments", 2)))
         q = None
         if "a" in spec and "b" in spec:
-            q = committor(model, grid, a=domain_predicate(case, spec["a"], grid.ndim),
-                          b=domain_predicate(case, spec["b"], grid.ndim), boundary=boundary)
+            q = committor(model, grid, a=domain_predicate(case, spec["a"], grid.ndim, key="a"),
+                          b=domain_predicate(case, spec["b"], grid.ndim, key="b"), boundary=boundary)
         law = None
-        if "start" in spec:
-            law = exit_time_distribution(model, grid, domain, tuple(spec["start"]), boundary=boundary)
+        if start is not None:
+            law = exit_time_distribution(model, grid, domain, start, boundary=boundary)
     except ValueError as error:
         raise CaseError(f"{case.path}: {error}") from error
     result.arrays.update(tau=tau.values, **{f"center_{a}": c for a, c in zip(grid.axis_names, grid.centers)})
@@ -133,7 +145,6 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
         result.arrays["committor"] = q.values
     result.numbers["max_mean_exit_time"] = float(np.max(tau.values))
     if law is not None:
-        start = tuple(float(c) for c in spec["start"])
         result.numbers.update(
             start=start, mean_exit_time=tau(*start), exit_time_std=float(np.sqrt(max(tau.variance.ravel()[
                 np.ravel_multi_index(grid.cell_index(*start), grid.shape)], 0.0))) if len(tau.moments) > 1 else None,

@@ -1,10 +1,10 @@
-"""Case files: TOML -> validated objects (landscape, model, grid, boundary, initial density).
+"""Case files: TOML -> validated objects (landscape, model, grid, boundary, initial density, domains).
 
 A case file names what to build and what to compute::
 
     name = "double_well_1d"
     title = "Density evolution in the 1-D double well"
-    task = "evolve"                       # what to compute (see fpsolve.cases.tasks.TASKS)
+    task = "evolve"                       # what to compute (see fpsolve.cases.schema.TASK_TABLES)
 
     [landscape]                           # a named landscape and its parameters ...
     name = "double_well"
@@ -18,6 +18,9 @@ A case file names what to build and what to compute::
     bounds = [[-2.5, 2.5]]
     cells = [2000]
 
+    [boundary]                            # optional: "reflecting" (default), "absorbing", per axis
+    kind = ["reflecting", "absorbing"]
+
     [initial]                             # "gaussian" (mean, std), "point" (point), "uniform"
     kind = "gaussian"
     mean = [-1.0]
@@ -27,11 +30,14 @@ A case file names what to build and what to compute::
     times = [0, 1, 5]
     method = "exponential"
 
-Every error names the file, the table and the key.
+:func:`load_case` checks the whole file against the schema of its task (fpsolve.cases.schema)
+before anything is built; the ``build_*`` functions then make the objects, and every model of a
+case is made by :func:`build_model`. Every error names the file, the table and the key.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,21 +49,25 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from .._fingerprint import fingerprint
+from ..boundary import normalize_boundary
 from ..dynamics import SGD, Langevin
 from ..grid import Grid
 from ..initial import gaussian, point_mass, uniform
 from ..landscape import Landscape
+from . import schema
+from .expressions import expression_function
+from .schema import CaseError
 
-__all__ = ["Case", "CaseError", "load_case", "build_landscape", "build_model", "build_grid", "build_initial"]
-
-
-class CaseError(ValueError):
-    """A malformed case file; the message names the file and the key."""
+__all__ = [
+    "Case", "CaseError", "load_case", "case_key", "build_landscape", "model_parameters", "build_model",
+    "build_grid", "build_boundary", "build_initial", "build_problem", "domain_predicate",
+]
 
 
 @dataclass(frozen=True)
 class Case:
-    """A parsed case file: its path, name, title, task and the raw tables."""
+    """A parsed and checked case file: its path, name, title, task and the raw tables."""
 
     path: Path
     name: str
@@ -71,8 +81,6 @@ class Case:
             if required:
                 raise CaseError(f"{self.path}: missing table [{key}]")
             return {}
-        if not isinstance(value, dict):
-            raise CaseError(f"{self.path}: [{key}] must be a table, got {type(value).__name__}")
         return value
 
     def error(self, table: str, key: str, what: str) -> CaseError:
@@ -80,113 +88,116 @@ class Case:
 
 
 def load_case(path) -> Case:
-    """Read and check a case file's top level (name, task, tables)."""
+    """Read a case file and check it against its task's schema (tables, keys and their types)."""
     path = Path(path)
     if not path.is_file():
         raise CaseError(f"{path}: no such case file")
     try:
-        tables = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise CaseError(f"{path}: not valid TOML: {error}") from error
-    from .tasks import TASKS  # the registry of what a case can compute
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise CaseError(f"{path}: not valid TOML: {error}") from None
+    task = schema.check_tables(path, tables)
+    name = tables.get("name", path.stem)
+    return Case(path, name, tables.get("title", name), task, tables)
 
-    task = tables.get("task", "evolve")
-    if task not in TASKS:
-        raise CaseError(f"{path}: task: unknown {task!r}; expected one of {sorted(TASKS)}")
-    name = str(tables.get("name", path.stem))
-    return Case(path, name, str(tables.get("title", name)), task, tables)
+
+def case_key(case: Case) -> str:
+    """A hash of everything in the case that determines its results: the task and its tables
+    (landscape, model, grid, boundary and the task's own); name and title do not count."""
+    tables = {name: case.tables[name] for name in schema.TASK_TABLES[case.task] if name in case.tables}
+    return fingerprint(case.task, json.dumps(tables, sort_keys=True))
 
 
 def build_landscape(case: Case, table: str = "landscape") -> Landscape:
     """A named landscape (``name`` + parameters) or an ``expression`` in x, y, z."""
     spec = dict(case.table(table))
     if "expression" in spec:
-        return _expression_landscape(case, table, spec)
-    if "name" not in spec:
-        raise case.error(table, "name", "missing; give a named landscape or an expression")
+        ndim = spec.get("ndim", _grid_ndim(case))
+        f = expression_function(case.path, table, "expression", spec["expression"], ndim)
+        return Landscape(f, ndim=ndim, name=spec.get("label", spec["expression"]))
     from .. import landscapes
 
-    factories = landscapes.available()
-    name = spec.pop("name")
-    if name not in factories:
-        raise case.error(table, "name", f"unknown landscape {name!r}; expected one of {sorted(factories)}")
+    factory = landscapes.available()[spec.pop("name")]
     try:
-        return factories[name](**spec)
-    except TypeError as error:
-        raise case.error(table, name, f"bad parameters: {error}") from error
+        return factory(**spec)
+    except (TypeError, ValueError) as error:
+        raise CaseError(f"{case.path}: [{table}] {error}") from error
+
+
+def model_parameters(case: Case, overrides: dict | None = None) -> dict:
+    """The [model] table with ``overrides`` (keys a task sets itself, e.g. a swept batch size)."""
+    spec = {**case.table("model"), **(overrides or {})}
+    kind = spec["kind"]
+    keys = schema.LANGEVIN if kind == "langevin" else schema.SGD
+    for key in overrides or {}:
+        if key not in keys:
+            raise case.error("model", "kind", f"the task {case.task!r} sets {key}, which a {kind!r} model "
+                             "does not have")
+    for key, (_, needed) in keys.items():
+        if needed and key not in spec:
+            raise case.error("model", key, "missing")
+    return spec
 
 
 def build_model(case: Case, landscape: Landscape, overrides: dict | None = None):
-    """A Langevin or SGD model from [model]; ``overrides`` replaces keys (used by sweeps)."""
-    spec = dict(case.table("model"))
-    spec.update(overrides or {})
-    kind = spec.pop("kind", None)
+    """The Langevin or SGD model of [model]; ``overrides`` replaces keys (used by sweeps)."""
+    spec = model_parameters(case, overrides)
+    kind = spec.pop("kind")
     try:
         if kind == "langevin":
-            _require(case, "model", spec, ["temperature"])
-            return Langevin(landscape, temperature=float(spec["temperature"]))
-        if kind == "sgd":
-            _require(case, "model", spec, ["lr", "batch_size"])
-            allowed = {"lr", "batch_size", "noise", "noise_scale", "modified_loss", "hessian_floor"}
-            unknown = set(spec) - allowed
-            if unknown:
-                raise case.error("model", sorted(unknown)[0], f"unknown key for an SGD model; expected {sorted(allowed)}")
-            return SGD(landscape, **spec)
-    except CaseError:
-        raise
+            return Langevin(landscape, temperature=spec["temperature"])
+        return SGD(landscape, **spec)
     except (TypeError, ValueError) as error:
         raise CaseError(f"{case.path}: [model] {error}") from error
-    raise case.error("model", "kind", f"expected 'langevin' or 'sgd', got {kind!r}")
 
 
 def build_grid(case: Case) -> Grid:
     spec = case.table("grid")
-    _require(case, "grid", spec, ["bounds", "cells"])
     try:
         return Grid(spec["bounds"], spec["cells"], periodic=spec.get("periodic", False))
     except ValueError as error:
         raise CaseError(f"{case.path}: [grid] {error}") from error
 
 
+def build_boundary(case: Case, grid: Grid) -> tuple:
+    """Per-axis (low, high) boundary kinds from [boundary] kind (reflecting when absent)."""
+    kind = case.table("boundary", required=False).get("kind", "reflecting")
+    try:
+        return normalize_boundary(grid, kind)
+    except ValueError as error:
+        raise case.error("boundary", "kind", str(error).removeprefix("boundary: ")) from error
+
+
 def build_initial(case: Case, grid: Grid) -> np.ndarray:
     spec = case.table("initial")
-    kind = spec.get("kind")
     try:
-        if kind == "gaussian":
-            _require(case, "initial", spec, ["mean", "std"])
+        if spec["kind"] == "gaussian":
             return gaussian(grid, spec["mean"], spec["std"])
-        if kind == "point":
-            _require(case, "initial", spec, ["point"])
+        if spec["kind"] == "point":
             return point_mass(grid, spec["point"])
-        if kind == "uniform":
-            return uniform(grid)
+        return uniform(grid)
     except ValueError as error:
         raise CaseError(f"{case.path}: [initial] {error}") from error
-    raise case.error("initial", "kind", f"expected 'gaussian', 'point' or 'uniform', got {kind!r}")
 
 
-def _require(case: Case, table: str, spec: dict, keys) -> None:
-    for key in keys:
-        if key not in spec:
-            raise case.error(table, key, "missing")
+def build_problem(case: Case, model=None, landscape=None, grid=None):
+    """The FokkerPlanck problem of the case: its model (or ``model``) on its grid and boundary."""
+    from ..problem import FokkerPlanck
 
-
-_SAFE = {name: getattr(np, name) for name in ("exp", "log", "sin", "cos", "tanh", "sqrt", "abs", "pi", "arctan", "cosh", "sinh")}
-
-
-def _expression_landscape(case: Case, table: str, spec: dict) -> Landscape:
-    expression = str(spec["expression"])
-    ndim = int(spec.get("ndim", len(case.table("grid").get("cells", [0]))))
-    names = ("x", "y", "z")[:ndim]
+    landscape = landscape or build_landscape(case)
+    grid = grid or build_grid(case)
+    model = model or build_model(case, landscape)
     try:
-        code = compile(expression, f"<{case.path}: [{table}] expression>", "eval")
-    except SyntaxError as error:
-        raise case.error(table, "expression", f"not a valid expression: {error}") from error
-    unknown = set(code.co_names) - set(names) - set(_SAFE)
-    if unknown:
-        raise case.error(table, "expression", f"unknown names {sorted(unknown)}; use {list(names)} and {sorted(_SAFE)}")
+        return FokkerPlanck(model, grid, boundary=build_boundary(case, grid))
+    except ValueError as error:
+        raise CaseError(f"{case.path}: {error}") from error
 
-    def f(*x):
-        return eval(code, {"__builtins__": {}}, {**_SAFE, **dict(zip(names, x))})
 
-    return Landscape(f, ndim=ndim, name=spec.get("label", expression))
+def domain_predicate(case: Case, expression, ndim: int, key: str = "domain", table: str = "exit"):
+    """A predicate of the coordinates from an expression such as ``"x < 0"`` ([table] key)."""
+    return expression_function(case.path, table, key, expression, ndim)
+
+
+def _grid_ndim(case: Case) -> int:
+    bounds = case.table("grid")["bounds"]
+    return 1 if all(isinstance(b, (int, float)) for b in bounds) else len(bounds)

@@ -1,21 +1,17 @@
 """A run's results folder, written atomically: result.json, arrays.npz and figures (.png).
 
-Everything is first written into a hidden temporary folder next to the destination, which then
-replaces the destination in one rename; an interrupted run leaves the previous results (or
-nothing) in place, never a half-written folder.
+Everything is first written into a hidden staging folder next to the destination, which then
+replaces the destination in one rename (:func:`fpsolve._io.atomic_folder`); an interrupted run
+leaves the previous results (or nothing) in place, never a half-written folder.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
+from .. import _io
 from .._json import to_jsonable
 
 __all__ = ["CaseResult", "write_results", "to_jsonable"]
@@ -34,25 +30,12 @@ class CaseResult:
 def write_results(out: Path, result: CaseResult, metadata: dict) -> Path:
     """Write ``result`` into the folder ``out`` atomically; returns ``out``."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with _io.atomic_folder(out) as staging:
         payload = {**metadata, "numbers": result.numbers}
-        (staging / "result.json").write_text(json.dumps(to_jsonable(payload), indent=2) + "\n")
+        _io.atomic_write_text(staging / "result.json", json.dumps(to_jsonable(payload), indent=2) + "\n")
         if result.arrays:
-            np.savez_compressed(staging / "arrays.npz", **result.arrays)
+            _io.atomic_savez_compressed(staging / "arrays.npz", **result.arrays)
         for name, figure in result.figures.items():
-            figure.savefig(staging / f"{name}.png", dpi=120, bbox_inches="tight")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
-            os.replace(staging, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            with _io.atomic_open(staging / f"{name}.png") as file:
+                figure.savefig(file, format="png", dpi=120, bbox_inches="tight")
     return out

@@ -5,8 +5,9 @@
 * ``batch_size_sweep``: exit times, stationary occupancy and spectral gap against the batch size.
 * ``exit_time``: the mean exit-time field from a domain and the committor between two sets.
 
-Analysis tasks (exit times, sweeps) register here as well; the registry ``TASKS`` maps a case
-file's ``task`` key to its function.
+The registry ``TASKS`` maps a case file's ``task`` key to its function; what each task reads
+from the case file is declared in fpsolve.cases.schema.TASK_TABLES (this module sits above the
+parsing layer: it imports fpsolve.cases.config, never the other way round).
 """
 
 from __future__ import annotations
@@ -15,29 +16,16 @@ import time
 
 import numpy as np
 
-from ..problem import FokkerPlanck
 from . import plots
-from .config import Case, CaseError, build_grid, build_initial, build_landscape, build_model
+from .analysis_tasks import batch_size_sweep_task, exit_time_task
+from .config import Case, build_grid, build_initial, build_landscape, build_model, build_problem
 from .output import CaseResult
 
 __all__ = ["TASKS", "evolve_task", "batch_sizes_task"]
 
 
-def _problem(case: Case, model=None, landscape=None, grid=None):
-    landscape = landscape or build_landscape(case)
-    grid = grid or build_grid(case)
-    model = model or build_model(case, landscape)
-    boundary = case.tables.get("boundary", {}).get("kind", "reflecting")
-    try:
-        return FokkerPlanck(model, grid, boundary=boundary)
-    except ValueError as error:
-        raise CaseError(f"{case.path}: {error}") from error
-
-
 def _times(case: Case, table: str) -> tuple:
     spec = case.table(table)
-    if "times" not in spec:
-        raise case.error(table, "times", "missing")
     times = np.asarray(spec["times"], dtype=float)
     if times.ndim != 1 or times.size < 2 or np.any(np.diff(times) <= 0):
         raise case.error(table, "times", "expected an increasing list of at least two times")
@@ -47,7 +35,7 @@ def _times(case: Case, table: str) -> tuple:
 
 def evolve_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
     """Evolve the initial density, then compute the stationary law and relaxation rates."""
-    fpe = _problem(case)
+    fpe = build_problem(case)
     grid = fpe.grid
     times, method = _times(case, "evolve")
     p0 = build_initial(case, grid)
@@ -63,7 +51,7 @@ def evolve_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
     result.arrays.update(t=times, p=sol.p, **{f"center_{a}": c for a, c in zip(grid.axis_names, grid.centers)})
     result.summary.append(f"evolved to t = {times[-1]:g} with {method} in {t_evolve:.3f} s; "
                           f"mass error {result.numbers['mass_error']:.2e}")
-    k = int(case.tables.get("relaxation", {}).get("k", 3))
+    k = case.table("relaxation", required=False).get("k", 3)
     if fpe.absorbing is None and "absorbing" not in str(fpe.boundary):
         begin = time.perf_counter()
         p_inf = fpe.stationary()
@@ -86,16 +74,13 @@ def batch_sizes_task(case: Case, progress: bool = False, scratch=None) -> CaseRe
 
     landscape = build_landscape(case)
     grid = build_grid(case)
-    sweep = case.table("sweep")
-    if "batch_size" not in sweep:
-        raise case.error("sweep", "batch_size", "missing: the list of batch sizes")
-    sizes = [float(b) for b in sweep["batch_size"]]
+    sizes = [float(b) for b in case.table("sweep")["batch_size"]]
     times, method = _times(case, "evolve")
     labels = find_basins(grid, landscape)
     result = CaseResult()
     occupancy, stationary, rates = [], [], []
     for size in sizes:
-        fpe = _problem(case, build_model(case, landscape, {"batch_size": size}), landscape, grid)
+        fpe = build_problem(case, build_model(case, landscape, {"batch_size": size}), landscape, grid)
         sol = fpe.evolve(build_initial(case, grid), times, method=method, progress=progress)
         occupancy.append(_occupancy(sol.p, labels.labels, grid))
         p_inf = fpe.stationary()
@@ -129,19 +114,9 @@ def _occupancy(p: np.ndarray, labels: np.ndarray, grid) -> np.ndarray:
     return np.stack([np.bincount(labels.ravel(), weights=row, minlength=n) for row in flat])
 
 
-def _analysis(name):
-    def task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
-        from . import analysis_tasks
-
-        return getattr(analysis_tasks, name)(case, progress=progress, scratch=scratch)
-
-    task.__doc__ = f"See fpsolve.cases.analysis_tasks.{name}."
-    return task
-
-
 TASKS = {
     "evolve": evolve_task,
     "batch_sizes": batch_sizes_task,
-    "batch_size_sweep": _analysis("batch_size_sweep_task"),
-    "exit_time": _analysis("exit_time_task"),
+    "batch_size_sweep": batch_size_sweep_task,
+    "exit_time": exit_time_task,
 }

@@ -13,15 +13,17 @@ from pathlib import Path
 import numpy as np
 
 from ..validate import ValidationReport, densities, exit_times, load_samples
-from .config import CaseError, build_grid, build_initial, build_landscape, build_model, load_case
+from .catalog import resolve_case
+from .config import (CaseError, build_boundary, build_grid, build_initial, build_landscape, build_model,
+                     build_problem, domain_predicate, load_case)
 from .output import CaseResult, write_results
 
 __all__ = ["validate_case", "domain_predicate"]
 
 
 def validate_case(case_name, samples_path, *, alpha: float = 0.01, out=None) -> ValidationReport:
-    from . import resolve_case
-
+    """Validate the samples file ``samples_path`` against the case ``case_name`` (a path or a
+    built-in name); write the report and its figure to ``out`` when given."""
     case = load_case(resolve_case(case_name))
     try:
         data = load_samples(samples_path)
@@ -52,12 +54,8 @@ def validate_case(case_name, samples_path, *, alpha: float = 0.01, out=None) -> 
 
 
 def _densities(case, data, alpha: float) -> ValidationReport:
-    from ..problem import FokkerPlanck
-
-    landscape = build_landscape(case)
-    grid = build_grid(case)
-    model = build_model(case, landscape)
-    fpe = FokkerPlanck(model, grid, boundary=case.tables.get("boundary", {}).get("kind", "reflecting"))
+    fpe = build_problem(case)
+    grid, model = fpe.grid, fpe.model
     times = np.atleast_1d(np.asarray(data.times, dtype=float))
     if times.min() < 0:
         raise CaseError("samples file: times must be non-negative (t = 0 is the case's initial density)")
@@ -86,30 +84,12 @@ def _exit_times(case, data, alpha: float) -> ValidationReport:
     from ..analysis import exit_time_distribution
 
     spec = case.table("exit")
-    if "domain" not in spec or "start" not in spec:
-        raise case.error("exit", "domain/start", "an exit-time validation needs [exit] domain and start")
+    if "start" not in spec:
+        raise case.error("exit", "start", "missing: an exit-time validation starts the law at [exit] start")
     landscape = build_landscape(case)
     grid = build_grid(case)
     model = build_model(case, landscape)
-    boundary = case.tables.get("boundary", {}).get("kind", "reflecting")
     law = exit_time_distribution(model, grid, domain_predicate(case, spec["domain"], grid.ndim),
-                                 tuple(spec["start"]), boundary=boundary)
+                                 tuple(np.atleast_1d(spec["start"])), boundary=build_boundary(case, grid))
     return exit_times(data.exit_times, law, censored=data.censored, time_limit=data.time_limit, alpha=alpha)
 
-
-def domain_predicate(case, expression: str, ndim: int):
-    """A predicate from an expression in x, y, z such as ``"x < 0"`` (numpy operators only)."""
-    names = ("x", "y", "z")[:ndim]
-    allowed = {"abs": np.abs, "sqrt": np.sqrt, "logical_and": np.logical_and, "logical_or": np.logical_or}
-    try:
-        code = compile(str(expression), f"<{case.path}: domain>", "eval")
-    except SyntaxError as error:
-        raise case.error("exit", "domain", f"not a valid expression: {error}") from error
-    unknown = set(code.co_names) - set(names) - set(allowed)
-    if unknown:
-        raise case.error("exit", "domain", f"unknown names {sorted(unknown)}; use {list(names)}")
-
-    def predicate(*x):
-        return eval(code, {"__builtins__": {}}, {**allowed, **dict(zip(names, x))})
-
-    return predicate

@@ -11,7 +11,7 @@ Entries (all optional except ``metadata``, but at least one of ``samples`` and `
     metadata        () JSON string: simulator, model, seed, dt, case (required), anything else
     format_version  () integer, currently 1
 
-Writes are atomic (temporary file in the same folder, then ``os.replace``); reads validate every
+Writes are atomic (:mod:`fpsolve._io`: a temporary file renamed into place); reads validate every
 entry and raise ValueError naming the entry and what was expected. See docs/validate_format.md.
 """
 
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import numbers
-import os
-import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .._io import atomic_savez
 
 __all__ = ["SamplesFile", "save_samples", "load_samples", "REQUIRED_METADATA", "FORMAT_VERSION"]
 
@@ -171,25 +172,18 @@ def save_samples(path, *, samples=None, times=None, exit_times=None, censored=No
     arrays = {name: getattr(content, name) for name in _ARRAYS if getattr(content, name) is not None}
     arrays["metadata"] = np.array(json.dumps(content.metadata))
     arrays["format_version"] = np.array(FORMAT_VERSION)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_savez(path, **arrays)
     return SamplesFile(**{**content.__dict__, "path": str(path)})
 
 
 def load_samples(path) -> SamplesFile:
     """Read and validate a samples file; ValueError names the entry that is wrong."""
-    with np.load(path, allow_pickle=False) as data:
-        entries = {name: data[name] for name in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            entries = {name: data[name] for name in data.files}
+    except (ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path}: unreadable as a samples file ({error}); write it with "
+                         "fpsolve.validate.save_samples or np.savez (docs/validate_format.md)") from None
     unknown = sorted(set(entries) - set(_ARRAYS) - {"metadata", "format_version"})
     if unknown:
         raise ValueError(f"{path}: unknown entries {', '.join(unknown)} (expected some of {', '.join(_ARRAYS)}, metadata)")
