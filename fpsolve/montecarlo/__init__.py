@@ -10,8 +10,10 @@ Public names::
     StepKernel, register_step_kernel                 # plug in models with their own step
 
 Paths draw from counter-based streams keyed by (seed, path index): results are identical for any
-number of threads. See ``sde`` (simulation), ``compile`` (models -> Numba kernels, plug-ins),
-``rng`` (random numbers), ``discrete`` (SGD, heavy ball, Adam on a FiniteSumLoss).
+number of threads. Any :class:`fpsolve.dynamics.Model` without jumps runs by Euler-Maruyama from
+its own drift, noise amplitude and noise covariance. See ``sde`` (simulation), ``compile`` (models ->
+Numba kernels, plug-ins), ``noise_root`` (the noise factor Sigma^(1/2)), ``tables`` (tabulated
+functions), ``rng`` (random numbers), ``discrete`` (SGD, heavy ball, Adam on a FiniteSumLoss).
 """
 
 from .compile import StepKernel, compile_model, register_step_kernel

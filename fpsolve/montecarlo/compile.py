@@ -10,22 +10,23 @@ tuples), and ``S`` a ``(state_dim, state_dim)`` scratch array that the step fill
 factor it used, so that the increment's covariance is ``S S^T dt``; the simulator's Brownian-bridge
 exit test reads it. A plug-in that cannot provide ``S`` says ``bridge=False``.
 
-Overdamped models (``Langevin``, ``SGD``, ``Diffusion``) compile to the Euler-Maruyama step
-``x += b(x, t) dt + c(t) R(x) sqrt(dt) xi`` with ``S = c(t) R(x)``, ``c R R^T c = 2 D``:
+Gaussian models (any :class:`fpsolve.dynamics.Model` without jumps: ``Langevin``, ``SGD``,
+``Diffusion``, or a user's subclass) compile to the Euler-Maruyama step
+``x += b(x, t) dt + c(t) R(x) sqrt(dt) xi`` with ``S = c(t) R(x)``. Both factors are asked of the
+model, which declares 2 D(x, t) = c(t)^2 Sigma(x): c(t) = ``model.noise_amplitude(t)`` (tabulated
+per step when the model is not autonomous) and R = Sigma^(1/2) from ``model.noise_covariance``
+(:mod:`.noise_root`: constant, the SGD Hessian root in closed form, or tabulated). Sigma may be
+positive semi-definite (noise on some axes only). A model with alpha-stable ``jumps`` needs a
+plug-in kernel.
 
-* Langevin: R = I, c = sqrt(2 T);
-* SGD: c = sqrt(lr(t) / batch_size(t)) (schedules evaluated at the step's start, tabulated per
-  step), R = sqrt(s) I (isotropic), sqrt(s) |H|^(1/2) with H's eigenvalues replaced by
-  max(|lambda|, floor) (Hessian noise: closed form in 1-D and 2-D, LAPACK ``eigh`` in 3-D),
-  or a tabulated Sigma^(1/2) (callable or empirical noise);
-* Diffusion: R = (2 D)^(1/2) (constant: computed once; callable: tabulated).
-
-The gradient (and Hessian) are compiled with ``numba.njit`` from the landscape's ``grad_function``
-(``hessian_function``; else fourth-order central differences of the compiled gradient, step
-``eps^(1/5) max(1, |x|)``). When that fails (arbitrary Python), the drift and/or R are **tabulated**
+The drift of ``Langevin`` and ``SGD`` is compiled with ``numba.njit`` from the landscape's
+``grad_function`` (``hessian_function``; else fourth-order central differences of the compiled
+gradient, step ``eps^(1/5) max(1, |x|)``), that of ``Diffusion`` from its drift function. When that fails (arbitrary Python), the drift and/or R are **tabulated**
 at the nodes of a fine grid (``tabulate=Grid``, or the simulation box refined) and interpolated
 multilinearly in the kernel. This is an approximation: the interpolation error is ~h^2/8 max|b''|;
-the measured maximum error at 2000 random points is kept in ``StepKernel.notes``.
+the measured maximum error at 2000 random points is kept in ``StepKernel.notes``. The drift of a
+user's Model subclass is always tabulated (from ``model.drift(*x, t=0)``, so the model must be
+autonomous; give the class a ``step_kernel`` otherwise).
 
 Models to come (momentum in phase space, Levy noise) plug in without changing the simulator: give
 the model class a method ``step_kernel(self, dt) -> StepKernel``, or call
@@ -45,7 +46,6 @@ So are Langevin and isotropic-noise SGD models on the polynomial landscapes of f
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -53,10 +53,11 @@ import numba
 import numpy as np
 from numba import njit
 
-from ..dynamics import SGD, Diffusion, Langevin
+from ..dynamics import SGD, Diffusion, Langevin, Model
 from ..grid import Grid
-from ..noise import HESSIAN_FLOOR
 from .em_step import _builtin_data, _make_em_step, builtin_step
+from .noise_root import noise_root, sqrt_abs_2x2, sqrt_abs_numpy  # noqa: F401  (public here too)
+from .tables import _Table, _table_error, _tabulation_grid, interpolate
 
 __all__ = [
     "StepKernel", "register_step_kernel", "compile_model", "interpolate", "sqrt_abs_2x2",
@@ -107,141 +108,6 @@ class StepKernel:
 def register_step_kernel(model_class: type, factory: Callable) -> None:
     """Register ``factory(model, dt) -> StepKernel`` for instances of ``model_class``."""
     _REGISTRY[model_class] = factory
-
-
-# ------------------------------------------------------------------------------------------------
-# Matrix roots and interpolation (cached generic kernels, with numpy twins)
-# ------------------------------------------------------------------------------------------------
-@njit(cache=True)
-def sqrt_abs_2x2(a, b, c, floor, S):
-    """S = |H|^(1/2) for H = [[a, b], [b, c]], eigenvalues floored at ``floor`` (closed form)."""
-    mean = 0.5 * (a + c)
-    radius = math.sqrt(0.25 * (a - c) * (a - c) + b * b)
-    s1 = math.sqrt(max(abs(mean + radius), floor))
-    s2 = math.sqrt(max(abs(mean - radius), floor))
-    theta = 0.5 * math.atan2(2.0 * b, a - c)  # eigenvector of the larger eigenvalue
-    cs, sn = math.cos(theta), math.sin(theta)
-    S[0, 0] = cs * cs * s1 + sn * sn * s2
-    S[0, 1] = cs * sn * (s1 - s2)
-    S[1, 0] = S[0, 1]
-    S[1, 1] = sn * sn * s1 + cs * cs * s2
-
-
-@njit(cache=True)
-def _sqrt_abs_inplace(S, floor):
-    """Replace the symmetric matrix in S by |S|^(1/2) with floored eigenvalues."""
-    d = S.shape[0]
-    if d == 1:
-        S[0, 0] = math.sqrt(max(abs(S[0, 0]), floor))
-    elif d == 2:
-        sqrt_abs_2x2(S[0, 0], 0.5 * (S[0, 1] + S[1, 0]), S[1, 1], floor, S)
-    else:
-        w, v = np.linalg.eigh(0.5 * (S + S.T))
-        for i in range(d):
-            w[i] = math.sqrt(max(abs(w[i]), floor))
-        for i in range(d):
-            for j in range(d):
-                acc = 0.0
-                for k in range(d):
-                    acc += v[i, k] * w[k] * v[j, k]
-                S[i, j] = acc
-
-
-def sqrt_abs_numpy(h: np.ndarray, floor: float) -> np.ndarray:
-    """Numpy twin of the in-kernel root: V diag(sqrt(max(|lambda|, floor))) V^T."""
-    w, v = np.linalg.eigh(0.5 * (h + h.T))
-    return (v * np.sqrt(np.maximum(np.abs(w), floor))) @ v.T
-
-
-@njit(cache=True)
-def interpolate(values, shape, lo, h, periodic, x0, x1, x2, col):
-    """Multilinear interpolation of column ``col`` of a node table at (x0, x1, x2).
-
-    ``values`` has shape (n0 * n1 * n2, m) (C order, unused axes of length 1); nodes sit at cell
-    centres ``lo + (i + 1/2) h`` as in :class:`fpsolve.Grid`; beyond the outermost centre the value
-    is held constant, periodic axes wrap.
-    """
-    idx0 = np.zeros(3, np.int64)
-    idx1 = np.zeros(3, np.int64)
-    w = np.zeros(3)
-    for a in range(3):
-        n = shape[a]
-        if n == 1:
-            continue
-        xa = x0 if a == 0 else (x1 if a == 1 else x2)
-        s = (xa - lo[a]) / h[a] - 0.5
-        i = math.floor(s)
-        f = s - i
-        if periodic[a]:
-            idx0[a] = i % n
-            idx1[a] = (i + 1) % n
-            w[a] = f
-        elif s <= 0.0:
-            idx0[a] = 0
-            idx1[a] = 0
-        elif s >= n - 1:
-            idx0[a] = n - 1
-            idx1[a] = n - 1
-        else:
-            idx0[a] = i
-            idx1[a] = i + 1
-            w[a] = f
-    out = 0.0
-    for corner in range(8):
-        weight = 1.0
-        flat = 0
-        for a in range(3):
-            bit = (corner >> a) & 1
-            if bit == 1 and shape[a] == 1:
-                weight = 0.0
-            weight *= w[a] if bit == 1 else 1.0 - w[a]
-            flat = flat * shape[a] + (idx1[a] if bit == 1 else idx0[a])
-        if weight != 0.0:
-            out += weight * values[flat, col]
-    return out
-
-
-class _Table:
-    """Values of m functions at the centres of a grid, packed for :func:`interpolate`."""
-
-    def __init__(self, grid: Grid, columns: np.ndarray):
-        d = grid.ndim
-        self.grid = grid
-        pad = 3 - d
-        self.shape = np.array(list(grid.shape) + [1] * pad, dtype=np.int64)
-        self.lo = np.array([lo for lo, _ in grid.bounds] + [0.0] * pad)
-        self.h = np.array(list(grid.spacing) + [1.0] * pad)
-        self.periodic = np.array(list(grid.periodic) + [False] * pad)
-        self.values = np.ascontiguousarray(columns.reshape(-1, columns.shape[-1]))
-
-    def arrays(self):
-        return self.values, self.shape, self.lo, self.h, self.periodic
-
-
-def _tabulation_grid(bounds, tabulate, d) -> Grid:
-    if isinstance(tabulate, Grid):
-        return tabulate
-    caps = (8192, 1024, 128)[d - 1]
-    if isinstance(bounds, Grid):
-        return Grid(bounds.bounds, [min(4 * n, caps) for n in bounds.shape], bounds.periodic)
-    if bounds is not None:
-        b = np.asarray(bounds, dtype=float).reshape(-1, 2)
-        if np.all(np.isfinite(b)):
-            return Grid(b, (4096, 512, 96)[d - 1])
-    raise ValueError(
-        "tabulate: the model's functions could not be compiled with numba, so they must be "
-        "tabulated, which needs a finite box: pass bounds=Grid(...) or tabulate=Grid(...)"
-    )
-
-
-def _table_error(grid: Grid, exact: Callable, values: np.ndarray) -> float:
-    """Max |interpolated - exact| over 2000 random points, relative to max |exact| (numpy twin)."""
-    rng = np.random.default_rng(12345)
-    pts = [rng.uniform(lo, hi, 2000) for lo, hi in grid.bounds]
-    ex = exact(*pts)  # (m, 2000)
-    approx = np.stack([grid.interpolate(values[..., j], *pts) for j in range(values.shape[-1])])
-    scale = max(np.max(np.abs(ex)), 1e-300)
-    return float(np.max(np.abs(approx - ex)) / scale)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -323,14 +189,6 @@ def _fd_hessian(grad, d: int):
     return h
 
 
-def _hessian_floor(model) -> float:
-    floor = getattr(model, "hessian_floor", None)
-    if floor is None:  # SGD keeps the floor only inside its noise closure
-        code, cells = model.sigma.__code__, model.sigma.__closure__ or ()
-        floor = dict(zip(code.co_freevars, (c.cell_contents for c in cells))).get("floor", HESSIAN_FLOOR)
-    return float(floor)
-
-
 def _drift_from_gradient(grad):
     @njit(inline="always")
     def drift(x0, x1, x2, lr, S):
@@ -377,53 +235,6 @@ def _tabulated_drift(table: _Table, d: int, corrected: bool):
     return drift
 
 
-def _constant_root(R: np.ndarray, d: int):
-    R = np.ascontiguousarray(R, dtype=float)
-
-    @njit(inline="always")
-    def root(x0, x1, x2, S):
-        for i in range(d):
-            for j in range(d):
-                S[i, j] = R[i, j]
-
-    return root
-
-
-def _hessian_root(hess, scale: float, floor: float, d: int):
-    rs = math.sqrt(scale)
-
-    @njit(inline="always")
-    def root(x0, x1, x2, S):
-        hess(x0, x1, x2, S)
-        _sqrt_abs_inplace(S, floor)
-        for i in range(d):
-            for j in range(d):
-                S[i, j] *= rs
-
-    return root
-
-
-def _tabulated_root(table: _Table, d: int):
-    values, shape, lo, h, per = table.arrays()
-
-    @njit(inline="always")
-    def root(x0, x1, x2, S):
-        for i in range(d):
-            for j in range(d):
-                S[i, j] = interpolate(values, shape, lo, h, per, x0, x1, x2, i * d + j)
-
-    return root
-
-
-def _sym_sqrt_field(matrices: np.ndarray) -> np.ndarray:
-    """(d, d) + shape symmetric PSD field -> its square root, shape shape + (d*d,)."""
-    d = matrices.shape[0]
-    moved = np.moveaxis(matrices, (0, 1), (-2, -1))
-    w, v = np.linalg.eigh(0.5 * (moved + np.swapaxes(moved, -1, -2)))
-    root = np.einsum("...ik,...k,...jk->...ij", v, np.sqrt(np.maximum(w, 0.0)), v)
-    return root.reshape(root.shape[:-2] + (d * d,))
-
-
 # ------------------------------------------------------------------------------------------------
 # compile_model
 # ------------------------------------------------------------------------------------------------
@@ -434,10 +245,20 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
             return _REGISTRY[cls](model, dt)
     if hasattr(model, "step_kernel"):
         return model.step_kernel(dt)
-    if not isinstance(model, (Langevin, SGD, Diffusion)):
+    if not isinstance(model, Model):
         raise TypeError(
             f"model: no Monte Carlo step kernel for {type(model).__name__}; give the class a "
-            "step_kernel(dt) method or register one with register_step_kernel")
+            "step_kernel(dt) method, register one with register_step_kernel, or derive it from "
+            "fpsolve.dynamics.Model (drift, noise_amplitude, noise_covariance)")
+    if model.jumps is not None:
+        raise ValueError(
+            f"model: the Euler-Maruyama simulator draws Gaussian noise; this model has alpha-stable "
+            f"jumps ({model.jumps!r}); give the class a step_kernel(dt) method that draws them")
+    known = isinstance(model, (Langevin, SGD, Diffusion))
+    if not known and not model.autonomous:
+        raise ValueError(
+            f"model: {type(model).__name__} is not autonomous, but the simulator tabulates the drift "
+            "of a user's model at t = 0 only; give the class a step_kernel(dt) method")
     d = model.ndim
     if d > 3:
         raise ValueError(f"model: Euler-Maruyama kernels support 1 to 3 dimensions, got {d}")
@@ -451,13 +272,12 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
 
     # --- drift ---
     grad = hess = builtin = None
+    corrected = isinstance(model, SGD) and model.modified_loss
     if isinstance(model, Diffusion):
         grad = _vector_adapter(model._drift, d, 1.0)
-        corrected = False
-    else:
+    elif known:  # Langevin, SGD: b = -grad U
         U = model.landscape
-        corrected = isinstance(model, SGD) and model.modified_loss
-        if isinstance(model, Langevin) or (model.noise == "isotropic" and not corrected):
+        if model.constant_diffusion and not corrected:
             builtin = _builtin_data(U.grad_function, d)  # constant R: the cached generic step
         if U.grad_function is not None and builtin is None:
             grad = _vector_adapter(U.grad_function, d, -1.0)
@@ -485,42 +305,15 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
         notes.append(f"drift tabulated on {g!r}, multilinear interpolation, max relative error {err:.2e}")
         drift = _tabulated_drift(table, d, corrected)
 
-    # --- noise root R and the time factor c ---
-    constant_R = None  # R when it does not depend on x
-    if isinstance(model, Langevin):
-        constant_R = np.eye(d)
-        root = _constant_root(constant_R, d)
-        c_of_t = lambda t: math.sqrt(2.0 * model.temperature)  # noqa: E731
-    elif isinstance(model, Diffusion):
-        c_of_t = lambda t: 1.0  # noqa: E731
-        if model.constant_diffusion:
-            D = model.diffusion(*[np.zeros(())] * d)
-            constant_R = sqrt_abs_numpy(2.0 * D, 0.0)
-            root = _constant_root(constant_R, d)
-        else:
-            g = tab_grid()
-            exact = lambda *x: np.moveaxis(_sym_sqrt_field(2.0 * model.diffusion(*x)), -1, 0)  # noqa: E731
-            values = _sym_sqrt_field(2.0 * model.diffusion(*g.mesh()))
-            err = _table_error(g, exact, values)
-            notes.append(f"noise (2D)^(1/2) tabulated on {g!r}, max relative error {err:.2e}")
-            root = _tabulated_root(_Table(g, values), d)
-    else:  # SGD
-        c_of_t = lambda t: math.sqrt(model.lr(t) / model.batch_size(t))  # noqa: E731
-        if model.noise == "isotropic":
-            constant_R = math.sqrt(model.noise_scale) * np.eye(d)
-            root = _constant_root(constant_R, d)
-        elif model.noise == "hessian" and hess is not None:
-            root = _hessian_root(hess, model.noise_scale, _hessian_floor(model), d)
-        else:
-            g = tab_grid()
-            exact = lambda *x: np.moveaxis(_sym_sqrt_field(model.sigma(*x)), -1, 0)  # noqa: E731
-            values = _sym_sqrt_field(model.sigma(*g.mesh()))
-            err = _table_error(g, exact, values)
-            notes.append(f"noise Sigma^(1/2) tabulated on {g!r}, max relative error {err:.2e}")
-            root = _tabulated_root(_Table(g, values), d)
+    # --- noise: 2 D = c(t)^2 Sigma(x), both asked of the model; S = c(t) R(x) with R = Sigma^(1/2) ---
+    root, constant_R = noise_root(model, hess, tab_grid, notes)
+    c_of_t = model.noise_amplitude
+    c0 = c_of_t(0.0)
+    if not (np.isfinite(c0) and c0 >= 0):
+        raise ValueError(f"model: noise_amplitude(0) = {c0!r}; expected a finite non-negative number")
 
     lr_of_t = (lambda t: model.lr(t)) if isinstance(model, SGD) else (lambda t: 0.0)
-    autonomous = getattr(model, "autonomous", True)
+    autonomous = model.autonomous
 
     def make_params(n_steps, dt_):
         rows = 1 if autonomous else max(int(n_steps), 1)
@@ -531,7 +324,7 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
 
     noise_factor = None
     if constant_R is not None and autonomous:
-        noise_factor = c_of_t(0.0) * np.asarray(constant_R, dtype=float).reshape(d, d)
+        noise_factor = c0 * np.asarray(constant_R, dtype=float).reshape(d, d)
     if builtin is not None:
         step, R = builtin_step, np.ascontiguousarray(constant_R, dtype=float)
         make_table = make_params

@@ -236,7 +236,8 @@ class Simulator:
     Parameters
     ----------
     model : Model
-        ``Langevin``, ``SGD``, ``Diffusion`` (Euler-Maruyama), or any model with a step kernel.
+        Any :class:`fpsolve.dynamics.Model` without jumps (Euler-Maruyama from its drift,
+        ``noise_amplitude`` and ``noise_covariance``), or any model with a step kernel.
     dt : float
         Time step (continuous time; for SGD models one SGD iteration is ``lr`` of time).
     seed : int
