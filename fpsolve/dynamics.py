@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 
+from .grid import _is_number
 from .landscape import Landscape
 from .noise import HESSIAN_FLOOR, identity_field, make_noise
 
@@ -165,10 +166,18 @@ class SGD(Model):
         self.landscape = landscape
         self.ndim = landscape.ndim
         self.lr = _schedule(lr, "lr")
-        self.batch_size = _schedule(batch_size, "batch_size")
+        most = None
+        n_samples = getattr(landscape, "n_samples", None)
+        if isinstance(noise, str) and noise == "empirical" and n_samples is not None:
+            # a batch drawn from the dataset cannot hold more than N samples
+            most = (n_samples, f"the dataset size N = {n_samples} of the {type(landscape).__name__}")
+        self.batch_size = _schedule(batch_size, "batch_size", least=_ONE_SAMPLE, most=most)
         self.noise = noise
-        self.noise_scale = float(noise_scale)
-        self.sigma = make_noise(noise, landscape, noise_scale=noise_scale, floor=hessian_floor)
+        self.noise_scale = _positive(noise_scale, "noise_scale")
+        hessian_floor = _positive(hessian_floor, "hessian_floor")
+        if not isinstance(modified_loss, (bool, np.bool_)):
+            raise TypeError(f"modified_loss: expected True or False, got {modified_loss!r}")
+        self.sigma = make_noise(noise, landscape, noise_scale=self.noise_scale, floor=hessian_floor)
         self.modified_loss = bool(modified_loss)
         self.autonomous = not (callable(lr) or callable(batch_size))
         self.constant_diffusion = noise == "isotropic"
@@ -343,25 +352,62 @@ def _require_landscape(landscape) -> None:
         )
 
 
-def _positive(value, name: str) -> float:
+#: A batch holds at least one sample: B >= 1 (a lower bound for ``_positive`` and ``_schedule``).
+_ONE_SAMPLE = (1.0, "B >= 1 (a batch holds at least one sample)")
+
+
+def _positive(value, name: str, least: tuple | None = None, most: tuple | None = None) -> float:
+    """``value`` as a float after checking it is a finite number > 0.
+
+    ``least`` and ``most`` are optional bounds ``(bound, what the bound means)``. A value that is
+    not a real number (a string, a list, None, a bool) is a TypeError naming ``name``; NaN, inf,
+    zero, a negative value or one outside the bounds is a ValueError naming ``name``.
+    """
+    if not _is_number(value):
+        raise TypeError(f"{name}: expected a positive number, got {value!r}")
     value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    problem = _out_of_range(value, least, most)
+    if problem:
+        raise ValueError(f"{name}: {problem}")
     return value
 
 
-def _schedule(value, name: str) -> Callable:
-    """A constant or a function of t, returned as a function of t that checks positivity."""
+def _schedule(value, name: str, least: tuple | None = None, most: tuple | None = None) -> Callable:
+    """A constant or a function of t, returned as a function of t that checks its values.
+
+    Constants are checked once, here (see :func:`_positive`); a schedule is checked at every t it
+    is asked for, with the same bounds. Anything else (a list, a string) is a TypeError.
+    """
     if callable(value):
         def schedule(t, _f=value):
-            v = float(_f(t))
-            if not np.isfinite(v) or v <= 0:
-                raise ValueError(f"{name}: the schedule gave {v!r} at t = {t:g}; expected > 0")
+            v = _f(t)
+            if not _is_number(v):
+                raise TypeError(f"{name}: the schedule returned {v!r} at t = {t:g}; expected a number")
+            v = float(v)
+            problem = _out_of_range(v, least, most)
+            if problem:
+                raise ValueError(f"{name}: the schedule gave {v!r} at t = {t:g}: {problem}")
             return v
-    else:
-        constant = _positive(value, name)
+    elif _is_number(value):
+        constant = _positive(value, name, least, most)
 
         def schedule(t, _c=constant):
             return _c
+    else:
+        raise TypeError(
+            f"{name}: expected a positive number or a schedule {name}(t) (a callable), got {value!r}"
+        )
     schedule.source = value
     return schedule
+
+
+def _out_of_range(value: float, least: tuple | None, most: tuple | None) -> str:
+    """Why ``value`` is not acceptable (empty when it is)."""
+    if not np.isfinite(value) or value <= 0:
+        return f"expected a positive number, got {value!r}"
+    if least is not None and value < least[0]:
+        return f"expected {least[1]}, got {value:g}"
+    if most is not None and value > most[0]:
+        return f"{value:g} exceeds {most[1]}"
+    return ""
+

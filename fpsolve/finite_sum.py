@@ -62,6 +62,8 @@ class FiniteSumLoss(Landscape):
     >>> Sigma = U.gradient_covariance(0.0, 0.0)        # shape (2, 2)
     """
 
+    _derivative_arguments = ("per_sample_grad", "per_sample_hessian", "per_sample_loss")
+
     def __init__(
         self,
         per_sample_loss: Callable,

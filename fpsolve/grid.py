@@ -7,7 +7,9 @@ densities are normalised so that ``p.sum() * grid.cell_volume == 1``.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
+
 import numpy as np
 
 __all__ = ["Grid"]
@@ -29,11 +31,14 @@ class Grid:
         Names used in messages and plots, e.g. ``("theta", "v")`` for phase space.
         Default ``("x", "y", "z")`` truncated to the dimension.
 
+    Bad arguments (reversed or non-finite bounds, a wrong nesting, fewer than 3 or a non-integer
+    number of cells, a flag that is not a bool) raise a ValueError naming the argument.
+
     Examples
     --------
     >>> grid = Grid([(-2.5, 2.5), (-1.5, 1.5)], [400, 200])
     >>> grid.shape, grid.cell_volume
-    ((400, 200), 0.000225)
+    ((400, 200), 0.0001875)
     """
 
     bounds: tuple
@@ -47,11 +52,8 @@ class Grid:
         ndim = len(bounds)
         if not 1 <= ndim <= 6:
             raise ValueError(f"bounds: expected 1 to 6 axes (phase space counts twice), got {ndim}")
-        cells = _per_axis(cells, ndim, "cells")
-        for k, n in enumerate(cells):
-            if int(n) != n or n < 3:
-                raise ValueError(f"cells: axis {k} needs at least 3 cells, got {n}")
-        periodic = _per_axis(periodic, ndim, "periodic")
+        cells = tuple(_cell_count(n, k) for k, n in enumerate(_per_axis(cells, ndim, "cells")))
+        periodic = tuple(_flag(p, "periodic") for p in _per_axis(periodic, ndim, "periodic"))
         if axis_names is None:
             axis_names = ("x", "y", "z")[:ndim] if ndim <= 3 else tuple(f"x{k}" for k in range(ndim))
         axis_names = tuple(str(a) for a in axis_names)
@@ -213,21 +215,65 @@ class Grid:
 
 
 def _as_bounds(bounds) -> tuple:
-    arr = np.asarray(bounds, dtype=float)
-    if arr.ndim == 1 and arr.shape == (2,):
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"bounds: expected a sequence of (lo, hi) pairs, got {bounds!r}")
-    for k, (lo, hi) in enumerate(arr):
+    """The box as ``((lo, hi), ...)`` floats; one bare pair ``(lo, hi)`` is a 1-D box.
+
+    Every argument error is a ValueError naming ``bounds`` (case files catch ValueError).
+    """
+    if isinstance(bounds, (str, bytes)) or not np.iterable(bounds):
+        raise ValueError(f"bounds: expected a sequence of (lo, hi) pairs, one per axis, got {bounds!r}")
+    bounds = list(bounds)
+    if _is_pair(bounds):
+        bounds = [bounds]
+    out = []
+    for k, pair in enumerate(bounds):
+        if not _is_pair(pair):
+            raise ValueError(
+                f"bounds: axis {k}: expected a pair (lo, hi) of numbers, got {pair!r}; "
+                "give one (lo, hi) pair per axis, e.g. [(-2, 2), (-1, 1)]"
+            )
+        lo, hi = (float(v) for v in pair)
         if not (np.isfinite(lo) and np.isfinite(hi)):
             raise ValueError(f"bounds: axis {k} has non-finite bounds ({lo}, {hi})")
         if not lo < hi:
             raise ValueError(f"bounds: axis {k} is reversed or empty: lo = {lo:g} >= hi = {hi:g}")
-    return tuple((float(lo), float(hi)) for lo, hi in arr)
+        if not np.isfinite(hi - lo):
+            raise ValueError(f"bounds: axis {k} is too wide for floating point: ({lo:g}, {hi:g})")
+        out.append((lo, hi))
+    return tuple(out)
+
+
+def _is_number(value) -> bool:
+    """A real number that is not a bool (numpy scalars and 0-d arrays included)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and value.dtype.kind in "iuf"
+    return isinstance(value, numbers.Real)
+
+
+def _is_pair(value) -> bool:
+    if isinstance(value, (str, bytes)) or not np.iterable(value):
+        return False
+    items = list(value)
+    return len(items) == 2 and all(_is_number(v) for v in items)
+
+
+def _cell_count(n, axis: int) -> int:
+    if not _is_number(n) or not np.isfinite(n) or int(n) != n:
+        raise ValueError(f"cells: expected a positive integer per axis, got {n!r}")
+    if n < 3:
+        raise ValueError(f"cells: axis {axis} needs at least 3 cells, got {int(n)}")
+    return int(n)
+
+
+def _flag(value, name: str) -> bool:
+    if isinstance(value, (bool, np.bool_)) or (_is_number(value) and value in (0, 1)):
+        return bool(value)
+    raise ValueError(f"{name}: expected True or False per axis, got {value!r}")
 
 
 def _per_axis(value, ndim: int, name: str) -> tuple:
-    if np.ndim(value) == 0:
+    if isinstance(value, (str, bytes)) or not np.iterable(value):
         return (value,) * ndim
     value = tuple(value)
     if len(value) != ndim:

@@ -1,6 +1,8 @@
 """Initial densities on a grid (Gaussian, point mass, uniform on a set, from samples) and their checks.
 
-Every function returns a grid-shaped array normalised so that ``p.sum() * grid.cell_volume == 1``.
+Every constructor returns a grid-shaped array normalised so that ``p.sum() * grid.cell_volume == 1``;
+:func:`require_density` checks a density handed in by a user (shape, finite, non-negative, mass) and
+:func:`as_density` also normalises it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from .generator import as_mask
 from .grid import Grid
 from ._warnings import warn as _warn
 
-__all__ = ["gaussian", "point_mass", "uniform", "from_samples", "as_density"]
+__all__ = ["gaussian", "point_mass", "uniform", "from_samples", "as_density", "require_density"]
 
 
 def gaussian(grid: Grid, mean, std) -> np.ndarray:
@@ -73,24 +75,50 @@ def from_samples(grid: Grid, samples) -> np.ndarray:
     return counts / (counts.sum() * grid.cell_volume)
 
 
-def as_density(p, grid: Grid, name: str = "p0", *, rtol: float = 1e-9) -> np.ndarray:
-    """Check a density: grid shape, finite, non-negative, positive mass; normalise with a warning.
+def require_density(p, grid: Grid, name: str = "p", normalised: bool = False) -> np.ndarray:
+    """Check that ``p`` is a density on ``grid`` and return it as a float array.
 
-    Raises ValueError naming ``name`` for the wrong shape, NaN or inf, negative values below
-    ``-1e-12`` times the maximum, or zero mass. When only the mass differs from 1 (by more than
-    ``rtol``) the density is rescaled and a warning says by how much.
+    A density has the grid's shape, is finite and non-negative (round-off negatives down to
+    ``-1e-12`` times its maximum are tolerated and kept); with ``normalised=True`` its mass
+    ``p.sum() * grid.cell_volume`` must also be 1 within ``1e-6``. Raises ValueError naming
+    ``name`` otherwise (TypeError when ``p`` is not numeric). The array itself is returned when it
+    already is a float array: do not modify it.
     """
-    p = np.array(p, dtype=float)
+    try:
+        p = np.asarray(p)
+    except ValueError:  # a ragged nested sequence
+        raise ValueError(f"{name}: expected an array of shape {grid.shape} (the grid), got a ragged sequence") from None
+    if np.iscomplexobj(p):
+        raise ValueError(f"{name}: the density is complex-valued; expected real values")
+    if p.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a numeric array of shape {grid.shape}, got dtype {p.dtype}")
+    p = p.astype(float, copy=False)
     if p.shape != grid.shape:
         raise ValueError(f"{name}: expected an array of shape {grid.shape} (the grid), got {p.shape}")
     if not np.all(np.isfinite(p)):
-        raise ValueError(f"{name}: the density contains NaN or inf")
+        where = np.unravel_index(int(np.argmax(~np.isfinite(p))), grid.shape)
+        raise ValueError(f"{name}: the density contains NaN or inf ({p[where]} at x = {_point(grid, where)})")
     peak = float(np.abs(p).max(initial=0.0))
     if p.min(initial=0.0) < -1e-12 * max(peak, 1e-300):
         where = np.unravel_index(int(np.argmin(p)), grid.shape)
-        point = tuple(round(float(c[i]), 6) for c, i in zip(grid.centers, where))
-        raise ValueError(f"{name}: the density is negative ({p.min():.3g}) at x = {point}")
-    p = np.maximum(p, 0.0)
+        raise ValueError(f"{name}: the density is negative ({p.min():.3g}) at x = {_point(grid, where)}")
+    if normalised:
+        mass = float(p.sum() * grid.cell_volume)
+        if not abs(mass - 1.0) <= 1e-6:
+            raise ValueError(
+                f"{name}: the density has mass {mass:.9g}; expected 1 (p.sum() * grid.cell_volume) within 1e-6"
+            )
+    return p
+
+
+def as_density(p, grid: Grid, name: str = "p0", *, rtol: float = 1e-9) -> np.ndarray:
+    """Check a density: grid shape, finite, non-negative, positive mass; normalise with a warning.
+
+    Raises ValueError naming ``name`` for what :func:`require_density` refuses, or zero mass. When
+    only the mass differs from 1 (by more than ``rtol``) the density is rescaled and a warning says
+    by how much. Returns a new array (round-off negatives set to zero).
+    """
+    p = np.maximum(np.array(require_density(p, grid, name), dtype=float), 0.0)
     mass = float(p.sum() * grid.cell_volume)
     if mass <= 0:
         raise ValueError(f"{name}: the density has zero mass")
@@ -98,6 +126,10 @@ def as_density(p, grid: Grid, name: str = "p0", *, rtol: float = 1e-9) -> np.nda
         _warn(f"{name}: the density had mass {mass:.6g}; normalised to 1")
         p /= mass
     return p
+
+
+def _point(grid: Grid, index) -> tuple:
+    return tuple(round(float(c[i]), 6) for c, i in zip(grid.centers, index))
 
 
 def _normalised(weights: np.ndarray, grid: Grid, name: str) -> np.ndarray:

@@ -19,6 +19,7 @@ import math
 import numpy as np
 from scipy.optimize import brentq
 
+from .grid import _is_number
 from .landscape import Landscape
 
 __all__ = [
@@ -65,7 +66,32 @@ def _finish(landscape: Landscape, minima, saddles, parameters: dict) -> Landscap
     return landscape
 
 
+def _finite(value, name: str) -> float:
+    """A factory parameter: TypeError naming ``name`` unless a real number, ValueError unless finite."""
+    if not _is_number(value):
+        raise TypeError(f"{name}: expected a number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return value
+
+
+def _numbers(value, name: str) -> np.ndarray:
+    """A factory parameter that is an array of real numbers: TypeError naming ``name`` for other
+    entries, ValueError for a ragged nesting."""
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged
+        raise ValueError(f"{name}: expected a rectangular array of numbers, got {value!r}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name}: expected an array of numbers, got {value!r}")
+    return array.astype(float)
+
+
 def _positive(value, name: str) -> float:
+    """A factory parameter: TypeError naming ``name`` unless a real number, ValueError unless > 0."""
+    if not _is_number(value):
+        raise TypeError(f"{name}: expected a positive number, got {value!r}")
     value = float(value)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name}: expected a positive number, got {value!r}")
@@ -104,9 +130,9 @@ def tilted_double_well(tilt: float = 0.25) -> Landscape:
     tilt = 0.25: minima x = -1.029896 (U = -0.253791, the deeper one) and x = 0.967149
     (U = 0.245963), saddle x = 0.062747 (U = 1.007828); barriers 1.261619 (left) and 0.761865 (right).
     """
-    tilt = float(tilt)
+    tilt = _finite(tilt, "tilt")
     limit = 8.0 / (3.0 * math.sqrt(3.0))
-    if not np.isfinite(tilt) or abs(tilt) >= limit:
+    if abs(tilt) >= limit:
         raise ValueError(f"tilt: expected |tilt| < 8/(3 sqrt 3) = {limit:.6f} (two wells), got {tilt!r}")
 
     def f(x):
@@ -211,7 +237,7 @@ def rotated_double_well(angle: float = math.pi / 6, stiffness: float = 2.0) -> L
     R^T diag(-4, 2 stiffness) R, whose off-diagonal entry cos(angle) sin(angle) (-4 - 2 stiffness)
     is nonzero unless angle is a multiple of pi/2. Barrier height 1.
     """
-    angle = float(angle)
+    angle = _finite(angle, "angle")
     stiffness = _positive(stiffness, "stiffness")
     c, s = math.cos(angle), math.sin(angle)
 
@@ -377,14 +403,14 @@ def quadratic(hessian, center=None) -> Landscape:
     saddle when H has exactly one negative and no zero eigenvalue, and not listed otherwise (a
     maximum, a higher-index saddle, or a degenerate valley). Barrier: none (a single well).
     """
-    H = np.atleast_2d(np.asarray(hessian, dtype=float))
+    H = np.atleast_2d(_numbers(hessian, "hessian"))
     d = H.shape[0]
     if H.shape != (d, d) or not 1 <= d <= 3 or not np.all(np.isfinite(H)):
-        raise ValueError(f"hessian: expected a finite (d, d) matrix with d = 1, 2 or 3, got shape {H.shape}")
+        raise ValueError(f"hessian: expected a finite (d, d) matrix with d = 1, 2 or 3, got {hessian!r}")
     if not np.allclose(H, H.T, rtol=1e-12, atol=0.0):
         raise ValueError("hessian: the matrix must be symmetric")
     H = 0.5 * (H + H.T)
-    c = np.zeros(d) if center is None else np.asarray(center, dtype=float).reshape(-1)
+    c = np.zeros(d) if center is None else _numbers(center, "center").reshape(-1)
     if c.shape != (d,) or not np.all(np.isfinite(c)):
         raise ValueError(f"center: expected {d} finite coordinates, got {center!r}")
     h = [[float(H[i, j]) for j in range(d)] for i in range(d)]
@@ -442,8 +468,9 @@ def periodic_cosine(amplitude: float = 1.0, period: float = 2 * math.pi, ndim: i
     """
     amplitude = _positive(amplitude, "amplitude")
     period = _positive(period, "period")
-    if ndim not in (1, 2, 3):
+    if not _is_number(ndim) or ndim not in (1, 2, 3):
         raise ValueError(f"ndim: expected 1, 2 or 3, got {ndim!r}")
+    ndim = int(ndim)
     k = 2.0 * math.pi / period
     A = amplitude
 

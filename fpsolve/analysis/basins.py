@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..grid import Grid
+from ..initial import require_density
 
 __all__ = ["basins", "Basins", "basin_occupancy", "Occupancy"]
 
@@ -248,28 +249,36 @@ def basin_occupancy(sol, basins=None, *, grid: Grid | None = None) -> Occupancy:
     ----------
     sol : Solution or array
         ``sol.t``, ``sol.p``, ``sol.grid``; or one grid-shaped density (e.g.
-        ``fpe.stationary()``), reported at t = inf (then pass ``grid=``).
+        ``fpe.stationary()``), reported at t = inf (then pass ``grid=``). Densities must be
+        finite and non-negative (:func:`fpsolve.initial.require_density`); a ValueError names
+        ``p`` (an array) or the offending ``density`` of a Solution.
     basins : Basins, Landscape, model or None
         The partition; a landscape (or a model's ``.landscape``) is partitioned with
         :func:`basins`. None uses the basins of -log p of the last density (the landscape's
         basins at equilibrium with constant temperature); prefer passing the landscape.
     """
     if hasattr(sol, "p") and hasattr(sol, "t"):
-        p, t, grid = np.asarray(sol.p), np.asarray(sol.t, dtype=float), sol.grid
+        p, t, grid = np.asarray(sol.p, dtype=float), np.asarray(sol.t, dtype=float), sol.grid
+        for i, (row, ti) in enumerate(zip(p, t)):
+            require_density(row, grid, f"sol.p[{i}] (t = {ti:g})")
     else:
         if grid is None:
             grid = getattr(basins, "grid", None)
         if grid is None:
             raise ValueError("grid: pass grid= (or a Basins) with a single density array")
-        p = np.asarray(sol, dtype=float)[None]
+        p = require_density(sol, grid, "p")[None]
         t = np.array([np.inf])
-    if p.shape[1:] != grid.shape:
-        raise ValueError(f"sol: expected densities of shape {grid.shape}, got {p.shape[1:]}")
+    if isinstance(basins, Basins) and basins.labels.shape != grid.shape:
+        raise ValueError(f"basins: computed on {basins.grid!r}, but the density lives on {grid!r}")
     if basins is None:
         last = np.maximum(p[-1], 1e-300 * max(float(p[-1].max()), 1e-300))
         basins = globals()["basins"](grid, None, values=-np.log(last))
     elif not isinstance(basins, Basins):
         landscape = getattr(basins, "landscape", basins)
+        if not callable(landscape):
+            raise TypeError(
+                f"basins: expected a Basins, a Landscape, a model or None, got {type(basins).__name__}"
+            )
         basins = globals()["basins"](grid, landscape)
     labels = basins.labels.ravel()
     fractions = np.stack(
