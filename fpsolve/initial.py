@@ -122,14 +122,3 @@ def _per_axis(value, grid: Grid, name: str) -> np.ndarray:
         raise ValueError(f"{name}: expected {grid.ndim} values (one per axis), got {np.shape(value)}")
     return arr
 
-
-def require_density(p, grid, name="p", normalised=False):
-    """(placeholder until merge) a finite, non-negative grid-shaped density."""
-    p = np.asarray(p, dtype=float)
-    if p.shape != grid.shape:
-        raise ValueError(f"{name}: expected shape {grid.shape}, got {p.shape}")
-    if not np.all(np.isfinite(p)):
-        raise ValueError(f"{name}: the density has non-finite entries")
-    if p.min() < -1e-12 * max(abs(p).max(), 1e-300):
-        raise ValueError(f"{name}: the density is negative ({p.min():.3g})")
-    return p

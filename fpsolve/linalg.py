@@ -365,10 +365,12 @@ def _stationary_matrix_free(Q: MatrixFree) -> np.ndarray:
 
 def _slowest_matrix_free(Q: MatrixFree, want: int, sigma: float) -> np.ndarray:
     """−Re λ of the ``want`` eigenvalues of a matrix-free Q nearest the shift σ: shift-invert
-    Arnoldi with preconditioned Krylov inner solves."""
+    Arnoldi with preconditioned Krylov inner solves of (Q − σI). Q rather than Qᵀ: a
+    generator-like preconditioner shares Q's right null vector (the constants) exactly, so the
+    nearly singular shifted solves stay well preconditioned."""
     n = Q.shape[0]
-    inverse = shifted_solver(Q.T, -sigma, -1.0)  # (Q^T - sigma I)^-1, the same spectrum as Q
-    operator = sla.LinearOperator((n, n), matvec=Q.rmatvec, dtype=float)
+    inverse = shifted_solver(Q, -sigma, -1.0)  # (Q - sigma I)^-1
+    operator = sla.LinearOperator((n, n), matvec=Q.matvec, dtype=float)
     opinv = sla.LinearOperator((n, n), matvec=inverse, dtype=float)
     lam = sla.eigs(operator, k=want, sigma=sigma, OPinv=opinv, which="LM", return_eigenvectors=False)
     return np.sort(-np.real(lam))

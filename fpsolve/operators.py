@@ -37,7 +37,10 @@ class MatrixFree:
     diagonal : array (n,)
         The diagonal of Q.
     approximate : sparse matrix (n, n), optional
-        A cheap approximation of Q used to precondition solves.
+        A cheap approximation of Q used to precondition solves. Best when it is itself a
+        generator with Q's row sums (for a nonlocal operator: the near field with the far rates
+        lumped onto the nearest neighbours), so that it shares Q's slow modes; a near field that
+        simply drops the far rates preconditions nearly singular solves poorly.
     killing : array (n,), optional
         Non-negative rates of leaving the state space from each state (Q 1 = -killing for a
         Markov generator), when known exactly.
@@ -98,11 +101,14 @@ class MatrixFree:
             full[keep] = x
             return full
 
-        approx = None if self.approximate is None else self.approximate[keep][:, keep]
+        matvec = lambda x: self._matvec(lift(x))[keep]  # noqa: E731
+        approx = None
+        if self.approximate is not None:
+            approx = _with_row_sums(self.approximate[keep][:, keep], self._diagonal[keep],
+                                    matvec(np.ones(int(keep.sum()))))
         killing = None if self.killing is None else self.killing[keep]
-        return MatrixFree(int(keep.sum()), lambda x: self._matvec(lift(x))[keep],
-                          lambda x: self._rmatvec(lift(x))[keep], self._diagonal[keep],
-                          approximate=approx, killing=killing)
+        return MatrixFree(int(keep.sum()), matvec, lambda x: self._rmatvec(lift(x))[keep],
+                          self._diagonal[keep], approximate=approx, killing=killing)
 
     def toarray(self) -> np.ndarray:
         """The dense matrix (n products; for small operators and tests)."""
@@ -112,6 +118,22 @@ class MatrixFree:
     def tosparse(self) -> sp.csr_array:
         """The dense matrix as a sparse array (small operators only)."""
         return sp.csr_array(self.toarray())
+
+
+def _with_row_sums(approx, diagonal, row_sums):
+    """``approx`` with Q's diagonal and its off-diagonal rows scaled so that each row sums as Q's.
+
+    Removing states from a nonlocal operator turns the far jumps into them into killing; a
+    near-field approximation that lumped those jumps onto neighbouring states would keep them as
+    transitions and stop approximating the restricted operator (preconditioned solves then
+    stall). Scaling the off-diagonal part of each row by (row sum - Q_ii) / (its own sum) keeps
+    the approximation an M-matrix with the operator's own killing."""
+    approx = sp.csr_array(approx, dtype=float)
+    off = approx - sp.diags_array(approx.diagonal())
+    own = np.asarray(off.sum(axis=1)).ravel()
+    wanted = np.maximum(row_sums - diagonal, 0.0)
+    scale = np.where(own > 0, wanted / np.where(own > 0, own, 1.0), 0.0)
+    return sp.csr_array(sp.diags_array(scale) @ off + sp.diags_array(diagonal))
 
 
 def is_matrix_free(operator) -> bool:
