@@ -11,13 +11,14 @@ import numpy as np
 import scipy.sparse as sparse
 from scipy.sparse.linalg import splu
 
-from .linalg import ORDERING
+from .solvers import ORDERING, shifted_solver
 
 __all__ = ["Factorizations", "complex_shift_solver", "COMPLEX_LU_MAX"]
 
 
 class Factorizations:
-    """Sparse LU solvers of (c·I − s·A) keyed by (operator key, c, s), least recently used kept."""
+    """Solvers of (c·I − s·A) keyed by (operator key, c, s), least recently used kept: sparse LU
+    (:func:`fpsolve.solvers.shifted_solver`; preconditioned Krylov for matrix-free A)."""
 
     def __init__(self, maxsize=16):
         self._solvers = OrderedDict()
@@ -28,11 +29,12 @@ class Factorizations:
         k = (key, c, s)
         solve = self._solvers.get(k)
         if solve is None:
-            if isinstance(c, complex) and A.shape[0] > COMPLEX_LU_MAX:
+            if not isinstance(c, complex):
+                solve = shifted_solver(A, c, s)
+            elif A.shape[0] > COMPLEX_LU_MAX:
                 solve = complex_shift_solver(A, c, s)
             else:
-                dtype = complex if isinstance(c, complex) else float
-                M = sparse.csc_array(c * sparse.identity(A.shape[0], dtype=dtype, format="csc")
+                M = sparse.csc_array(c * sparse.identity(A.shape[0], dtype=complex, format="csc")
                                      - s * A)
                 solve = splu(M, permc_spec=ORDERING).solve
             self.count += 1

@@ -1,12 +1,17 @@
 """The seam between discretizations and analysis: the generator Q of a Markov chain on grid cells.
 
-Every discretization produces a rate matrix Q (Q[i, j] >= 0 the rate from cell i to cell j,
-rows summing to zero, or to minus a killing rate at absorbing box faces). Forward evolution of a
-density is dp/dt = Q^T p; the backward equation, exit times, committors, relaxation rates and
-stationary laws are linear algebra on Q. Cells in an *absorbing set* are cemetery states: they are
-removed from the state space, and the chain restricted to the remaining *live* cells is a
-sub-generator whose row deficit is the rate of absorption. Analysis code talks only to this
-object, never to the discretization that made it.
+Every discretization produces an operator Q on the grid cells (Q[i, j] >= 0 the rate from cell i to
+cell j, rows summing to zero, or to minus a killing rate where mass leaves the state space). It is
+a sparse matrix, or a :class:`fpsolve.operators.MatrixFree` operator for nonlocal schemes. Forward
+evolution of a density is dp/dt = Q^T p; the backward equation, exit times, committors, relaxation
+rates and stationary laws are linear algebra on Q. Cells in an *absorbing set* are cemetery states:
+they are removed from the state space ("keep these unknowns, remove those"), and the chain
+restricted to the remaining *live* cells is a sub-generator whose row deficit is the rate of
+absorption. Analysis code talks only to this object, never to the discretization that made it.
+
+Fast paths are chosen from the operator's structure: a tridiagonal sub-generator is a birth-death
+chain, solved by elimination without cancellation; anything else by sparse LU or, matrix-free, by
+preconditioned Krylov iterations (:mod:`fpsolve.solvers`).
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from . import linalg
+from . import linalg, solvers
 from .grid import Grid
+from .operators import MatrixFree, is_matrix_free
 
 __all__ = ["Generator", "as_mask"]
 
@@ -29,22 +35,33 @@ class Generator:
 
     Attributes
     ----------
-    matrix : scipy.sparse.csr_matrix
+    matrix : scipy.sparse matrix or MatrixFree
         Q over all ``grid.size`` cells (C order), absorbing cells included as if they were not.
     grid : Grid
     absorbing : np.ndarray of bool, shape ``grid.shape``
         Cells removed from the state space (all False when nothing is absorbed inside the box).
     face_flux : tuple of sparse matrices, optional
         Per axis, the map from cell densities to the scheme's face fluxes (faces shaped with
-        ``n_k + 1`` entries along axis k); used by ``current``.
+        ``n_k + 1`` entries along axis k); used for absorption through box faces.
+    markov : bool
+        Whether Q is the generator of a Markov chain (non-negative rates). Spectral operators are
+        not; analyses that need rates refuse them (:meth:`require_markov`).
     """
 
-    matrix: sp.csr_matrix
+    matrix: object
     grid: Grid
     absorbing: np.ndarray = None
     face_flux: tuple | None = field(default=None, repr=False)
+    markov: bool = True
 
     def __post_init__(self):
+        if not (sp.issparse(self.matrix) or is_matrix_free(self.matrix)):
+            raise TypeError(f"matrix: expected a sparse matrix or a MatrixFree operator, got "
+                            f"{type(self.matrix).__name__}")
+        if self.matrix.shape != (self.grid.size, self.grid.size):
+            raise ValueError(f"matrix: expected shape {(self.grid.size,) * 2} for the grid, got {self.matrix.shape}")
+        if sp.issparse(self.matrix):
+            object.__setattr__(self, "matrix", sp.csr_matrix(self.matrix, dtype=float))
         if self.absorbing is None:
             object.__setattr__(self, "absorbing", np.zeros(self.grid.shape, dtype=bool))
         else:
@@ -54,10 +71,22 @@ class Generator:
             object.__setattr__(self, "absorbing", mask)
 
     def __repr__(self) -> str:
+        size = "matrix-free" if self.matrix_free else f"nonzeros {self.matrix.nnz}"
         return (
             f"Generator({self.grid!r}, live cells {self.n_live} of {self.grid.size}, "
-            f"nonzeros {self.matrix.nnz}, killing {'yes' if self.has_killing else 'no'})"
+            f"{size}, killing {'yes' if self.has_killing else 'no'})"
         )
+
+    @property
+    def matrix_free(self) -> bool:
+        return is_matrix_free(self.matrix)
+
+    def require_markov(self, what: str) -> None:
+        """ValueError when Q is not a Markov generator (e.g. a spectral operator)."""
+        if not self.markov:
+            raise ValueError(
+                f"discretization: {what} need the rate matrix of a Markov chain, and this operator "
+                "(a spectral discretization) is not one; use discretization='fv'")
 
     # --- the state space ----------------------------------------------------------------------
     @cached_property
@@ -69,43 +98,53 @@ class Generator:
     def n_live(self) -> int:
         return int(self.live.sum())
 
+    def live_position(self, index) -> int:
+        """Position in the live-cell vectors of the cell with grid multi-index ``index``."""
+        flat = int(np.ravel_multi_index(tuple(index), self.grid.shape))
+        if not self.live[flat]:
+            raise ValueError(f"start: the cell {tuple(index)} is absorbing")
+        return int(np.count_nonzero(self.live[:flat]))
+
     @cached_property
-    def sub(self) -> sp.csr_matrix:
+    def sub(self):
         """Q restricted to the live cells (a sub-generator when anything is absorbed)."""
         if self.live.all():
             return self.matrix
+        if self.matrix_free:
+            return self.matrix.restrict(self.live)
         return sp.csr_matrix(self.matrix[self.live][:, self.live])
 
     @cached_property
-    def killing(self) -> np.ndarray:
-        """Rate of absorption from each live cell (non-negative), without cancellation.
+    def diagonal(self) -> np.ndarray:
+        """Q_ii on the live cells."""
+        return np.asarray(self.sub.diagonal(), dtype=float)
 
-        Two parts: the rates into absorbing cells (entries of Q, exact), and the killing at
-        absorbing box faces (minus the row sums of the full Q, kept only where they exceed the
-        round-off of the row, 1e-12 max|Q_ij|: elsewhere the row sums vanish exactly in exact
-        arithmetic, and their rounding must not act as a spurious killing).
-        """
-        full = self.matrix[self.live]
-        row_sums = np.asarray(full.sum(axis=1)).ravel()
-        row_scale = np.asarray(abs(full).max(axis=1).todense()).ravel()
-        faces = np.where(-row_sums > 1e-12 * row_scale, -row_sums, 0.0)
-        into = np.asarray(full[:, ~self.live].sum(axis=1)).ravel() if not self.live.all() else 0.0
-        return faces + into
+    @property
+    def fastest_rate(self) -> float:
+        """max |Q_ii| over the live cells: the scale of round-off in Q."""
+        return float(np.abs(self.diagonal).max(initial=0.0))
+
+    @cached_property
+    def killing(self) -> np.ndarray:
+        """Rate of absorption from each live cell (non-negative), without cancellation: the rates
+        into absorbing cells (entries of Q) plus what the full Q itself kills
+        (:func:`fpsolve.linalg.killing_rates`: box faces, jumps out of the domain)."""
+        into = self.rates_into(self.absorbing) if not self.live.all() else 0.0
+        return linalg.killing_rates(self.matrix)[self.live] + into
 
     @property
     def has_killing(self) -> bool:
-        scale = float(np.abs(self.sub.diagonal()).max(initial=0.0))
-        return bool(self.killing.max(initial=0.0) > 1e-12 * max(scale, 1e-300))
+        return bool(self.killing.max(initial=0.0) > linalg.KILLING_RTOL * max(self.fastest_rate, 1e-300))
 
     @cached_property
-    def forward(self) -> sp.csr_matrix:
+    def forward(self):
         """The forward operator A = Q_sub^T: dp/dt = A p on the live cells."""
-        return sp.csr_matrix(self.sub.T)
+        return self.sub.T if self.matrix_free else sp.csr_matrix(self.sub.T)
 
     def with_absorbing(self, mask) -> "Generator":
         """The same chain with the cells of ``mask`` (or also those already absorbing) removed."""
         mask = np.asarray(mask, dtype=bool) | self.absorbing
-        return Generator(self.matrix, self.grid, mask, self.face_flux)
+        return Generator(self.matrix, self.grid, mask, self.face_flux, self.markov)
 
     # --- fields on the live cells ---------------------------------------------------------------
     def restrict(self, field_values) -> np.ndarray:
@@ -127,34 +166,59 @@ class Generator:
         """Q^T p on the live cells (the forward operator acting on a density)."""
         return self.forward @ p
 
+    def rates_into(self, mask) -> np.ndarray:
+        """Total rate from each live cell into the cells of ``mask``: (Q 1_mask) on the live cells."""
+        indicator = np.asarray(mask, dtype=float).reshape(-1)
+        return np.asarray(self.matrix @ indicator).reshape(-1)[self.live]
+
+    def outflow(self, weights) -> np.ndarray:
+        """Grid-shaped flow into each absorbing cell, sum_i w_i Q_ij, from live-cell weights w
+        (zero on live cells). With w the Green's function row this is where the chain exits."""
+        full = self.extend(weights).reshape(-1)
+        flow = self.matrix.rmatvec(full) if self.matrix_free else self.matrix.T @ full
+        return np.where(self.absorbing, np.asarray(flow).reshape(self.grid.shape), 0.0)
+
+    @cached_property
+    def _birth_death(self):
+        """(lower, upper) rates when the live chain is birth-death (tridiagonal), else None."""
+        return linalg.birth_death_parts(self.sub) if self.markov else None
+
     @cached_property
     def _solver(self):
-        if self._birth_death:
+        parts = self._birth_death
+        if parts is not None:
             # a birth-death chain: elimination without cancellation, entrywise accurate for any
-            # barrier height (linalg.solve_birth_death)
-            sub = self.sub
-            upper = np.append(sub.diagonal(1), 0.0)
-            lower = np.insert(sub.diagonal(-1), 0, 0.0)
+            # barrier height (solvers.solve_birth_death)
+            lower, upper = parts
             killing = self.killing
-            return lambda rhs: linalg.solve_birth_death(lower, upper, killing, -rhs)
-        return linalg.factorize(self.sub)
+            return lambda rhs: solvers.solve_birth_death(lower, upper, killing, -rhs)
+        return solvers.factorize(self.sub)
 
-    @property
-    def _birth_death(self) -> bool:
-        return self.grid.ndim == 1 and not self.grid.periodic[0]
+    @cached_property
+    def _transpose_solver(self):
+        return solvers.factorize(self.forward)
 
-    def solve_error(self, x) -> float:
-        """An estimate of the relative error of ``x = solve(rhs)`` for rhs of one sign.
+    def solve_error(self, x, rhs=None, transpose: bool = False) -> float:
+        """An estimate of the relative error of ``x = solve(rhs)`` for ``rhs`` of one sign.
 
-        Birth-death chains (1-D) are solved entrywise accurately: ~n eps. Otherwise the rounding
-        of the diagonal acts as a spurious killing eps max|Q_ii| against the escape rate
-        1 / max|x|: eps max|Q_ii| max|x| (measured ~50 times larger than the actual error on
-        double wells).
+        Birth-death chains are solved entrywise accurately: ~n eps. Otherwise the relative error
+        is about eps ||Q|| ||Q^-1||, with ||Q|| ~ max|Q_ii| and ||Q^-1|| ~ max|x| / max|rhs| for
+        a right-hand side of one sign (for exit times, rhs = -1: the rounding of the diagonal acts
+        as a spurious killing eps max|Q_ii| against the escape rate 1 / max|x|). Measured ~50
+        times larger than the actual error on double wells.
         """
-        if self._birth_death:
+        if self._birth_death is not None and not transpose:
             return float(self.n_live * np.finfo(float).eps)
-        fastest = float(np.abs(self.sub.diagonal()).max(initial=0.0))
-        return float(np.finfo(float).eps * fastest * np.abs(np.asarray(x)).max(initial=0.0))
+        size = 1.0 if rhs is None else float(np.abs(np.asarray(rhs)).max(initial=0.0))
+        x_max = float(np.abs(np.asarray(x)).max(initial=0.0))
+        return float(np.finfo(float).eps * self.fastest_rate * x_max / max(size, 1e-300))
+
+    def _require_killing(self) -> None:
+        if self.markov and not self.has_killing:
+            raise ValueError(
+                "domain: nothing is ever absorbed (no absorbing cells or faces are reachable), "
+                "so exit times are infinite; give a domain smaller than the box or an absorbing boundary"
+            )
 
     def solve(self, rhs) -> np.ndarray:
         """Solve Q_sub x = rhs on the live cells (factorization computed once and reused).
@@ -162,17 +226,13 @@ class Generator:
         Raises ValueError when Q_sub is singular: nothing is absorbed, so backward problems such
         as mean exit times have no finite solution.
         """
-        if not self.has_killing:
-            raise ValueError(
-                "domain: nothing is ever absorbed (no absorbing cells or faces are reachable), "
-                "so exit times are infinite; give a domain smaller than the box or an absorbing boundary"
-            )
+        self._require_killing()
         return self._solver(np.asarray(rhs, dtype=float))
 
-    def rates_into(self, mask) -> sp.csr_matrix:
-        """Rates from each live cell into the cells of ``mask`` (live x masked), for exit locations."""
-        mask = np.asarray(mask, dtype=bool).ravel()
-        return sp.csr_matrix(self.matrix[self.live][:, mask])
+    def solve_transpose(self, rhs) -> np.ndarray:
+        """Solve Q_sub^T x = rhs on the live cells (Green's function rows, exit locations)."""
+        self._require_killing()
+        return self._transpose_solver(np.asarray(rhs, dtype=float))
 
     def stationary(self) -> np.ndarray:
         """Stationary probability vector over all cells (requires no absorption)."""
@@ -185,6 +245,7 @@ class Generator:
 
     def relaxation_rates(self, k: int) -> np.ndarray:
         """The k smallest nonzero relaxation rates (positive, ascending) of the live chain."""
+        self.require_markov("relaxation rates")
         return linalg.relaxation_rates(self.sub, k)
 
 

@@ -153,3 +153,4 @@ def _per_axis(value, grid: Grid, name: str) -> np.ndarray:
     if arr.shape != (grid.ndim,):
         raise ValueError(f"{name}: expected {grid.ndim} values (one per axis), got {np.shape(value)}")
     return arr
+

@@ -25,8 +25,10 @@ chains and close to it otherwise. The single entry point is :func:`integrate`:
 - ``"explicit"``: forward Euler (first order) with h = 0.9/max|A_ii|, a Numba CSR kernel. For an
   M-matrix generator this keeps p ≥ 0 and conserves mass. For very large grids.
 
-Operators are a sparse matrix A (autonomous) or a callable ``operator(t) -> (key, A_t)`` whose
-``key`` is hashable, piecewise constant in t, and equal exactly when the matrices are equal.
+Operators are a sparse matrix A or a :class:`fpsolve.operators.MatrixFree` operator (autonomous),
+or a callable ``operator(t) -> (key, A_t)`` whose ``key`` is hashable, piecewise constant in t, and
+equal exactly when the matrices are equal. Matrix-free operators are solved with by preconditioned
+Krylov iterations instead of LU ("cram" needs complex factorizations and refuses them).
 """
 
 from dataclasses import dataclass
@@ -35,10 +37,12 @@ import math
 import numpy as np
 import scipy.sparse as sparse
 
+from fpsolve import euler_kernels as kernels
 from fpsolve.cram import run_cram
-from fpsolve.discretize import kernels
 from fpsolve.factorizations import Factorizations
 from fpsolve.krylov import expm_multiply_krylov
+from fpsolve.linalg import killing_rates
+from fpsolve.operators import is_matrix_free
 
 __all__ = ["IntegrationResult", "integrate", "METHODS"]
 
@@ -149,6 +153,9 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
     if method in ("exponential", "cram") and not op.autonomous:
         raise ValueError(f"method: {method!r} needs a constant operator (a sparse matrix); "
                          "for a time-dependent operator use method='trbdf2'")
+    if method == "cram" and is_matrix_free(op(t[0])[1]):
+        raise ValueError("method: 'cram' needs complex LU factorizations, and this operator is "
+                         "matrix-free; use 'exponential' or 'trbdf2'")
 
     bar = _progress_bar(t, progress)
     try:
@@ -194,6 +201,8 @@ class _Operator:
 
 
 def _check_matrix(A, where):
+    if is_matrix_free(A):
+        return A
     if not (sparse.issparse(A) or isinstance(A, np.ndarray)) or A.ndim != 2 \
             or A.shape[0] != A.shape[1]:
         raise ValueError(f"operator: {where} must be a square sparse matrix, got "
@@ -202,7 +211,7 @@ def _check_matrix(A, where):
 
 
 def _as_operator(operator, t0):
-    if callable(operator) and not sparse.issparse(operator):
+    if callable(operator) and not sparse.issparse(operator) and not is_matrix_free(operator):
         try:
             key, A0 = operator(t0)
         except (TypeError, ValueError) as exc:
@@ -226,10 +235,8 @@ def _conserve_mass(A, p0, y):
     (~1e-10 relative); the rescaling restores conservation to round-off and changes the states by
     no more than that tolerance. Chains with killing are returned unchanged.
     """
-    columns = np.asarray(A.sum(axis=0)).ravel()
-    scale = float(np.abs(A.diagonal()).max(initial=0.0))
     mass = float(np.sum(p0))
-    if mass == 0 or np.abs(columns).max(initial=0.0) > 1e-12 * max(scale, 1e-300):
+    if mass == 0 or np.any(killing_rates(A.T) > 0):  # A = Q^T: its columns are Q's rows
         return y
     sums = y.sum(axis=1)
     return y * np.where(sums != 0, mass / np.where(sums != 0, sums, 1.0), 1.0)[:, None]
@@ -319,15 +326,21 @@ def _plan_step(tn, t_out, rung, op):
     return rung, None
 
 
-def _run_implicit(step, op, p0, t, rtol, atol, dt, bar):
-    """Drive a one-step implicit method over the output times (ladder-adaptive or fixed dt)."""
-    facts = Factorizations()
+def _start(op, p0, t, rtol, atol, dt):
+    """What every implicit driver starts from: an LU cache, the span, the output array with p0,
+    the state and the first rung of the step ladder (or the fixed step)."""
     span = t[-1] - t[0]
     out = np.empty((len(t), len(p0)))
     out[0] = y = p0.copy()
-    tn, steps, rejected = t[0], 0, 0
     rung = dt if dt is not None else (
         _rung(_initial_step(op, y, t[0], span, rtol, atol), span) if span > 0 else 0)
+    return Factorizations(), span, out, y, rung
+
+
+def _run_implicit(step, op, p0, t, rtol, atol, dt, bar):
+    """Drive a one-step implicit method over the output times (ladder-adaptive or fixed dt)."""
+    facts, span, out, y, rung = _start(op, p0, t, rtol, atol, dt)
+    tn, steps, rejected = t[0], 0, 0
     h_min = span * 2.0**-60
     for k in range(1, len(t)):
         while tn < t[k]:
@@ -357,13 +370,8 @@ def _run_bdf2(op, p0, t, rtol, atol, dt, bar):
     y_{n+1} − (2/3)hA y_{n+1} = (4/3)y_n − (1/3)y_{n−1}. Error by Milne's device against the
     quadratic extrapolation of the last three values: est = (2/11)(y_{n+1} − y_pred).
     """
-    facts = Factorizations()
-    span = t[-1] - t[0]
-    out = np.empty((len(t), len(p0)))
-    out[0] = y = p0.copy()
+    facts, span, out, y, rung = _start(op, p0, t, rtol, atol, dt)
     tn, steps, rejected = t[0], 0, 0
-    rung = dt if dt is not None else (
-        _rung(_initial_step(op, y, t[0], span, rtol, atol), span) if span > 0 else 0)
     history = []                                     # previous values at the current step size
     h_prev = None
     for k in range(1, len(t)):
@@ -418,6 +426,13 @@ def _run_explicit(op, p0, t, dt, bar, safety=0.9):
                 h_max = min(h_max, dt)
             nsteps = max(1, math.ceil((b - a) / h_max - 1e-12))
             h = (b - a) / nsteps
+            if is_matrix_free(A):
+                for _ in range(nsteps):
+                    y = y + h * (A @ y)
+                _advance_bar(bar, nsteps * h)
+                steps += nsteps
+                a = b
+                continue
             B = sparse.csr_array(sparse.identity(len(y), format="csr") + h * A)
             B.sort_indices()
             indptr, indices = B.indptr, B.indices

@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as dense
 import scipy.sparse as sparse
-from scipy.sparse.linalg import splu
 
-from .linalg import ORDERING
+from .operators import is_matrix_free
+from .solvers import shifted_solver
 
 __all__ = ["expm_multiply_krylov"]
 
@@ -49,7 +49,8 @@ def expm_multiply_krylov(A, v, times, *, rtol: float = 1e-10, max_dim: int = 200
     np.ndarray
         ``out[i] = exp(times[i] A) v``.
     """
-    A = sparse.csc_array(A, dtype=float)
+    if not is_matrix_free(A):
+        A = sparse.csc_array(A, dtype=float)
     v = np.asarray(v, dtype=float)
     times = np.asarray(times, dtype=float)
     if np.any(times < 0) or not np.all(np.isfinite(times)):
@@ -79,7 +80,7 @@ def _band(A, v, times, gamma, rtol, max_dim):
     beta = float(np.linalg.norm(v))
     if beta == 0:
         return np.zeros((times.size, n))
-    solve = splu(sparse.csc_array(sparse.identity(n, format="csc") - gamma * A), permc_spec=ORDERING).solve
+    solve = shifted_solver(A, 1.0, gamma)
     basis = np.empty((min(max_dim, n) + 1, n))
     hess = np.zeros((min(max_dim, n) + 1, min(max_dim, n)))
     basis[0] = v / beta

@@ -1,32 +1,45 @@
-"""Linear algebra on a generator Q: stationary law, relaxation rates, sparse solves.
+"""Spectral linear algebra on a generator Q: stationary law, relaxation rates, detailed balance.
 
 Q is an N×N sparse rate matrix of a continuous-time Markov chain on grid cells: Q[i, j] ≥ 0 is
 the rate from cell i to cell j (i ≠ j) and each row sums to 0 (closed chain) or to a negative
 number (mass killed at absorbing boundaries). The forward equation is dp/dt = Qᵀp, the backward
 one du/dt = Qu. Here: the stationary law (Qᵀπ = 0, Σπ = 1), the slowest relaxation rates (−Re λ
-of the eigenvalues λ of Q nearest 0), and direct or algebraic-multigrid solves with Q (for
-instance Q_sub τ = −1 for mean exit times).
+of the eigenvalues λ of Q nearest 0), for a sparse Q or a matrix-free one
+(:class:`fpsolve.operators.MatrixFree`). Linear solves live in :mod:`fpsolve.solvers`.
 """
 
 
-import numba
 import numpy as np
 import scipy.sparse as sparse
-from ._warnings import warn as _warn
-from scipy.linalg import lapack
 from scipy.sparse import csgraph
 from scipy.sparse import linalg as sla
 
-#: Fill-reducing ordering for sparse LU of generators: their sparsity is structurally symmetric
-#: (every link has both directions), where minimum degree on A^T + A gives about half the fill
-#: of SuperLU's default COLAMD (measured on 2-D grids: 2.0e6 against 3.5e6 nonzeros at 200^2).
-ORDERING = "MMD_AT_PLUS_A"
+from ._warnings import warn as _warn
+from .operators import MatrixFree, is_matrix_free
+from .solvers import (ORDERING, birth_death_parts, factorize, krylov_solver, shifted_solver, solve,
+                      solve_birth_death)
 
-__all__ = ["stationary_distribution", "relaxation_rates", "solve", "factorize", "is_reversible",
-           "log_detailed_balance", "solve_birth_death"]
+
+__all__ = ["stationary_distribution", "relaxation_rates", "is_reversible", "log_detailed_balance",
+           "killing_rates", "symmetrized", "KILLING_RTOL", "DENSE_MAX",
+           # linear solves, re-exported from fpsolve.solvers
+           "solve", "factorize", "solve_birth_death", "shifted_solver", "birth_death_parts"]
+
+#: A row of Q whose sum is negative by more than KILLING_RTOL times the row's absolute sum kills
+#: mass; smaller sums are round-off of rows that vanish in exact arithmetic. The one threshold
+#: for every caller (generators, integrators, stationary laws).
+KILLING_RTOL = 1e-12
+
+#: Matrix-free operators with at most this many states are densified for eigenvalue and
+#: stationary problems (n products, exact linear algebra).
+DENSE_MAX = 3000
 
 
 def _as_generator(Q, name="Q"):
+    if is_matrix_free(Q):
+        if Q.shape[0] > DENSE_MAX:
+            return Q
+        Q = Q.tosparse()
     if not sparse.issparse(Q) and not isinstance(Q, np.ndarray):
         raise ValueError(f"{name}: expected a sparse N×N rate matrix, got {type(Q).__name__}")
     Q = sparse.csr_array(Q, dtype=float)
@@ -35,13 +48,29 @@ def _as_generator(Q, name="Q"):
     return Q
 
 
-def _killing(Q):
-    """Row sums of Q clipped to ≤ 0 noise: the killing rate of each cell (≥ 0)."""
-    scale = np.abs(Q).sum(axis=1)
-    rows = np.asarray(Q.sum(axis=1)).ravel()
+def killing_rates(Q) -> np.ndarray:
+    """The killing rate of each state, −(Q 1)_i where that exceeds the round-off of row i
+    (:data:`KILLING_RTOL` times its absolute sum), else 0. A :class:`MatrixFree` operator that
+    declares its ``killing`` is taken at its word."""
+    if is_matrix_free(Q):
+        if Q.killing is not None:
+            return Q.killing.copy()
+        rows = Q.sum(axis=1)
+        scale = 2.0 * np.abs(Q.diagonal())
+    else:
+        rows = np.asarray(Q.sum(axis=1)).ravel()
+        scale = np.asarray(abs(Q).sum(axis=1)).ravel()
     killing = -rows
-    killing[np.abs(rows) <= 1e-10 * np.maximum(scale, np.finfo(float).tiny)] = 0.0
+    killing[killing <= KILLING_RTOL * np.maximum(scale, np.finfo(float).tiny)] = 0.0
     return killing
+
+
+def symmetrized(Q) -> sparse.csr_array:
+    """S_ij = √(Q_ij Q_ji), S_ii = Q_ii: for a reversible Q, diag(μ)^½ Q diag(μ)^−½ computed entry
+    by entry (no over- or underflow of μ^±½ when μ spans hundreds of decades)."""
+    Q = sparse.csr_array(Q)
+    off = Q - sparse.diags_array(Q.diagonal())
+    return sparse.csr_array(off.multiply(off.T).sqrt()) + sparse.diags_array(Q.diagonal())
 
 
 def stationary_distribution(Q) -> np.ndarray:
@@ -73,13 +102,15 @@ def stationary_distribution(Q) -> np.ndarray:
         chain is reducible (the solve is singular).
     """
     Q = _as_generator(Q)
-    killing = _killing(Q)
+    killing = killing_rates(Q)
     if np.any(killing > 0):
         raise ValueError(f"Q: {int(np.sum(killing > 0))} rows have negative sums (mass is "
                          "killed at absorbing cells), so there is no stationary distribution")
     n = Q.shape[0]
     if n == 1:
         return np.ones(1)
+    if is_matrix_free(Q):
+        return _stationary_matrix_free(Q)
     mu = _detailed_balance_law(Q)
     if mu is not None:
         return mu
@@ -215,8 +246,14 @@ def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
     """
     Q = _as_generator(Q)
     n = Q.shape[0]
-    closed = not np.any(_killing(Q) > 0)
+    closed = not np.any(killing_rates(Q) > 0)
     want = k + 1 if closed else k
+    if is_matrix_free(Q):
+        if not (isinstance(k, (int, np.integer)) and 1 <= k and want <= n - 2):
+            raise ValueError(f"k: expected an integer in [1, {n - 3}] for this {n}-state operator, got {k!r}")
+        scale = float(np.max(np.abs(Q.diagonal())))
+        rates = _slowest_matrix_free(Q, want, 1e-10 * scale)
+        return _checked(rates[1:], scale)[:k] if closed else rates[:k]
     if not closed and isinstance(k, (int, np.integer)) and k == n:
         # every rate of a killed chain (e.g. a one-cell domain): too many for ARPACK, dense
         return np.sort(-np.linalg.eigvals(Q.toarray()).real)
@@ -273,8 +310,7 @@ def _slowest_deflated(Q, k, sigma, log_mu):
     P (S - sigma I)^-1 P (P the projector orthogonal to sqrt(mu)) has eigenvalues
     1 / (lambda - sigma) on the other modes, the largest in modulus for the slowest rates.
     """
-    off = Q - sparse.diags_array(Q.diagonal())
-    S = sparse.csr_array(off.multiply(off.T).sqrt()) + sparse.diags_array(Q.diagonal())
+    S = symmetrized(Q)
     null = np.exp(0.5 * log_mu)
     null /= np.linalg.norm(null)
     n = Q.shape[0]
@@ -295,9 +331,7 @@ def _slowest_deflated(Q, k, sigma, log_mu):
 def _slowest(Q, want, sigma, reversible):
     """−Re λ for the ``want`` eigenvalues λ of Q nearest the shift σ > 0, ascending."""
     if reversible:
-        off = Q - sparse.diags_array(Q.diagonal())
-        S = sparse.csr_array(off.multiply(off.T).sqrt()) + sparse.diags_array(Q.diagonal())
-        lam = sla.eigsh(sparse.csc_array(S), k=want, sigma=sigma, which="LM",
+        lam = sla.eigsh(sparse.csc_array(symmetrized(Q)), k=want, sigma=sigma, which="LM",
                         return_eigenvectors=False)
     else:
         lam = sla.eigs(sparse.csc_array(Q), k=want, sigma=sigma, which="LM",
@@ -305,130 +339,38 @@ def _slowest(Q, want, sigma, reversible):
     return np.sort(-np.real(lam))
 
 
-def factorize(M, *, method="auto", rtol=1e-12):
-    """A reusable solver ``x = solver(rhs)`` for the sparse system M x = rhs.
+def _stationary_matrix_free(Q: MatrixFree) -> np.ndarray:
+    """Q^T pi = 0, sum pi = 1 for a large matrix-free Q: the equation of the state with the
+    largest diagonal-normalised inflow replaced by pi_j = 1, solved by preconditioned GMRES."""
+    n = Q.shape[0]
+    j = int(np.argmin(Q.diagonal()))  # any state with mass works; the fastest is well connected
+    e = np.zeros(n)
+    e[j] = 1.0
 
-    ``method="direct"`` is a sparse LU (SuperLU, COLAMD ordering), good up to ~1e6 unknowns in
-    1-D and 2-D. ``method="amg"`` is GMRES (CG for symmetric M) preconditioned by pyamg smoothed aggregation to
-    relative residual ``rtol`` (CG when M is symmetric; needs the ``amg`` extra). ``"auto"`` picks direct for
-    N ≤ 1e6 unless the stencil looks 3-D (more than 6 nonzeros per row and N > 2e5).
-    """
-    M = sparse.csc_array(M, dtype=float)
-    n = M.shape[0]
-    if M.shape[0] != M.shape[1]:
-        raise ValueError(f"M: expected a square matrix, got shape {M.shape}")
-    if method == "auto":
-        method = "direct" if n <= 1_000_000 and not (M.nnz > 6 * n and n > 200_000) else "amg"
-    if method == "direct":
-        coo = M.tocoo()
-        bandwidth = int(np.abs(coo.row.astype(np.int64) - coo.col).max(initial=0))
-        if bandwidth <= 2:  # 1-D grids: LAPACK's banded LU is ~10x faster than SuperLU
-            return _banded_solver(M, bandwidth)
-        try:
-            lu = sla.splu(M, permc_spec=ORDERING)
-        except RuntimeError as exc:
-            raise ValueError(f"M: the matrix is singular ({exc})") from exc
-        return lu.solve
-    if method == "amg":
-        return _amg_solver(M, rtol)
-    raise ValueError(f"method: unknown solver {method!r}; choose 'auto', 'direct' or 'amg'")
+    def pinned(x, transpose_rows):
+        y = transpose_rows(x)
+        y[j] = x[j]
+        return y
+
+    approx = None
+    if Q.approximate is not None:
+        approx = sparse.lil_array(Q.approximate.T)
+        approx[j, :] = 0.0
+        approx[j, j] = 1.0
+    system = MatrixFree(n, lambda x: pinned(x, Q.rmatvec), lambda x: pinned(x, Q.matvec),
+                        np.where(np.arange(n) == j, 1.0, Q.diagonal()), approximate=approx)
+    pi = np.maximum(krylov_solver(system)(e), 0.0)
+    return pi / pi.sum()
 
 
-def solve_birth_death(lower, upper, killing, rhs) -> np.ndarray:
-    """Solve (-Q) x = rhs for a birth-death sub-generator, to entrywise relative accuracy.
-
-    Q has rates ``lower[i]`` (i -> i-1), ``upper[i]`` (i -> i+1), all >= 0, and killing rates
-    ``killing[i]`` >= 0, so (-Q)_ii = lower[i] + upper[i] + killing[i]: the diagonal is never
-    formed. Gaussian elimination from the first state keeps each eliminated row as
-    (upper, effective killing) with k'_i = k_i + l_i k'_{i-1} / (u_{i-1} + k'_{i-1}), and back
-    substitution x_i = (r'_i + u_i x_{i+1}) / (u_i + k'_i): sums of non-negative terms only
-    (the idea of Grassmann-Taksar-Heyman), so for rhs >= 0 every entry of x carries round-off
-    relative error even when x spans hundreds of orders of magnitude (exit times e^{dU/D} at any
-    barrier), where a general LU loses everything beyond ~1/(eps max rate).
-
-    Raises ValueError when a closed set of states has no killing (x would be infinite).
-    """
-    args = [np.ascontiguousarray(a, dtype=float) for a in (lower, upper, killing, rhs)]
-    x = _birth_death_kernel(*args)
-    if not np.all(np.isfinite(x)):
-        raise ValueError(
-            "domain: a set of cells is never absorbed (no killing reaches it), so its exit time is "
-            "infinite"
-        )
-    return x
-
-
-def _birth_death_reference(lower, upper, killing, rhs):
-    """Plain-Python twin of :func:`_birth_death_kernel` (tests compare them)."""
-    n = rhs.size
-    eff, r = np.empty(n), np.empty(n)
-    prev_eff = prev_r = prev_up = 0.0
-    for i in range(n):
-        carry = lower[i] / (prev_up + prev_eff) if i > 0 and lower[i] > 0 else 0.0
-        eff[i] = killing[i] + carry * prev_eff
-        r[i] = rhs[i] + carry * prev_r
-        prev_eff, prev_r, prev_up = eff[i], r[i], upper[i]
-    x = np.empty(n)
-    following = 0.0
-    for i in range(n - 1, -1, -1):
-        denominator = upper[i] + eff[i]
-        x[i] = (r[i] + upper[i] * following) / denominator if denominator > 0 else np.inf
-        following = x[i]
-    return x
-
-
-_birth_death_kernel = numba.njit(cache=True)(_birth_death_reference)
-
-
-def _banded_solver(M, bandwidth: int):
-    """LU with partial pivoting of a banded matrix (LAPACK gbtrf), reused by every solve."""
-    n = M.shape[0]
-    kl = ku = max(bandwidth, 1)
-    band = np.zeros((2 * kl + ku + 1, n))  # gbtrf's layout, with kl extra rows for the fill
-    coo = M.tocoo()
-    band[kl + ku + coo.row - coo.col, coo.col] = coo.data
-    lu, pivots, info = lapack.dgbtrf(band, kl, ku)
-    if info > 0:
-        raise ValueError(f"M: the matrix is singular (zero pivot at row {info})")
-    if info < 0:  # an argument LAPACK rejected: a bug here, not bad input
-        raise RuntimeError(f"dgbtrf rejected argument {-info}")
-
-    def solver(rhs):
-        x, status = lapack.dgbtrs(lu, kl, ku, np.asarray(rhs, dtype=float), pivots)
-        if status != 0:
-            raise RuntimeError(f"dgbtrs rejected argument {-status}")
-        return x
-
-    return solver
-
-
-def solve(M, rhs, *, method="auto", rtol=1e-12) -> np.ndarray:
-    """Solve M x = rhs (see :func:`factorize` for the methods)."""
-    return factorize(M, method=method, rtol=rtol)(np.asarray(rhs, dtype=float))
-
-
-def _amg_solver(M, rtol):
-    try:
-        import pyamg
-    except ImportError as exc:
-        raise ImportError("method='amg' needs pyamg: pip install 'fpsolve[amg]'") from exc
-    # generators have a negative diagonal; AMG expects a positive one
-    sign = -1.0 if np.sum(M.diagonal()) < 0 else 1.0
-    A = sparse.csr_array(sign * M)
-    symmetric = abs(A - A.T).max() <= 1e-14 * abs(A).max()
-    ml = pyamg.smoothed_aggregation_solver(
-        A, symmetry="hermitian" if symmetric else "nonsymmetric")
-
-    def solver(rhs):
-        b = sign * np.asarray(rhs, dtype=float)
-        residuals = []
-        x = ml.solve(b, tol=rtol, accel="cg" if symmetric else "gmres", maxiter=500,
-                     residuals=residuals)
-        resid = np.linalg.norm(b - A @ x) / max(np.linalg.norm(b), np.finfo(float).tiny)
-        if resid > 10 * rtol:
-            raise RuntimeError(f"amg: the Krylov solver did not reach rtol = {rtol:g} "
-                               f"(relative residual {resid:.1e} after {len(residuals)} "
-                               "iterations); try method='direct'")
-        return x
-
-    return solver
+def _slowest_matrix_free(Q: MatrixFree, want: int, sigma: float) -> np.ndarray:
+    """−Re λ of the ``want`` eigenvalues of a matrix-free Q nearest the shift σ: shift-invert
+    Arnoldi with preconditioned Krylov inner solves of (Q − σI). Q rather than Qᵀ: a
+    generator-like preconditioner shares Q's right null vector (the constants) exactly, so the
+    nearly singular shifted solves stay well preconditioned."""
+    n = Q.shape[0]
+    inverse = shifted_solver(Q, -sigma, -1.0)  # (Q - sigma I)^-1
+    operator = sla.LinearOperator((n, n), matvec=Q.matvec, dtype=float)
+    opinv = sla.LinearOperator((n, n), matvec=inverse, dtype=float)
+    lam = sla.eigs(operator, k=want, sigma=sigma, OPinv=opinv, which="LM", return_eigenvectors=False)
+    return np.sort(-np.real(lam))

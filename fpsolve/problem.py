@@ -4,12 +4,14 @@ The forward Fokker-Planck equation of an Ito diffusion dX = b dt + sqrt(2D) dW,
 
     d_t p = -div(b p) + d_i d_j (D_ij p),
 
-is discretized into the generator Q of a Markov chain on the grid cells (DESIGN.md section 2) and
-solved as dp/dt = Q^T p. Densities are grid-shaped arrays with ``p.sum() * grid.cell_volume == 1``.
+is discretized by a registered scheme (:mod:`fpsolve.discretize`) into an operator Q on the grid
+cells (the generator of a Markov chain for finite volumes; docs/architecture.md) and solved as
+dp/dt = Q^T p. Densities are grid-shaped arrays with ``p.sum() * grid.cell_volume == 1``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time as _time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -19,22 +21,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import checkpoint as _checkpoint
+from . import discretize
 from . import integrate as _integrate
-from .discretize import fv
+from .boundary import normalize_boundary
+from .discretize.finite_volumes import PECLET_WARNING
 from .generator import Generator, as_mask
 from .grid import Grid
-from .initial import as_density
+from .initial import as_density, require_density
 from .plotting import grid_image
 from ._warnings import warn as _warn
 
 __all__ = ["FokkerPlanck", "Solution", "PECLET_WARNING"]
-
-#: Cell Peclet number above which the grid is reported as too coarse for the noise: the fitted
-#: fluxes stay positive and stable for any Peclet number, but the density varies by a factor
-#: e^Pe across one cell, so the discretization error is no longer small.
-PECLET_WARNING = 4.0
-
-DISCRETIZATIONS = ("fv",)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,44 +108,56 @@ class FokkerPlanck:
     grid : Grid
     boundary : str, sequence or dict
         "reflecting" (default: a closed box), "absorbing", or per axis/face; periodic grid axes
-        are periodic. See :func:`fpsolve.discretize.fv.normalize_boundary`.
+        are periodic. See :func:`fpsolve.boundary.normalize_boundary`.
     absorbing : mask or predicate, optional
         Cells removed from the state space (absorbed on arrival), e.g. ``lambda x, y: x > 0``.
-    discretization : {"fv"}
-        Finite volumes with exponentially fitted fluxes.
+    discretization : str, optional
+        A registered scheme (:func:`fpsolve.discretize.names`); default the one that suits the
+        model (``"fv"``, finite volumes with exponentially fitted fluxes, for diffusions).
 
-    Warns when the grid is too coarse for the noise (cell Peclet number above
-    :data:`PECLET_WARNING` where the density is not negligible) and when cross-diffusion makes
-    some rates negative (positivity then is not guaranteed; see :class:`MonotonicityReport`).
+    Attributes
+    ----------
+    discretization : str
+        The scheme's name.
+    scheme : fpsolve.discretize.Discretization
+    diagnostics : dict
+        The scheme's own diagnostics at t = 0 (for "fv": ``peclet``, ``monotonicity``).
+
+    The scheme warns when the grid is too coarse for the noise (for finite volumes: cell Peclet
+    number above :data:`PECLET_WARNING` where the density is not negligible, or cross-diffusion
+    that breaks the M-matrix property).
     """
 
-    def __init__(self, model, grid: Grid, boundary="reflecting", absorbing=None, discretization: str = "fv"):
-        if discretization not in DISCRETIZATIONS:
-            raise ValueError(f"discretization: unknown {discretization!r}; expected one of {DISCRETIZATIONS}")
+    def __init__(self, model, grid: Grid, boundary="reflecting", absorbing=None, discretization: str | None = None):
         if not isinstance(grid, Grid):
             raise TypeError(f"grid: expected an fpsolve.Grid, got {type(grid).__name__}")
         if getattr(model, "ndim", None) != grid.ndim:
             raise ValueError(f"grid: the model has dimension {getattr(model, 'ndim', None)}, the grid {grid.ndim}")
+        scheme = discretize.choose(model) if discretization is None else discretize.get(discretization)
         self.model = model
         self.grid = grid
-        self.boundary = fv.normalize_boundary(grid, boundary)
+        self.boundary = normalize_boundary(grid, boundary)
         self.absorbing = None if absorbing is None else as_mask(grid, absorbing, "absorbing")
         if self.absorbing is not None and self.absorbing.all():
             raise ValueError("absorbing: every cell of the grid is absorbing; nothing is left to evolve")
         if getattr(model, "landscape", None) is not None:
             model.landscape.require_finite(grid)
+        self.scheme = scheme(model, grid, self.boundary)
+        self.discretization = scheme.name
         self._cache: OrderedDict = OrderedDict()
-        self.discretization = self._assemble(0.0)
-        self._report(self.discretization)
+        assembled = self._assemble(0.0)
+        self.diagnostics = assembled.diagnostics
+        self.scheme.report(assembled)
 
     def __repr__(self) -> str:
-        return f"FokkerPlanck({self.model!r}, {self.grid!r}, boundary={self.boundary})"
+        return (f"FokkerPlanck({self.model!r}, {self.grid!r}, boundary={self.boundary}, "
+                f"discretization={self.discretization!r})")
 
     # --- the generator --------------------------------------------------------------------------
-    def _assemble(self, t: float) -> fv.FiniteVolumeOperator:
+    def _assemble(self, t: float) -> discretize.Assembled:
         key = self.model.parameters(t)
         if key not in self._cache:
-            self._cache[key] = fv.assemble(self.model, self.grid, self.boundary, t)
+            self._cache[key] = self.scheme.assemble(t)
             while len(self._cache) > 32:
                 self._cache.popitem(last=False)
         return self._cache[key]
@@ -156,28 +165,31 @@ class FokkerPlanck:
     def generator_at(self, t: float = 0.0) -> Generator:
         """The generator Q at time t (models with schedules change with t)."""
         op = self._assemble(t)
-        return Generator(op.generator, self.grid, self.absorbing, op.face_flux)
+        return Generator(op.generator, self.grid, self.absorbing, op.face_flux, self.scheme.markov)
 
     @property
     def generator(self) -> Generator:
-        """The generator Q at t = 0 (see :class:`fpsolve.generator.Generator`); ``.matrix`` is sparse Q."""
+        """The generator Q at t = 0 (see :class:`fpsolve.generator.Generator`); ``.matrix`` is Q."""
         if not hasattr(self, "_generator0"):
             self._generator0 = self.generator_at(0.0)
         return self._generator0
 
-    def _report(self, op: fv.FiniteVolumeOperator) -> None:
-        worst = max(op.peclet)
-        if worst > PECLET_WARNING:
-            axis = int(np.argmax(op.peclet))
-            _warn(
-                f"grid: too coarse for the noise: cell Peclet number {worst:.3g} on axis "
-                f"{self.grid.axis_names[axis]} (above {PECLET_WARNING:g}); refine the grid "
-                f"about {worst / PECLET_WARNING:.1f}x along that axis for an accurate density")
-        if not op.monotonicity.is_m_matrix:
-            _warn(
-                f"diffusion: cross-diffusion breaks the M-matrix property of the scheme: "
-                f"{op.monotonicity}; those rates were limited (rerouted through faces), which keeps "
-                "densities non-negative but is first order on the limited links")
+    def fingerprint(self, times=()) -> str:
+        """A hash of everything that determines this problem's results: the operator Q itself
+        (so the model's parameters, the landscape's values on the grid, the grid and the
+        boundary), the absorbing set, the scheme, and the model's parameters at ``times``."""
+        digest = hashlib.sha256()
+        Q = self.generator.matrix
+        if self.generator.matrix_free:
+            probe = np.cos(np.arange(Q.shape[0], dtype=float))  # a fixed, generic vector
+            parts = [Q.diagonal(), Q.matvec(probe), Q.rmatvec(probe)]
+        else:
+            parts = [Q.indptr, Q.indices, Q.data]
+        for part in parts + [self.generator.absorbing]:
+            digest.update(np.ascontiguousarray(part).tobytes())
+        digest.update(repr((self.grid, self.boundary, self.discretization,
+                            [self.model.parameters(float(s)) for s in np.ravel(times)])).encode())
+        return digest.hexdigest()
 
     # --- forward evolution ------------------------------------------------------------------------
     def evolve(self, p0, t, method: str = "auto", *, progress: bool = False, rtol: float = 1e-8, dt=None,
@@ -244,7 +256,7 @@ class FokkerPlanck:
 
     def _evolve_with_checkpoint(self, operator, start, times, method, rtol, dt, progress, path):
         """Integrate output time to output time, saving the states after each (resumable)."""
-        key = _checkpoint.fingerprint(repr(self), method, rtol, dt, times, start)
+        key = _checkpoint.fingerprint(self.fingerprint(times), method, rtol, dt, times, start)
         states = _checkpoint.load(path, key) or [start]
         steps = factorizations = 0
         bar = tqdm(total=len(times) - 1, initial=len(states) - 1, desc="evolve", disable=not progress)
@@ -264,9 +276,10 @@ class FokkerPlanck:
         if low < -1e-12 * float(np.abs(p).max()):
             _warn(
                 f"evolve: the density became negative ({low:.3g}) with method {method!r}: the "
-                f"generator is not an M-matrix ({self.discretization.monotonicity}), the step "
-                "was too large, or (method 'cram') the operator is too non-normal for a rational "
-                "approximation on the real axis; method 'exponential' or 'trbdf2' is safe")
+                f"operator is not an M-matrix ({self.discretization!r} scheme, diagnostics "
+                f"{self.diagnostics}), the step was too large, or (method 'cram') the operator is "
+                "too non-normal for a rational approximation on the real axis; method "
+                "'exponential' or 'trbdf2' is safe for M-matrices")
 
     # --- stationary law, currents, spectrum --------------------------------------------------------
     def stationary(self) -> np.ndarray:
@@ -278,24 +291,12 @@ class FokkerPlanck:
         return self.generator.stationary().reshape(self.grid.shape) / self.grid.cell_volume
 
     def current(self, p) -> tuple:
-        """The scheme's own face fluxes J_k for density ``p``: one array per axis, shaped like the
-        grid with ``n_k + 1`` faces along axis k (probability per unit time and unit face area)."""
-        p = np.asarray(p, dtype=float)
-        if p.shape != self.grid.shape:
-            raise ValueError(f"p: expected shape {self.grid.shape}, got {p.shape}")
+        """The scheme's own probability current for density ``p`` (for finite volumes the face
+        fluxes J_k: one array per axis, shaped like the grid with ``n_k + 1`` faces along axis k,
+        in probability per unit time and unit face area)."""
+        p = require_density(p, self.grid, "p")
         p = np.where(self.absorbing, 0.0, p) if self.absorbing is not None else p
-        out = []
-        for k, flux in enumerate(self.discretization.face_flux):
-            shape = list(self.grid.shape)
-            shape[k] += 1
-            j = (flux @ p.ravel()).reshape(shape)
-            if self.grid.periodic[k]:
-                last = np.take(j, [shape[k] - 1], axis=k)
-                index = [slice(None)] * self.grid.ndim
-                index[k] = slice(0, 1)
-                j[tuple(index)] = last
-            out.append(j)
-        return tuple(out)
+        return self.scheme.current(self._assemble(0.0), p)
 
     def relaxation_rates(self, k: int = 1) -> np.ndarray:
         """The k smallest nonzero relaxation rates (positive, ascending), in units of 1/time."""

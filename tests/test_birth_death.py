@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fpsolve as fp
-from fpsolve.linalg import _birth_death_kernel, _birth_death_reference
+from fpsolve.solvers import _birth_death_kernel, _birth_death_reference
 
 mpmath = pytest.importorskip("mpmath")
 

@@ -74,16 +74,15 @@ def test_hessian_noise_exit_time_matches_scale_function():
 
 
 def test_committor_matches_closed_form():
-    # Targets are cells: the effective boundaries are the first target cell centres xa, xb, and
-    # q(x) = int_xa^x e^{U/T} / int_xa^xb e^{U/T}. Second order; measured 5e-5 relative at
-    # h = 5e-3 (the largest of the three points), so 2e-4 leaves a factor 4.
+    # Targets given as predicates end where the predicate changes sign, xa = -1 and xb = 1 (not
+    # at the first target cell centre): q(x) = int_xa^x e^{U/T} / int_xa^xb e^{U/T} (Gardiner
+    # ch. 5). The grid's faces avoid +-1 (h = 4/810), so the cut-link placement is exercised.
     T = 0.3
-    grid = fp.Grid([(-2.0, 2.0)], [800])
+    grid = fp.Grid([(-2.0, 2.0)], [810])
     q = committor(fp.Langevin(U, T), grid, a=lambda x: x < -1, b=lambda x: x > 1)
-    c = grid.centers[0]
-    xa, xb = c[c < -1].max(), c[c > 1].min()
+    xa, xb = -1.0, 1.0
     norm = _quad(lambda y: np.exp(U(y) / T), xa, xb)
-    for x0 in (-0.7025, -0.0025, 0.5025):
+    for x0 in grid.centers[0][[250, 405, 560]]:  # x = -0.76, 0.0025, 0.77
         exact = _quad(lambda y: np.exp(U(y) / T), xa, x0) / norm
         assert q.values[grid.cell_index(x0)] == pytest.approx(exact, rel=2e-4)
 

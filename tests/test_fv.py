@@ -75,7 +75,7 @@ def test_strong_cross_diffusion_is_reported_and_warns():
     grid = fp.Grid([(-2, 2), (-2, 2)], [20, 100])
     with pytest.warns(UserWarning, match="M-matrix"):
         fpe = fp.FokkerPlanck(model, grid)
-    report = fpe.discretization.monotonicity
+    report = fpe.diagnostics["monotonicity"]
     assert not report.is_m_matrix and 0.0 < report.share < 1.0 and report.worst < 0
     # the report describes the raw scheme: the share is a direct count of its negative rates
     raw = fv.assemble(model, grid, limit=False).generator.tocoo()
@@ -90,7 +90,7 @@ def test_strong_cross_diffusion_is_reported_and_warns():
     assert np.abs(np.asarray(Q.sum(axis=1))).max() <= 1e-13 * scale
     # and the same tensor on square cells is an M-matrix (|D_12| < D_11 h_y / h_x = 1)
     square = fp.FokkerPlanck(model, fp.Grid([(-2, 2), (-2, 2)], [40, 40]))
-    assert square.discretization.monotonicity.is_m_matrix
+    assert square.diagnostics["monotonicity"].is_m_matrix
 
 
 # --- convergence orders ----------------------------------------------------------------------------

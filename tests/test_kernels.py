@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.sparse as sparse
 
-from fpsolve.discretize import kernels
+from fpsolve import euler_kernels as kernels
 
 
 def _random_csr(n, m, density, seed):

@@ -14,6 +14,9 @@ def test_readme_python_example_runs_and_matches_its_comments():
     exec(compile(code, str(README), "exec"), namespace)
     # the numbers quoted in the README's comments (3-4 digits, as printed there)
     assert namespace["rates"][0] == pytest.approx(0.0294, rel=2e-3)
-    assert namespace["tau"](-1, 0) == pytest.approx(35.39, rel=1e-3)
-    assert namespace["law"].mean == pytest.approx(35.39, rel=1e-2)  # the law starts in the cell of (-1, 0)
+    # 34.24: the 1-D exit time of the decoupled x-motion is 34.0208 (scale-speed double
+    # integral); the 0.6 % is this example grid's discretization error, 3e-4 at 800 x 60 cells
+    assert namespace["tau"](-1, 0) == pytest.approx(34.24, rel=1e-3)
+    assert namespace["tau"](-1, 0) == pytest.approx(34.0208, rel=1e-2)
+    assert namespace["law"].mean == pytest.approx(34.24, rel=1e-2)  # the law starts in the cell of (-1, 0)
     assert namespace["sol"].mass[-1] == pytest.approx(1.0, abs=1e-12)

@@ -9,11 +9,13 @@ the discrete backward Kolmogorov equations (Gardiner, ch. 5). Where the chain le
 given by the Green's function G = (-Q_OO)^{-1}: the probability of leaving from the start cell s
 into an exterior cell j is (G Q_{O,ext})_{sj}, into a box face the killing rate through that
 face weighted by G_s. The committor q = P(hit b before a) solves Q q = 0 off a and b, with q = 0 on
-a and 1 on b. Everything here talks to :class:`fpsolve.generator.Generator` only.
+a and 1 on b. Everything here talks to :class:`fpsolve.generator.Generator` only, through
+:mod:`fpsolve.analysis.backward`.
 
-Where the effective boundary is: absorption in exterior cells puts it at the first exterior
-cell centre (the field is 0 there); an "absorbing" box face puts it on the face itself (p = 0 on
-the face, a half-cell fitted flux). Both are second order when the continuum boundary is there.
+Where the effective boundary is: a domain given as a predicate ends where the predicate changes
+sign (:mod:`fpsolve.absorb`, second order for straight and curved boundaries); a mask ends at the
+first exterior cell centre (the field is 0 there); an "absorbing" box face is the face itself
+(p = 0 on the face, a half-cell fitted flux).
 """
 
 from __future__ import annotations
@@ -22,111 +24,42 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse import csgraph
 
-from .. import linalg
-from ..generator import Generator, as_mask
+from ..absorb import absorb
+from ..generator import Generator
 from ..grid import Grid
 from ..plotting import grid_image
-from ..problem import FokkerPlanck
+from .backward import (backward_solve, killed_generator, learning_rate, left_half,
+                       require_absorption, resolve, start_position)
 from .fields import Field
-from .._warnings import warn as _warn
 
-__all__ = ["mean_exit_time", "exit_locations", "committor", "ExitLocations", "killed_generator",
-           "start_cell", "learning_rate"]
+__all__ = ["mean_exit_time", "exit_locations", "committor", "ExitLocations"]
 
 
-def _left_half(*x):
-    """The default domain: x_0 < 0 (``lambda x: x < 0`` in 1-D)."""
-    return x[0] < 0
-
-
-def learning_rate(model) -> float | None:
-    """lr of an SGD model (t = lr * iterations), else None."""
-    lr = getattr(model, "lr", None)
-    if lr is None:
-        return None
-    return float(lr(0.0)) if callable(lr) else float(lr)
-
-
-def killed_generator(model, grid: Grid, domain=_left_half, boundary="reflecting") -> tuple:
-    """The generator of ``model`` killed outside ``domain``: ``(Generator, inside_mask)``.
-
-    ``domain`` is a mask, a predicate on the cell-centre coordinates, or None (the whole box,
-    which then needs an absorbing box face). Raises ValueError for an empty domain and for a
-    domain from some part of which nothing is ever absorbed (infinite exit time).
-    """
-    if not getattr(model, "autonomous", True):
-        raise ValueError(
-            "model: exit times need time-independent coefficients; the model has an lr or "
-            "batch_size schedule"
-        )
-    inside = np.ones(grid.shape, dtype=bool) if domain is None else as_mask(grid, domain, "domain")
-    if not inside.any():
-        raise ValueError("domain: no cell centre of the grid satisfies it; the domain is empty")
-    gen = FokkerPlanck(model, grid, boundary=boundary).generator.with_absorbing(~inside)
-    _require_absorption(gen)
-    return gen, inside
-
-
-def _require_absorption(gen: Generator) -> None:
-    """ValueError when some live cells can never reach a cemetery (their exit time is infinite)."""
-    if not gen.has_killing:
-        raise ValueError(
-            "domain: nothing is ever absorbed (the domain covers the whole box and no box face is "
-            "absorbing), so the exit time is infinite; give a smaller domain or boundary='absorbing'"
-        )
-    sub = gen.sub.tocoo()
-    n = gen.n_live
-    off = (sub.row != sub.col) & (sub.data > 0)
-    scale = float(np.abs(gen.sub.diagonal()).max())
-    killing = np.flatnonzero(gen.killing > 1e-12 * scale)
-    # edges j -> i whenever i can jump to j: search backwards from a virtual cemetery node n
-    rows = np.concatenate([sub.col[off], np.full(killing.size, n)])
-    cols = np.concatenate([sub.row[off], killing])
-    graph = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n + 1, n + 1))
-    reached = csgraph.breadth_first_order(graph, n, directed=True, return_predecessors=False)
-    if reached.size < n + 1:
-        hit = np.ones(n + 1, dtype=bool)
-        hit[reached] = False
-        cell = np.flatnonzero(gen.live)[np.flatnonzero(hit[:n])[0]]
-        point = tuple(round(float(c[i]), 6) for c, i in zip(gen.grid.centers, np.unravel_index(cell, gen.grid.shape)))
-        raise ValueError(
-            f"domain: from {int(hit[:n].sum())} cells (e.g. x = {point}) the process can never leave "
-            "the domain, so the exit time is infinite there; make the domain connected to its exterior"
-        )
-
-
-def start_cell(grid: Grid, start, inside: np.ndarray | None = None, name: str = "start") -> tuple:
-    """The index of the cell containing ``start``; ValueError naming ``start`` when it lies
-    outside the grid or outside the domain."""
-    point = tuple(np.atleast_1d(np.asarray(start, dtype=float)).ravel())
-    if len(point) != grid.ndim:
-        raise ValueError(f"{name}: expected {grid.ndim} coordinates, got {len(point)}")
-    grid.require_inside(point, name)
-    index = grid.cell_index(*point)
-    if inside is not None and not inside[index]:
-        raise ValueError(f"{name}: {point} lies outside the domain (its cell is absorbing)")
-    return index
-
-
-def mean_exit_time(model, grid: Grid, domain=_left_half, *, boundary="reflecting", moments: int = 1) -> Field:
+def mean_exit_time(problem, grid: Grid | None = None, domain=left_half, *, boundary="reflecting",
+                   moments: int = 1, discretization: str | None = None) -> Field:
     """Mean first exit time tau(x) = E_x[inf{t : X_t not in domain}] on every cell: Q tau = -1.
 
     Parameters
     ----------
-    model : fpsolve.dynamics.Model
-        Langevin, SGD or any time-independent Ito diffusion.
+    problem : FokkerPlanck, Generator or model
+        A problem (its operator is reused), a generator, or a time-independent model (then give
+        ``grid``; a problem is built with ``boundary`` and ``discretization``).
     grid : Grid
+        With a model only.
     domain : mask, predicate or None
         The cells the process lives in, e.g. ``lambda x, y: x < 0``; exterior cells are absorbing
-        (tau = 0 there). Default ``x_0 < 0``. None means the whole box (with absorbing box faces).
+        (tau = 0 there). A predicate's boundary is where it changes sign (second order); a mask's
+        is the first exterior cell centre. Default ``x_0 < 0``. None means the whole box (with
+        absorbing box faces or the problem's own absorbing set).
     boundary : str, sequence or dict
-        Box faces, as for :class:`fpsolve.FokkerPlanck` ("reflecting", "absorbing", ...).
+        Box faces, as for :class:`fpsolve.FokkerPlanck` ("reflecting", "absorbing", ...); with a
+        model only.
     moments : int
         Number of moments E[tau^n], n = 1..moments, by the recursive solves Q tau_n = -n tau_{n-1}
-        (one LU factorization for all).
+        (one factorization for all).
+    discretization : str, optional
+        With a model only: the scheme (default: the one that suits the model).
 
     Returns
     -------
@@ -137,52 +70,23 @@ def mean_exit_time(model, grid: Grid, domain=_left_half, *, boundary="reflecting
     Raises
     ------
     ValueError
-        Empty domain; a domain that is never left (infinite exit time); moments < 1.
+        Empty domain; a domain that is never left (infinite exit time); moments < 1; exit times
+        beyond what double precision resolves.
     """
     if int(moments) != moments or moments < 1:
         raise ValueError(f"moments: expected a positive integer, got {moments!r}")
     begin = time.perf_counter()
-    gen, inside = killed_generator(model, grid, domain, boundary)
+    target = resolve(problem, grid, boundary=boundary, discretization=discretization)
+    gen, inside = killed_generator(target, domain)
     assembled = time.perf_counter()
     previous = np.ones(gen.n_live)
     out = []
     for n in range(1, int(moments) + 1):
-        previous = gen.solve(-n * previous)
-        _require_resolved(previous, gen, n)
+        previous = backward_solve(gen, -n * previous, f"exit-time moment {n}")
         out.append(gen.extend(previous))
     info = {"cells": gen.n_live, "assemble_seconds": assembled - begin,
             "solve_seconds": time.perf_counter() - assembled}
-    return Field(out[0], grid, "mean exit time", learning_rate(model), tuple(out), inside, info)
-
-
-#: Refuse mean exit times whose condition estimate eps * max|Q_ii| * max tau exceeds this, and
-#: warn above RESOLUTION_WARN. Measured on the 1-D and 2-D double well against the exact discrete
-#: (birth-death, log-domain) solution: relative errors are about 1/50 of the estimate (2e-4 at
-#: 1e-2, 1 % at 0.4, 16 % at 40), and positive garbage (too small by 1e6) follows beyond it.
-RESOLUTION_REFUSE = 1.0
-RESOLUTION_WARN = 1e-2
-
-
-def _require_resolved(values: np.ndarray, gen, n: int) -> None:
-    """(-Q)^-1 of an M-matrix is non-negative: negative or non-finite moments mean the solve lost
-    all accuracy. For the first moment the generator's own error estimate
-    (:meth:`fpsolve.generator.Generator.solve_error`: entrywise accurate for 1-D birth-death
-    chains, eps max|Q_ii| max tau otherwise) decides between refusing and warning."""
-    scale = float(np.abs(values).max(initial=0.0))
-    estimate = gen.solve_error(values) if n == 1 else 0.0
-    if (not np.all(np.isfinite(values)) or values.min(initial=0.0) < -1e-8 * scale
-            or estimate > RESOLUTION_REFUSE):
-        fastest = float(np.abs(gen.sub.diagonal()).max())
-        raise ValueError(
-            f"domain: the exit-time moment {n} is not resolved in double precision (values up to "
-            f"{scale:.3g} against the fastest rate {fastest:.3g} of the grid: the linear solve lost "
-            "all accuracy). The barrier is too high for the noise (dU/D beyond ~30 on 2-D and "
-            "3-D grids); raise the noise (smaller batch size, larger lr) or lower the barrier"
-        )
-    if estimate > RESOLUTION_WARN:
-        _warn(
-            f"mean_exit_time: exit times up to {scale:.3g} are near the limit of double precision "
-            f"for this grid; expect relative errors up to about {estimate:.0e} (dU/D is close to ~30)")
+    return Field(out[0], target.grid, "mean exit time", learning_rate(target.model), tuple(out), inside, info)
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,28 +140,25 @@ class ExitLocations:
         return ax
 
 
-def exit_locations(model, grid: Grid, domain=_left_half, start=None, *, boundary="reflecting") -> ExitLocations:
+def exit_locations(problem, grid: Grid | None = None, domain=left_half, start=None, *,
+                   boundary="reflecting", discretization: str | None = None) -> ExitLocations:
     """The distribution of where the process leaves ``domain`` when started at ``start``.
 
-    One transposed solve gives the Green's function row g = e_s^T (-Q_OO)^{-1} (the expected time
-    spent in each cell before exit); the exit probability into exterior cell j is sum_i g_i Q_ij,
-    and through an absorbing box face the face's killing rate weighted by g.
+    ``problem``, ``grid``, ``domain``, ``boundary`` and ``discretization`` as for
+    :func:`mean_exit_time`. One transposed solve gives the Green's function row
+    g = e_s^T (-Q_OO)^{-1} (the expected time spent in each cell before exit); the exit
+    probability into exterior cell j is sum_i g_i Q_ij, and through an absorbing box face the
+    face's killing rate weighted by g.
     """
-    if start is None:
-        raise ValueError("start: give the starting point, e.g. start=-1.0 or start=(-1, 0)")
-    gen, inside = killed_generator(model, grid, domain, boundary)
-    index = start_cell(grid, start, inside)
-    live_index = np.cumsum(gen.live) - 1
-    s = int(live_index[np.ravel_multi_index(index, grid.shape)])
+    target = resolve(problem, grid, boundary=boundary, discretization=discretization)
+    gen, _ = killed_generator(target, domain)
+    s, point = start_position(gen, start)
     e = np.zeros(gen.n_live)
     e[s] = 1.0
-    green = linalg.solve(-gen.forward, e)  # (-Q_OO)^T g = e_s
-    into = gen.rates_into(~inside)
-    cells = np.zeros(grid.size)
-    cells[(~inside).ravel()] = into.T @ green
+    green = backward_solve(gen, -e, "Green's function", transpose=True)  # Q_OO^T g = -e_s
+    cells = gen.outflow(green)
     faces = _face_exits(gen, green)
-    point = tuple(float(c[i]) for c, i in zip(grid.centers, index))
-    return ExitLocations(cells.reshape(grid.shape), faces, point, grid, {"green_sum": float(green.sum())})
+    return ExitLocations(cells, faces, point, target.grid, {"green_sum": float(green.sum())})
 
 
 def _face_exits(gen: Generator, green: np.ndarray) -> dict:
@@ -281,28 +182,36 @@ def _face_exits(gen: Generator, green: np.ndarray) -> dict:
     return out
 
 
-def committor(model, grid: Grid, a=None, b=None, *, boundary="reflecting") -> Field:
+def committor(problem, grid: Grid | None = None, a=None, b=None, *, boundary="reflecting",
+              discretization: str | None = None) -> Field:
     """The committor q(x) = P_x(hit b before a): Q q = 0 off a and b, q = 0 on a, q = 1 on b.
 
     Parameters
     ----------
+    problem, grid, boundary, discretization
+        As for :func:`mean_exit_time`.
     a, b : mask or predicate
         The two target sets (disjoint, non-empty), e.g. ``a=lambda x: x < -1, b=lambda x: x > 1``.
-    boundary : str, sequence or dict
-        Box faces. Mass killed at an absorbing box face counts as hitting neither set.
+        A predicate's boundary is where it changes sign (second order), a mask's the first cell
+        centre inside it. Mass killed at an absorbing box face counts as hitting neither set.
     """
     if a is None or b is None:
         raise ValueError("a, b: give both target sets, e.g. a=lambda x: x < -1, b=lambda x: x > 1")
-    in_a, in_b = as_mask(grid, a, "a"), as_mask(grid, b, "b")
+    begin = time.perf_counter()
+    target = resolve(problem, grid, boundary=boundary, discretization=discretization)
+    gen = target.generator
+    killed_a, in_a = absorb(gen, a, name="a")
+    killed, in_b = absorb(killed_a, b, name="b")
     for name, mask in (("a", in_a), ("b", in_b)):
         if not mask.any():
             raise ValueError(f"{name}: no cell centre of the grid satisfies it; the set is empty")
-    if (in_a & in_b).any():
-        raise ValueError(f"a, b: the target sets overlap in {int((in_a & in_b).sum())} cells")
-    begin = time.perf_counter()
-    gen, inside = killed_generator(model, grid, ~(in_a | in_b), boundary)
-    rhs = -np.asarray(gen.rates_into(in_b).sum(axis=1)).ravel()
-    q = gen.extend(gen.solve(rhs))
+    overlap = np.asarray(b(*target.grid.mesh()) if callable(b) else b, dtype=bool) & in_a
+    if overlap.any():
+        raise ValueError(f"a, b: the target sets overlap in {int(overlap.sum())} cells")
+    require_absorption(killed)
+    rhs = -killed.rates_into(in_b)
+    q = killed.extend(backward_solve(killed, rhs, "committor"))
     q[in_b] = 1.0
-    info = {"cells": gen.n_live, "seconds": time.perf_counter() - begin}
-    return Field(q, grid, "committor", None, (), inside, info)
+    inside = ~(in_a | in_b | gen.absorbing)
+    info = {"cells": killed.n_live, "seconds": time.perf_counter() - begin}
+    return Field(q, target.grid, "committor", None, (), inside, info)

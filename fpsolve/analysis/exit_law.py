@@ -23,7 +23,6 @@ from typing import Callable
 
 import numpy as np
 import scipy.linalg as dense
-import scipy.sparse as sp
 from scipy.interpolate import CubicHermiteSpline
 from scipy.optimize import brentq
 
@@ -31,8 +30,8 @@ from .. import integrate as _integrate
 from .. import linalg
 from .._warnings import warn as _warn
 from ..grid import Grid
-from .exit import (RESOLUTION_REFUSE, RESOLUTION_WARN, _left_half, killed_generator,
-                   learning_rate, start_cell)
+from .backward import (RESOLUTION_REFUSE, RESOLUTION_WARN, killed_generator, learning_rate,
+                       left_half, resolve, start_position)
 
 __all__ = ["exit_time_distribution", "ExitTimeLaw", "SPECTRAL_MAX_CELLS"]
 
@@ -122,14 +121,15 @@ class ExitTimeLaw:
         return ax
 
 
-def exit_time_distribution(model, grid: Grid, domain=_left_half, start=None, *, t=None,
-                           boundary="reflecting", method: str = "auto") -> ExitTimeLaw:
+def exit_time_distribution(problem, grid: Grid | None = None, domain=left_half, start=None, *, t=None,
+                           boundary="reflecting", method: str = "auto",
+                           discretization: str | None = None) -> ExitTimeLaw:
     """The law of the first exit time from ``domain`` started at ``start``.
 
     Parameters
     ----------
-    model, grid, domain, boundary
-        As for :func:`mean_exit_time`.
+    problem, grid, domain, boundary, discretization
+        As for :func:`mean_exit_time` (a FokkerPlanck problem, a Generator, or a model and a grid).
     start : float or sequence
         The start point (must lie in the domain).
     t : sequence of float, optional
@@ -138,14 +138,12 @@ def exit_time_distribution(model, grid: Grid, domain=_left_half, start=None, *, 
     method : {"auto", "spectral", "evolve"}
         "auto" is "spectral" up to :data:`SPECTRAL_MAX_CELLS` live cells, else "evolve".
     """
-    if start is None:
-        raise ValueError("start: give the starting point, e.g. start=-1.0 or start=(-1, 0)")
     if method not in ("auto", "spectral", "evolve"):
         raise ValueError(f"method: expected 'auto', 'spectral' or 'evolve', got {method!r}")
-    gen, inside = killed_generator(model, grid, domain, boundary)
-    index = start_cell(grid, start, inside)
-    s = int(np.cumsum(gen.live)[np.ravel_multi_index(index, grid.shape)] - 1)
-    point = tuple(float(c[i]) for c, i in zip(grid.centers, index))
+    target = resolve(problem, grid, boundary=boundary, discretization=discretization)
+    target.generator.require_markov("exit-time laws")
+    gen, _ = killed_generator(target, domain)
+    s, point = start_position(gen, start)
     if method == "auto":
         method = "spectral" if gen.n_live <= SPECTRAL_MAX_CELLS else "evolve"
     if t is not None:
@@ -153,13 +151,13 @@ def exit_time_distribution(model, grid: Grid, domain=_left_half, start=None, *, 
         if t.size < 2 or t[0] != 0.0 or np.any(np.diff(t) <= 0):
             raise ValueError("t: expected increasing times starting at 0")
     make = _spectral if method == "spectral" else _evolve
-    return make(gen, s, t, point, learning_rate(model))
+    return make(gen, s, t, point, learning_rate(target.model))
 
 
 def _require_resolved_rate(rate: float, gen) -> None:
     """Refuse (or warn about) a principal rate near the round-off of the generator's entries, the
     criterion of :func:`fpsolve.analysis.exit._require_resolved` with tau ~ 1 / rate."""
-    fastest = float(np.abs(gen.sub.diagonal()).max())
+    fastest = gen.fastest_rate
     estimate = np.finfo(float).eps * fastest / rate if rate > 0 else np.inf
     if estimate > RESOLUTION_REFUSE:
         raise ValueError(
@@ -176,13 +174,10 @@ def _require_resolved_rate(rate: float, gen) -> None:
 
 
 def _spectral(gen, s, t, point, lr) -> ExitTimeLaw:
-    Q = gen.sub
+    Q = gen.sub.tosparse() if gen.matrix_free else gen.sub
     log_mu = linalg.log_detailed_balance(Q)
     if log_mu is not None:
-        # diag(mu)^(1/2) Q diag(mu)^(-1/2) entry by entry, sqrt(Q_ij Q_ji): no over- or underflow
-        # of mu^(+-1/2) when mu spans more than ~600 decades
-        off = sp.csr_matrix(Q - sp.diags(Q.diagonal()))
-        sym = (off.multiply(off.T).sqrt() + sp.diags(Q.diagonal())).toarray()
+        sym = linalg.symmetrized(Q).toarray()  # diag(mu)^(1/2) Q diag(mu)^(-1/2), entry by entry
         lam, vec = dense.eigh(0.5 * (sym + sym.T))
         coef = vec[s] * (vec.T @ np.exp(0.5 * (log_mu - log_mu[s])))
     else:

@@ -26,9 +26,8 @@ import numpy as np
 from scipy import integrate as quad
 
 from ..grid import Grid
-from ..problem import FokkerPlanck
+from .backward import backward_solve, learning_rate, resolve
 from .basins import Basins, basins as find_basins
-from .exit import learning_rate
 
 __all__ = ["transition_rates", "TransitionRates", "eyring_kramers_rate", "xie_escape_time",
            "laplace_exit_time_1d", "hessian_noise_exponent_1d"]
@@ -72,15 +71,19 @@ class TransitionRates:
                 f"basin model {np.round(self.msm_rates, 8).tolist()})")
 
 
-def transition_rates(model, grid: Grid, *, boundary="reflecting", basins=None, core: float = 0.25,
-                     k: int | None = None) -> TransitionRates:
-    """The slowest relaxation rates of ``model`` on ``grid`` and the basin-to-basin rates.
+def transition_rates(problem, grid: Grid | None = None, *, boundary="reflecting", basins=None,
+                     core: float = 0.25, k: int | None = None,
+                     discretization: str | None = None) -> TransitionRates:
+    """The slowest relaxation rates of a problem and the basin-to-basin rates.
 
     Parameters
     ----------
-    model : Model with a ``landscape`` (or pass ``basins``)
+    problem : FokkerPlanck, Generator or model
+        As for :func:`fpsolve.mean_exit_time`; the model needs a ``landscape`` (else pass ``basins``).
     grid : Grid
-    boundary : box faces (reflecting by default; the chain must be closed for relaxation rates)
+        With a model only.
+    boundary, discretization : with a model only (reflecting by default; the chain must be closed
+        for relaxation rates)
     basins : Basins, optional
         Default: the steepest-descent basins of ``model.landscape``.
     core : float
@@ -91,39 +94,33 @@ def transition_rates(model, grid: Grid, *, boundary="reflecting", basins=None, c
     """
     if not 0 < core < 1:
         raise ValueError(f"core: expected a fraction in (0, 1), got {core!r}")
+    target = resolve(problem, grid, boundary=boundary, discretization=discretization)
+    gen, grid, landscape = target.generator, target.grid, getattr(target.model, "landscape", None)
+    gen.require_markov("transition rates")
+    if landscape is None:
+        raise ValueError("problem: transition rates need the model's landscape to define cores "
+                         "around the minima; pass a FokkerPlanck problem or a model with a landscape")
     if basins is None:
-        basins = find_basins(grid, getattr(model, "landscape", None))
+        basins = find_basins(grid, landscape)
     n = basins.n
     if n < 2:
         raise ValueError("basins: the landscape has a single basin on this grid; there are no transitions")
-    gen = FokkerPlanck(model, grid, boundary=boundary).generator
-    u = _values(model, grid, basins)
-    cores = _cores(grid, basins, u, core)
+    cores = _cores(grid, basins, np.broadcast_to(landscape(*grid.mesh()), grid.shape), core)
     K = np.zeros((n, n))
     h = np.zeros((n, n))
     taus = np.zeros(n)
     for i in range(n):
-        absorbing = np.isin(cores, [j for j in range(n) if j != i])
-        g = gen.with_absorbing(absorbing)
-        start = np.ravel_multi_index(grid.cell_index(*basins.minima[i]), grid.shape)
-        s = int(np.cumsum(g.live)[start] - 1)
-        taus[i] = g.solve(-np.ones(g.n_live))[s]
+        g = gen.with_absorbing(np.isin(cores, [j for j in range(n) if j != i]))
+        s = g.live_position(grid.cell_index(*basins.minima[i]))
+        taus[i] = backward_solve(g, -np.ones(g.n_live), "mean first passage time")[s]
         for j in range(n):
             if j == i:
                 continue
-            into = np.asarray(g.rates_into(cores == j).sum(axis=1)).ravel()
-            h[i, j] = g.solve(-into)[s]
+            h[i, j] = backward_solve(g, -g.rates_into(cores == j), "splitting probability")[s]
             K[i, j] = h[i, j] / taus[i]
         K[i, i] = -K[i].sum()
     relaxation = gen.relaxation_rates(k or max(n - 1, 1))
-    return TransitionRates(relaxation, K, taus, h, basins, learning_rate(model), cores)
-
-
-def _values(model, grid, basins):
-    landscape = getattr(model, "landscape", None)
-    if landscape is None:
-        raise ValueError("model: transition rates need a landscape to define cores around the minima")
-    return np.broadcast_to(landscape(*grid.mesh()), grid.shape)
+    return TransitionRates(relaxation, K, taus, h, basins, learning_rate(target.model), cores)
 
 
 def _cores(grid: Grid, basins: Basins, u: np.ndarray, fraction: float) -> np.ndarray:

@@ -15,7 +15,7 @@ from ..noise import HESSIAN_FLOOR
 from ..initial import gaussian
 from ..problem import FokkerPlanck
 from .basins import Basins, basin_occupancy, basins as find_basins
-from .exit import _require_absorption, committor, mean_exit_time
+from .exit import committor, mean_exit_time
 from .sweep import sweep
 
 __all__ = ["batch_size_point", "batch_size_study", "occupancy_over_time", "exit_time_map", "log_tau_slope"]
@@ -36,16 +36,12 @@ def batch_size_point(landscape, grid: Grid, *, lr: float, batch_size: float, noi
                 hessian_floor=hessian_floor)
     basins = basins or find_basins(grid, landscape)
     fpe = FokkerPlanck(model, grid, boundary=boundary)
-    gen = fpe.generator
     out = {}
     for i, minimum in enumerate(basins.minima):
-        killed = gen.with_absorbing(~basins.mask(i))
-        _require_absorption(killed)
-        tau = killed.extend(killed.solve(-np.ones(killed.n_live)))
-        value = float(tau[grid.cell_index(*minimum)])
+        value = float(mean_exit_time(fpe, domain=basins.mask(i)).values[grid.cell_index(*minimum)])
         out[f"exit_time_{i}"] = value
         out[f"exit_iterations_{i}"] = value / lr
-    occupancy = basin_occupancy(_stationary(gen) / grid.cell_volume, basins)
+    occupancy = basin_occupancy(fpe.stationary(), basins)
     for i in range(basins.n):
         out[f"occupancy_{i}"] = float(occupancy.fractions[0, i])
         out[f"sharpness_{i}"] = float(np.max(basins.sharpness[i]))
@@ -95,14 +91,10 @@ def occupancy_over_time(landscape, grid: Grid, *, lr: float, batch_size: float, 
 
 
 def exit_time_map(model, grid: Grid, *, domain, a, b, boundary="reflecting", moments: int = 1) -> dict:
-    """The mean exit-time field from ``domain`` and the committor between ``a`` and ``b``:
-    ``{"tau": Field, "committor": Field}``."""
+    """The mean exit-time field from ``domain`` and the committor between ``a`` and ``b``, on one
+    assembled problem: ``{"tau": Field, "committor": Field}``."""
+    fpe = FokkerPlanck(model, grid, boundary=boundary)
     return {
-        "tau": mean_exit_time(model, grid, domain, boundary=boundary, moments=moments),
-        "committor": committor(model, grid, a=a, b=b, boundary=boundary),
+        "tau": mean_exit_time(fpe, domain=domain, moments=moments),
+        "committor": committor(fpe, a=a, b=b),
     }
-
-
-def _stationary(gen) -> np.ndarray:
-    """Stationary probabilities per cell (exact by detailed balance for reversible chains)."""
-    return gen.stationary().reshape(gen.grid.shape)

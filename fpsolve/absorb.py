@@ -1,0 +1,104 @@
+"""Absorbing sets on the seam: remove cells from the state space, with the boundary where it really is.
+
+``absorb(gen, where)`` turns a generator and a set of cells into the killed generator ("keep these
+unknowns, remove those"); it knows nothing of the scheme that made Q. A mask carries no sub-cell
+information: the absorbing boundary of a masked set is the first absorbed cell centre, a first-order
+placement unless the true boundary lies there. A predicate does carry it: on every link i -> j
+from a kept cell to a removed one, the point where the predicate changes sign is located by
+bisection at the fraction theta of the link, and the link's rate is moved to that distance:
+
+    Q_ij  ->  Q_ij * B(-theta z) / (theta B(-z)),     z = log(Q_ij / Q_ji),   B(z) = z / (e^z - 1).
+
+For a fitted (Scharfetter-Gummel) link, Q_ij = (D / h^2) B(-z) with z the link's Peclet number, so
+this is the fitted rate over the distance theta h with the potential drop scaled by theta: the
+half-cell flux of an absorbing box face when theta = 1/2, and the Shortley-Weller idea for
+boundaries between grid points. Rates stay positive (an M-matrix), the row's diagonal absorbs the
+change, and exit times, committors and exit laws become second order for straight and curved
+boundaries (docs/numerics.md has the measured orders).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .generator import Generator, as_mask
+
+__all__ = ["absorb", "crossing_fractions", "THETA_MIN"]
+
+#: Smallest link fraction used: a boundary closer than this to a kept cell centre is put at this
+#: distance (the rate grows like 1/theta; the exit time there is O(theta h^2 / D) anyway).
+THETA_MIN = 1e-3
+
+_BISECTIONS = 40
+
+
+def absorb(gen: Generator, where, name: str = "domain", complement: bool = False) -> tuple:
+    """``(killed generator, removed mask)``: ``gen`` with the cells where ``where`` holds removed
+    (with ``complement=True``, where it does not hold: ``where`` is then a domain to stay in).
+
+    ``where`` is a grid-shaped boolean mask or a predicate on the coordinates. For a predicate
+    on a sparse Markov generator, rates across the boundary are placed at the predicate's sign
+    change (module docstring); masks, matrix-free and non-Markov operators remove whole cells.
+    """
+    mask = as_mask(gen.grid, where, name)
+    removed = (~mask if complement else mask) & ~gen.absorbing
+    if not callable(where) or gen.matrix_free or not gen.markov or not removed.any():
+        return gen.with_absorbing(removed), removed
+    Q = sp.csr_matrix(gen.matrix, copy=True)
+    coo = Q.tocoo()
+    keep = gen.live & ~removed.ravel()
+    cut = keep[coo.row] & removed.ravel()[coo.col] & (coo.data > 0)
+    rows, cols = coo.row[cut], coo.col[cut]
+    if rows.size:
+        theta = crossing_fractions(gen.grid, where, rows, cols, kept_value=complement)
+        forward = coo.data[cut]
+        backward = np.asarray(Q[cols, rows]).ravel()
+        factor = _fitted_factor(forward, backward, theta)
+        added = forward * (factor - 1.0)
+        Q = Q + sp.csr_matrix((added, (rows, cols)), shape=Q.shape) \
+            - sp.csr_matrix((added, (rows, rows)), shape=Q.shape)
+        Q.sum_duplicates()
+    killed = Generator(Q, gen.grid, gen.absorbing | removed, gen.face_flux, gen.markov)
+    return killed, removed
+
+
+def crossing_fractions(grid, where, rows, cols, kept_value: bool) -> np.ndarray:
+    """For each link from a kept cell ``rows[k]`` (where the predicate is ``kept_value``) to a
+    removed cell ``cols[k]``, the fraction theta in [THETA_MIN, 1] of the way from the kept
+    cell's centre at which the predicate changes value, by bisection on the straight segment
+    between the centres."""
+    start = _centres(grid, rows)
+    step = _centres(grid, cols) - start
+    lo = np.zeros(rows.size)   # the kept side
+    hi = np.ones(rows.size)    # the removed side
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (lo + hi)
+        points = start + mid[:, None] * step
+        value = np.broadcast_to(np.asarray(where(*points.T), dtype=bool), mid.shape)
+        on_kept_side = value == kept_value
+        lo = np.where(on_kept_side, mid, lo)
+        hi = np.where(on_kept_side, hi, mid)
+    return np.clip(0.5 * (lo + hi), THETA_MIN, 1.0)
+
+
+def _centres(grid, flat) -> np.ndarray:
+    index = np.unravel_index(flat, grid.shape)
+    return np.stack([c[i] for c, i in zip(grid.centers, index)], axis=1)
+
+
+def _bernoulli(z):
+    z = np.asarray(z, dtype=float)
+    small = np.abs(z) < 1e-8
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = z / np.expm1(z)
+    return np.where(small, 1.0 - z / 2.0, value)
+
+
+def _fitted_factor(forward, backward, theta) -> np.ndarray:
+    """B(-theta z) / (theta B(-z)) with z = log(forward / backward) (z = 0 where the link has no
+    reverse rate to read a Peclet number from)."""
+    with np.errstate(divide="ignore"):
+        z = np.where(backward > 0, np.log(forward / np.where(backward > 0, backward, 1.0)), 0.0)
+    z = np.clip(z, -700.0, 700.0)
+    return _bernoulli(-theta * z) / (theta * _bernoulli(-z))

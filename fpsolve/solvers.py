@@ -1,0 +1,232 @@
+"""Linear solves with generators: sparse LU, banded LU, birth-death elimination, AMG, Krylov.
+
+Backward equations (Q_sub tau = -1), implicit time steps ((I - s A) y = b) and shift-and-invert
+eigensolvers all solve with a generator or a shift of it. The method follows the operator's
+structure, never the grid it came from:
+
+* a birth-death chain (tridiagonal, non-negative off-diagonals): elimination without
+  cancellation (:func:`solve_birth_death`), entrywise accurate at any barrier height;
+* other sparse matrices: LAPACK's banded LU for bandwidth <= 2, else SuperLU with a minimum-degree
+  ordering, or smoothed-aggregation AMG (pyamg) for very large 3-D stencils;
+* matrix-free operators (:class:`fpsolve.operators.MatrixFree`): GMRES preconditioned by the LU of
+  the operator's sparse approximation, to a stated residual that is checked after every solve.
+"""
+
+import numba
+import numpy as np
+import scipy.sparse as sparse
+from scipy.linalg import lapack
+from scipy.sparse import linalg as sla
+
+from .operators import MatrixFree, is_matrix_free
+
+__all__ = ["factorize", "solve", "solve_birth_death", "birth_death_parts", "shifted_solver",
+           "krylov_solver", "ORDERING", "KRYLOV_RTOL"]
+
+#: Fill-reducing ordering for sparse LU of generators: their sparsity is structurally symmetric
+#: (every link has both directions), where minimum degree on A^T + A gives about half the fill
+#: of SuperLU's default COLAMD (measured on 2-D grids: 2.0e6 against 3.5e6 nonzeros at 200^2).
+ORDERING = "MMD_AT_PLUS_A"
+
+#: Relative residual to which Krylov solves of matrix-free operators are driven (checked after).
+KRYLOV_RTOL = 1e-11
+
+
+def birth_death_parts(Q):
+    """``(lower, upper)`` rates of a birth-death generator (tridiagonal, non-negative
+    off-diagonals), or None when Q has another structure. Decided from the matrix alone."""
+    if is_matrix_free(Q):
+        return None
+    coo = sparse.coo_array(Q)
+    if coo.nnz and np.abs(coo.row.astype(np.int64) - coo.col).max() > 1:
+        return None
+    Q = sparse.csr_array(Q)
+    upper = np.append(Q.diagonal(1), 0.0)
+    lower = np.insert(Q.diagonal(-1), 0, 0.0)
+    if np.any(upper < 0) or np.any(lower < 0):
+        return None
+    return lower, upper
+
+
+def factorize(M, *, method="auto", rtol=1e-12):
+    """A reusable solver ``x = solver(rhs)`` for the sparse system M x = rhs.
+
+    ``method="direct"`` is a sparse LU (SuperLU, COLAMD ordering), good up to ~1e6 unknowns in
+    1-D and 2-D. ``method="amg"`` is GMRES (CG for symmetric M) preconditioned by pyamg smoothed aggregation to
+    relative residual ``rtol`` (CG when M is symmetric; needs the ``amg`` extra). ``"auto"`` picks direct for
+    N ≤ 1e6 unless the stencil looks 3-D (more than 6 nonzeros per row and N > 2e5).
+    """
+    if is_matrix_free(M):
+        return krylov_solver(M, rtol=max(rtol, KRYLOV_RTOL))
+    M = sparse.csc_array(M, dtype=float)
+    n = M.shape[0]
+    if M.shape[0] != M.shape[1]:
+        raise ValueError(f"M: expected a square matrix, got shape {M.shape}")
+    if method == "auto":
+        method = "direct" if n <= 1_000_000 and not (M.nnz > 6 * n and n > 200_000) else "amg"
+    if method == "direct":
+        coo = M.tocoo()
+        bandwidth = int(np.abs(coo.row.astype(np.int64) - coo.col).max(initial=0))
+        if bandwidth <= 2:  # 1-D grids: LAPACK's banded LU is ~10x faster than SuperLU
+            return _banded_solver(M, bandwidth)
+        try:
+            lu = sla.splu(M, permc_spec=ORDERING)
+        except RuntimeError as exc:
+            raise ValueError(f"M: the matrix is singular ({exc})") from exc
+        return lu.solve
+    if method == "amg":
+        return _amg_solver(M, rtol)
+    raise ValueError(f"method: unknown solver {method!r}; choose 'auto', 'direct' or 'amg'")
+
+
+def solve_birth_death(lower, upper, killing, rhs) -> np.ndarray:
+    """Solve (-Q) x = rhs for a birth-death sub-generator, to entrywise relative accuracy.
+
+    Q has rates ``lower[i]`` (i -> i-1), ``upper[i]`` (i -> i+1), all >= 0, and killing rates
+    ``killing[i]`` >= 0, so (-Q)_ii = lower[i] + upper[i] + killing[i]: the diagonal is never
+    formed. Gaussian elimination from the first state keeps each eliminated row as
+    (upper, effective killing) with k'_i = k_i + l_i k'_{i-1} / (u_{i-1} + k'_{i-1}), and back
+    substitution x_i = (r'_i + u_i x_{i+1}) / (u_i + k'_i): sums of non-negative terms only
+    (the idea of Grassmann-Taksar-Heyman), so for rhs >= 0 every entry of x carries round-off
+    relative error even when x spans hundreds of orders of magnitude (exit times e^{dU/D} at any
+    barrier), where a general LU loses everything beyond ~1/(eps max rate).
+
+    Raises ValueError when a closed set of states has no killing (x would be infinite).
+    """
+    args = [np.ascontiguousarray(a, dtype=float) for a in (lower, upper, killing, rhs)]
+    x = _birth_death_kernel(*args)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(
+            "domain: a set of cells is never absorbed (no killing reaches it), so its exit time is "
+            "infinite"
+        )
+    return x
+
+
+def _birth_death_reference(lower, upper, killing, rhs):
+    """Plain-Python twin of :func:`_birth_death_kernel` (tests compare them)."""
+    n = rhs.size
+    eff, r = np.empty(n), np.empty(n)
+    prev_eff = prev_r = prev_up = 0.0
+    for i in range(n):
+        carry = lower[i] / (prev_up + prev_eff) if i > 0 and lower[i] > 0 else 0.0
+        eff[i] = killing[i] + carry * prev_eff
+        r[i] = rhs[i] + carry * prev_r
+        prev_eff, prev_r, prev_up = eff[i], r[i], upper[i]
+    x = np.empty(n)
+    following = 0.0
+    for i in range(n - 1, -1, -1):
+        denominator = upper[i] + eff[i]
+        x[i] = (r[i] + upper[i] * following) / denominator if denominator > 0 else np.inf
+        following = x[i]
+    return x
+
+
+_birth_death_kernel = numba.njit(cache=True)(_birth_death_reference)
+
+
+def _banded_solver(M, bandwidth: int):
+    """LU with partial pivoting of a banded matrix (LAPACK gbtrf), reused by every solve."""
+    n = M.shape[0]
+    kl = ku = max(bandwidth, 1)
+    band = np.zeros((2 * kl + ku + 1, n))  # gbtrf's layout, with kl extra rows for the fill
+    coo = M.tocoo()
+    band[kl + ku + coo.row - coo.col, coo.col] = coo.data
+    lu, pivots, info = lapack.dgbtrf(band, kl, ku)
+    if info > 0:
+        raise ValueError(f"M: the matrix is singular (zero pivot at row {info})")
+    if info < 0:  # an argument LAPACK rejected: a bug here, not bad input
+        raise RuntimeError(f"dgbtrf rejected argument {-info}")
+
+    def solver(rhs):
+        x, status = lapack.dgbtrs(lu, kl, ku, np.asarray(rhs, dtype=float), pivots)
+        if status != 0:
+            raise RuntimeError(f"dgbtrs rejected argument {-status}")
+        return x
+
+    return solver
+
+
+def solve(M, rhs, *, method="auto", rtol=1e-12) -> np.ndarray:
+    """Solve M x = rhs (see :func:`factorize` for the methods)."""
+    return factorize(M, method=method, rtol=rtol)(np.asarray(rhs, dtype=float))
+
+
+def _amg_solver(M, rtol):
+    try:
+        import pyamg
+    except ImportError as exc:
+        raise ImportError("method='amg' needs pyamg: pip install 'fpsolve[amg]'") from exc
+    # generators have a negative diagonal; AMG expects a positive one
+    sign = -1.0 if np.sum(M.diagonal()) < 0 else 1.0
+    A = sparse.csr_array(sign * M)
+    symmetric = abs(A - A.T).max() <= 1e-14 * abs(A).max()
+    ml = pyamg.smoothed_aggregation_solver(
+        A, symmetry="hermitian" if symmetric else "nonsymmetric")
+
+    def solver(rhs):
+        b = sign * np.asarray(rhs, dtype=float)
+        residuals = []
+        x = ml.solve(b, tol=rtol, accel="cg" if symmetric else "gmres", maxiter=500,
+                     residuals=residuals)
+        resid = np.linalg.norm(b - A @ x) / max(np.linalg.norm(b), np.finfo(float).tiny)
+        if resid > 10 * rtol:
+            raise RuntimeError(f"amg: the Krylov solver did not reach rtol = {rtol:g} "
+                               f"(relative residual {resid:.1e} after {len(residuals)} "
+                               "iterations); try method='direct'")
+        return x
+
+    return solver
+
+
+
+def shifted_solver(A, c, s):
+    """A reusable solver of (c I − s A) x = b, for a sparse A (LU, banded in 1-D) or a
+    :class:`MatrixFree` A (preconditioned GMRES to :data:`KRYLOV_RTOL`, checked)."""
+    n = A.shape[0]
+    if is_matrix_free(A):
+        approx = None if A.approximate is None else (
+            c * sparse.identity(n, format="csr") - s * A.approximate)
+        shifted = MatrixFree(n, lambda x: c * x - s * A.matvec(x), lambda x: c * x - s * A.rmatvec(x),
+                             c - s * A.diagonal(), approximate=approx)
+        return krylov_solver(shifted)
+    return factorize(c * sparse.identity(n, format="csc") - s * sparse.csc_array(A), method="direct")
+
+
+def krylov_solver(M: MatrixFree, rtol: float = KRYLOV_RTOL):
+    """x = solver(b) for M x = b by GMRES, preconditioned by the LU of ``M.approximate`` (else by
+    the diagonal).
+
+    The answer is checked by its normwise backward error |b - M x| / (|b| + |M| |x|), with
+    |M| estimated by 2 max|M_ii| (rows of generators and their shifts are diagonally dominant):
+    a solve whose backward error exceeds 10 ``rtol`` raises ValueError instead of returning an
+    inaccurate answer. (A relative residual alone cannot reach ``rtol`` for the nearly singular
+    shifted systems of eigensolvers, where |x| ~ |b| / shift.)
+    """
+    n = M.shape[0]
+    if M.approximate is not None:
+        lu = sla.splu(sparse.csc_array(M.approximate), permc_spec=ORDERING)
+        precondition = sla.LinearOperator((n, n), matvec=lu.solve, dtype=float)
+    else:
+        inverse = 1.0 / np.where(M.diagonal() != 0, M.diagonal(), 1.0)
+        precondition = sla.LinearOperator((n, n), matvec=lambda x: inverse * x, dtype=float)
+    operator = sla.LinearOperator((n, n), matvec=M.matvec, rmatvec=M.rmatvec, dtype=float)
+    norm_m = 2.0 * float(np.abs(M.diagonal()).max(initial=0.0))
+
+    def solver(rhs):
+        b = np.asarray(rhs, dtype=float)
+        norm_b = float(np.linalg.norm(b))
+        if norm_b == 0:
+            return np.zeros(n)
+        x, _ = sla.gmres(operator, b, rtol=rtol, atol=0.0, restart=min(n, 100),
+                         maxiter=max(10, 3000 // min(n, 100)), M=precondition)
+        residual = float(np.linalg.norm(b - M.matvec(x)))
+        backward = residual / (norm_b + norm_m * float(np.linalg.norm(x)))
+        if not backward <= 10 * rtol:
+            raise ValueError(
+                f"M: the preconditioned Krylov solve of the matrix-free operator stopped at backward "
+                f"error {backward:.1e} (asked {rtol:.0e}); give the operator a better "
+                "preconditioner (MatrixFree(approximate=...)) or a coarser grid")
+        return x
+
+    return solver
