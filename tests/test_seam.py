@@ -127,7 +127,7 @@ def test_large_matrix_free_nonlocal_operator_uses_krylov_paths(monkeypatch):
     # stationary law, the slowest rate and the backward solve go through preconditioned Krylov
     # methods. Reference: the same matrix, dense.
     monkeypatch.setattr(fp.linalg, "DENSE_MAX", 200)
-    n = 1200
+    n = 400
     k = np.arange(1, n, dtype=float)
     kernel = np.concatenate([[0.0], 1.0 / k**2])
     x = np.linspace(-1, 1, n)

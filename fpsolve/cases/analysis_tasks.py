@@ -12,7 +12,7 @@ from ..analysis.studies import batch_size_point, log_tau_slope, occupancy_over_t
 from ..analysis.sweep import sweep
 from ..noise import HESSIAN_FLOOR
 from . import plots
-from .config import (Case, CaseError, build_boundary, build_grid, build_landscape, build_model, case_key,
+from .config import (Case, CaseError, build_boundary, build_grid, build_landscape, build_model, build_problem, case_key,
                      domain_predicate, model_parameters)
 from .output import CaseResult
 
@@ -120,9 +120,7 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
 
     landscape = build_landscape(case)
     grid = build_grid(case)
-    model = build_model(case, landscape)
     spec = case.table("exit")
-    boundary = build_boundary(case, grid)
     domain = domain_predicate(case, spec["domain"], grid.ndim)
     if ("a" in spec) != ("b" in spec):
         missing = "b" if "a" in spec else "a"
@@ -130,14 +128,15 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
     start = tuple(float(c) for c in np.atleast_1d(spec["start"])) if "start" in spec else None
     result = CaseResult()
     try:
-        tau = mean_exit_time(model, grid, domain, boundary=boundary, moments=int(spec.get("moments", 2)))
+        fpe = build_problem(case, build_model(case, landscape), landscape, grid)  # assembled once
+        tau = mean_exit_time(fpe, domain=domain, moments=int(spec.get("moments", 2)))
         q = None
         if "a" in spec and "b" in spec:
-            q = committor(model, grid, a=domain_predicate(case, spec["a"], grid.ndim, key="a"),
-                          b=domain_predicate(case, spec["b"], grid.ndim, key="b"), boundary=boundary)
+            q = committor(fpe, a=domain_predicate(case, spec["a"], grid.ndim, key="a"),
+                          b=domain_predicate(case, spec["b"], grid.ndim, key="b"))
         law = None
         if start is not None:
-            law = exit_time_distribution(model, grid, domain, start, boundary=boundary)
+            law = exit_time_distribution(fpe, domain=domain, start=start)
     except ValueError as error:
         raise CaseError(f"{case.path}: {error}") from error
     result.arrays.update(tau=tau.values, **{f"center_{a}": c for a, c in zip(grid.axis_names, grid.centers)})

@@ -86,10 +86,8 @@ def _exit_times(case, data, alpha: float) -> ValidationReport:
     spec = case.table("exit")
     if "start" not in spec:
         raise case.error("exit", "start", "missing: an exit-time validation starts the law at [exit] start")
-    landscape = build_landscape(case)
-    grid = build_grid(case)
-    model = build_model(case, landscape)
-    law = exit_time_distribution(model, grid, domain_predicate(case, spec["domain"], grid.ndim),
-                                 tuple(np.atleast_1d(spec["start"])), boundary=build_boundary(case, grid))
+    fpe = build_problem(case)
+    law = exit_time_distribution(fpe, domain=domain_predicate(case, spec["domain"], fpe.grid.ndim),
+                                 start=tuple(np.atleast_1d(spec["start"])))
     return exit_times(data.exit_times, law, censored=data.censored, time_limit=data.time_limit, alpha=alpha)
 
