@@ -11,7 +11,8 @@ import numpy as np
 
 import fpsolve as fp
 from fpsolve import landscapes
-from fpsolve.analysis import batch_size_point, basins, mean_exit_time, sweep
+from fpsolve.analysis import basins, mean_exit_time
+from fpsolve.studies import batch_size_point, sweep
 
 warnings.filterwarnings("ignore")
 U1 = fp.Landscape(lambda x: (x * x - 1) ** 2, lambda x: (4 * x * (x * x - 1),), ndim=1)

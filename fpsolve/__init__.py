@@ -16,8 +16,10 @@ from . import landscapes
 from .finite_sum import FiniteSumLoss
 from .analysis import (
     Field, basin_occupancy, basins, committor, exit_locations, exit_time_distribution,
-    mean_exit_time, sweep, transition_rates,
+    mean_exit_time, transition_rates,
 )
+from .studies import sweep
+from . import discretize
 
 __all__ = [
     "Grid", "Landscape", "Langevin", "SGD", "Diffusion", "Generator", "FokkerPlanck", "Solution",

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fpsolve.analysis import sweep
+from fpsolve.studies import sweep
 
 
 def model_point(batch_size, lr=0.1):

@@ -8,8 +8,8 @@ import functools
 import numpy as np
 
 from ..analysis import basins as find_basins
-from ..analysis.studies import batch_size_point, log_tau_slope, occupancy_over_time
-from ..analysis.sweep import sweep
+from ..studies.batch_size import batch_size_point, log_tau_slope, occupancy_over_time
+from ..studies.sweep import sweep
 from ..noise import HESSIAN_FLOOR
 from . import plots
 from .config import (Case, CaseError, build_boundary, build_grid, build_landscape, build_model, build_problem, case_key,

@@ -147,7 +147,9 @@ def exit_time_and_committor(grid, tau, q, landscape):
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
     (x0, x1), (y0, y1) = grid.bounds[:2]
     X, Y = grid.mesh()
-    image = axes[0, 0].imshow(np.log10(np.maximum(tau, 1e-300)).T, origin="lower", extent=(x0, x1, y0, y1),
+    outside = np.asarray(tau) <= 0  # absorbed cells (tau = 0) are left blank, not log10(0)
+    shown = np.log10(np.where(outside, 1.0, tau))
+    image = axes[0, 0].imshow(np.ma.masked_where(outside, shown).T, origin="lower", extent=(x0, x1, y0, y1),
                               aspect="auto", cmap="viridis")
     fig.colorbar(image, ax=axes[0, 0], label="log10 mean exit time")
     axes[0, 0].set_title("mean exit time from the domain")

@@ -1,4 +1,4 @@
-"""Computations behind the analysis cases: the batch-size study and the 2-D exit-time map.
+"""Studies over many problems: the batch-size study and the 2-D exit-time map.
 
 The case runner (fpsolve/cases) calls these plain functions and writes their numbers and figures.
 """
@@ -14,8 +14,8 @@ from ..grid import Grid
 from ..noise import HESSIAN_FLOOR
 from ..initial import gaussian
 from ..problem import FokkerPlanck
-from .basins import Basins, basin_occupancy, basins as find_basins
-from .exit import committor, mean_exit_time
+from ..analysis.basins import Basins, basin_occupancy, basins as find_basins
+from ..analysis.exit import committor, mean_exit_time
 from .sweep import sweep
 
 __all__ = ["batch_size_point", "batch_size_study", "occupancy_over_time", "exit_time_map", "log_tau_slope"]
@@ -52,12 +52,13 @@ def batch_size_point(landscape, grid: Grid, *, lr: float, batch_size: float, noi
 
 def batch_size_study(landscape, grid: Grid, *, lr: float, batch_sizes, noises=("isotropic", "hessian"),
                      noise_scale: float = 1.0, boundary="reflecting", executor=None, results=None,
-                     progress: bool = False, hessian_floor: float = HESSIAN_FLOOR):
-    """:func:`batch_size_point` over ``batch_sizes`` x ``noises`` with :func:`sweep` (resumable)."""
+                     progress: bool = False, hessian_floor: float = HESSIAN_FLOOR, key=None):
+    """:func:`batch_size_point` over ``batch_sizes`` x ``noises`` with :func:`sweep` (resumable;
+    ``key`` joins the fingerprint that decides whether saved rows belong to this study)."""
     point = functools.partial(batch_size_point, landscape, grid, lr=lr, noise_scale=noise_scale,
                               boundary=boundary, basins=find_basins(grid, landscape),
                               hessian_floor=hessian_floor)
-    return sweep(point, executor=executor, results=results, progress=progress,
+    return sweep(point, executor=executor, results=results, progress=progress, key=key,
                  batch_size=list(batch_sizes), noise=list(noises))
 
 
