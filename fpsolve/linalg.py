@@ -58,8 +58,10 @@ def killing_rates(Q) -> np.ndarray:
         rows = Q.sum(axis=1)
         scale = 2.0 * np.abs(Q.diagonal())
     else:
-        rows = np.asarray(Q.sum(axis=1)).ravel()
-        scale = np.asarray(abs(Q).sum(axis=1)).ravel()
+        Q = sparse.csr_array(Q)
+        row_of = np.repeat(np.arange(Q.shape[0]), np.diff(Q.indptr))
+        rows = np.bincount(row_of, weights=Q.data, minlength=Q.shape[0])
+        scale = np.bincount(row_of, weights=np.abs(Q.data), minlength=Q.shape[0])
     killing = -rows
     killing[killing <= KILLING_RTOL * np.maximum(scale, np.finfo(float).tiny)] = 0.0
     return killing
