@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .discretize.fv import bernoulli
 from .generator import Generator, as_mask
 
 __all__ = ["absorb", "crossing_fractions", "THETA_MIN"]
@@ -99,18 +100,10 @@ def _centres(grid, flat) -> np.ndarray:
     return np.stack([c[i] for c, i in zip(grid.centers, index)], axis=1)
 
 
-def _bernoulli(z):
-    z = np.asarray(z, dtype=float)
-    small = np.abs(z) < 1e-8
-    with np.errstate(over="ignore", invalid="ignore"):
-        value = z / np.expm1(z)
-    return np.where(small, 1.0 - z / 2.0, value)
-
-
 def _fitted_factor(forward, backward, theta) -> np.ndarray:
     """B(-theta z) / (theta B(-z)) with z = log(forward / backward) (z = 0 where the link has no
     reverse rate to read a Peclet number from)."""
     with np.errstate(divide="ignore"):
         z = np.where(backward > 0, np.log(forward / np.where(backward > 0, backward, 1.0)), 0.0)
     z = np.clip(z, -700.0, 700.0)
-    return _bernoulli(-theta * z) / (theta * _bernoulli(-z))
+    return bernoulli(-theta * z) / (theta * bernoulli(-z))

@@ -363,12 +363,18 @@ def _positive(value, name: str, least: tuple | None = None, most: tuple | None =
     not a real number (a string, a list, None, a bool) is a TypeError naming ``name``; NaN, inf,
     zero, a negative value or one outside the bounds is a ValueError naming ``name``.
     """
+    return _checked_number(value, name, least, most, f"{name}: expected a positive number, got {value!r}", "")
+
+
+def _checked_number(value, name, least, most, not_a_number: str, where: str) -> float:
+    """``value`` as a float, or TypeError ``not_a_number`` / ValueError naming ``name`` (and
+    ``where``, e.g. "the schedule gave 0 at t = 1") when it is out of range."""
     if not _is_number(value):
-        raise TypeError(f"{name}: expected a positive number, got {value!r}")
+        raise TypeError(not_a_number)
     value = float(value)
     problem = _out_of_range(value, least, most)
     if problem:
-        raise ValueError(f"{name}: {problem}")
+        raise ValueError(f"{name}: {where}{problem}")
     return value
 
 
@@ -381,13 +387,9 @@ def _schedule(value, name: str, least: tuple | None = None, most: tuple | None =
     if callable(value):
         def schedule(t, _f=value):
             v = _f(t)
-            if not _is_number(v):
-                raise TypeError(f"{name}: the schedule returned {v!r} at t = {t:g}; expected a number")
-            v = float(v)
-            problem = _out_of_range(v, least, most)
-            if problem:
-                raise ValueError(f"{name}: the schedule gave {v!r} at t = {t:g}: {problem}")
-            return v
+            return _checked_number(
+                v, name, least, most, f"{name}: the schedule returned {v!r} at t = {t:g}; expected a number",
+                f"the schedule gave {v!r} at t = {t:g}: ")
     elif _is_number(value):
         constant = _positive(value, name, least, most)
 
