@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from . import linalg, solvers
 from .grid import Grid
 from .operators import MatrixFree, is_matrix_free
+from .stationary import stationary_distribution
 
 __all__ = ["Generator", "as_mask"]
 
@@ -241,7 +242,7 @@ class Generator:
                 "boundary: the process is absorbed, so it has no stationary law; "
                 "use reflecting or periodic boundaries without an absorbing set"
             )
-        return linalg.stationary_distribution(self.matrix)
+        return stationary_distribution(self.matrix)
 
     def relaxation_rates(self, k: int) -> np.ndarray:
         """The k smallest nonzero relaxation rates (positive, ascending) of the live chain."""

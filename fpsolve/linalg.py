@@ -1,11 +1,12 @@
-"""Spectral linear algebra on a generator Q: stationary law, relaxation rates, detailed balance.
+"""Spectral linear algebra on a generator Q: relaxation rates, detailed balance, killing rates.
 
 Q is an N×N sparse rate matrix of a continuous-time Markov chain on grid cells: Q[i, j] ≥ 0 is
 the rate from cell i to cell j (i ≠ j) and each row sums to 0 (closed chain) or to a negative
 number (mass killed at absorbing boundaries). The forward equation is dp/dt = Qᵀp, the backward
-one du/dt = Qu. Here: the stationary law (Qᵀπ = 0, Σπ = 1), the slowest relaxation rates (−Re λ
-of the eigenvalues λ of Q nearest 0), for a sparse Q or a matrix-free one
-(:class:`fpsolve.operators.MatrixFree`). Linear solves live in :mod:`fpsolve.solvers`.
+one du/dt = Qu. Here: the slowest relaxation rates (−Re λ of the eigenvalues λ of Q nearest 0),
+for a sparse Q or a matrix-free one (:class:`fpsolve.operators.MatrixFree`), detailed balance and
+killing rates. The stationary law lives in :mod:`fpsolve.stationary`, linear solves in
+:mod:`fpsolve.solvers`.
 """
 
 
@@ -20,8 +21,8 @@ from .solvers import (ORDERING, birth_death_parts, factorize, krylov_solver, shi
                       solve_birth_death)
 
 
-__all__ = ["stationary_distribution", "relaxation_rates", "is_reversible", "log_detailed_balance",
-           "killing_rates", "symmetrized", "KILLING_RTOL", "DENSE_MAX",
+__all__ = ["relaxation_rates", "is_reversible", "log_detailed_balance",
+           "killing_rates", "symmetrized", "as_generator", "KILLING_RTOL", "DENSE_MAX",
            # linear solves, re-exported from fpsolve.solvers
            "solve", "factorize", "solve_birth_death", "shifted_solver", "birth_death_parts"]
 
@@ -35,7 +36,9 @@ KILLING_RTOL = 1e-12
 DENSE_MAX = 3000
 
 
-def _as_generator(Q, name="Q"):
+def as_generator(Q, name="Q"):
+    """Q as a CSR float matrix, or as given if it is a large :class:`MatrixFree` (small ones are
+    densified to sparse: n products)."""
     if is_matrix_free(Q):
         if Q.shape[0] > DENSE_MAX:
             return Q
@@ -73,87 +76,6 @@ def symmetrized(Q) -> sparse.csr_array:
     Q = sparse.csr_array(Q)
     off = Q - sparse.diags_array(Q.diagonal())
     return sparse.csr_array(off.multiply(off.T).sqrt()) + sparse.diags_array(Q.diagonal())
-
-
-def stationary_distribution(Q) -> np.ndarray:
-    """The stationary law π of the generator Q: Qᵀπ = 0, π ≥ 0, Σπ = 1.
-
-    Reversible chains (detailed balance, as the fitted finite-volume scheme gives for gradient
-    drift without cross diffusion) get π exactly from the ratios π_j/π_i = Q_ij/Q_ji along a
-    spanning tree, in log space: O(N), round-off relative accuracy even where π spans hundreds of
-    orders of magnitude. Other chains: one equation of the singular system is replaced by
-    π_j = 1 for a cell j with large stationary mass, the rest solved by sparse LU and the result
-    normalised (j is re-chosen as argmax π if the first guess was light). For small chains
-    (N ≤ 20 000) whose law spans many decades a last pass eliminates the light cells first
-    without pivoting (as in the GTH algorithm), so that tails come out with relative accuracy.
-
-    Parameters
-    ----------
-    Q : sparse matrix, shape (N, N)
-        Generator of an irreducible closed chain (rows sum to 0).
-
-    Returns
-    -------
-    np.ndarray
-        π, shape (N,), non-negative, summing to 1.
-
-    Raises
-    ------
-    ValueError
-        If some rows of Q sum to a negative number (killing: no stationary law exists), or the
-        chain is reducible (the solve is singular).
-    """
-    Q = _as_generator(Q)
-    killing = killing_rates(Q)
-    if np.any(killing > 0):
-        raise ValueError(f"Q: {int(np.sum(killing > 0))} rows have negative sums (mass is "
-                         "killed at absorbing cells), so there is no stationary distribution")
-    n = Q.shape[0]
-    if n == 1:
-        return np.ones(1)
-    if is_matrix_free(Q):
-        return _stationary_matrix_free(Q)
-    mu = _detailed_balance_law(Q)
-    if mu is not None:
-        return mu
-    out_rate = -Q.diagonal()
-    in_rate = np.asarray(Q.sum(axis=0)).ravel() + out_rate
-    j = int(np.argmax(in_rate / np.maximum(out_rate, np.finfo(float).tiny)))
-    pi = _pinned_solve(Q, j)
-    if not np.all(np.isfinite(pi)) or pi[j] < 1e-3 * np.max(pi):
-        pi = _pinned_solve(Q, int(np.nanargmax(np.where(np.isfinite(pi), pi, -np.inf))))
-    pi = np.maximum(pi, 0.0)
-    if n <= 20_000 and pi.min() < 1e-8 * pi.max():
-        # Laws spanning many decades: eliminate the light cells first and the heaviest last,
-        # without pivoting (Qᵀ is column diagonally dominant), so that back substitution
-        # computes each light value from heavier ones without cancellation (as in GTH). Without
-        # a fill-reducing ordering this is affordable only for small chains.
-        pi = np.maximum(_pinned_solve(Q, int(np.argmax(pi)), order=np.argsort(pi)), 0.0)
-    return pi / pi.sum()
-
-
-def _pinned_solve(Q, j, order=None):
-    """Solve Qᵀπ = 0 with equation j replaced by π_j = 1; optionally eliminate in ``order``
-    (ending with j) without pivoting."""
-    n = Q.shape[0]
-    M = sparse.lil_array(Q.T)
-    M[j, :] = 0.0
-    M[j, j] = 1.0
-    rhs = np.zeros(n)
-    rhs[j] = 1.0
-    try:
-        with np.errstate(all="ignore"):
-            if order is None:
-                return sla.splu(sparse.csc_array(M), permc_spec=ORDERING).solve(rhs)
-            M = sparse.csr_array(M)[order][:, order]
-            lu = sla.splu(sparse.csc_array(M), permc_spec="NATURAL", diag_pivot_thresh=0.0,
-                          options=dict(SymmetricMode=True))
-            pi = np.empty(n)
-            pi[order] = lu.solve(rhs[order])
-            return pi
-    except RuntimeError as exc:
-        raise ValueError("Q: the stationary system is singular; the chain is probably "
-                         "reducible (several closed classes)") from exc
 
 
 def log_detailed_balance(Q, rtol: float = 1e-8):
@@ -207,19 +129,10 @@ def _entries(Q, rows, cols) -> np.ndarray:
     return np.asarray(Q[rows, cols]).ravel()
 
 
-def _detailed_balance_law(Q, rtol=1e-8):
-    """The stationary law of a reversible closed chain, or None if Q is not reversible."""
-    log_mu = log_detailed_balance(Q, rtol)
-    if log_mu is None or len(np.unique(csgraph.connected_components(Q, directed=False)[1])) > 1:
-        return None
-    mu = np.exp(log_mu)
-    return mu / mu.sum()
-
-
 def is_reversible(Q, rtol=1e-8) -> bool:
     """Whether Q satisfies detailed balance μ_i Q_ij = μ_j Q_ji for some μ > 0 (see
     :func:`log_detailed_balance`; killing on the diagonal does not matter)."""
-    return log_detailed_balance(_as_generator(Q), rtol) is not None
+    return log_detailed_balance(as_generator(Q), rtol) is not None
 
 
 def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
@@ -246,7 +159,7 @@ def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
     np.ndarray
         Shape (k,).
     """
-    Q = _as_generator(Q)
+    Q = as_generator(Q)
     n = Q.shape[0]
     closed = not np.any(killing_rates(Q) > 0)
     want = k + 1 if closed else k
@@ -341,30 +254,6 @@ def _slowest(Q, want, sigma, reversible):
         lam = sla.eigs(sparse.csc_array(Q), k=want, sigma=sigma, which="LM",
                        return_eigenvectors=False)
     return np.sort(-np.real(lam))
-
-
-def _stationary_matrix_free(Q: MatrixFree) -> np.ndarray:
-    """Q^T pi = 0, sum pi = 1 for a large matrix-free Q: the equation of the state with the
-    largest diagonal-normalised inflow replaced by pi_j = 1, solved by preconditioned GMRES."""
-    n = Q.shape[0]
-    j = int(np.argmin(Q.diagonal()))  # any state with mass works; the fastest is well connected
-    e = np.zeros(n)
-    e[j] = 1.0
-
-    def pinned(x, transpose_rows):
-        y = transpose_rows(x)
-        y[j] = x[j]
-        return y
-
-    approx = None
-    if Q.approximate is not None:
-        approx = sparse.lil_array(Q.approximate.T)
-        approx[j, :] = 0.0
-        approx[j, j] = 1.0
-    system = MatrixFree(n, lambda x: pinned(x, Q.rmatvec), lambda x: pinned(x, Q.matvec),
-                        np.where(np.arange(n) == j, 1.0, Q.diagonal()), approximate=approx)
-    pi = np.maximum(krylov_solver(system)(e), 0.0)
-    return pi / pi.sum()
 
 
 def _slowest_matrix_free(Q: MatrixFree, want: int, sigma: float) -> np.ndarray:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sparse
 
-from fpsolve.linalg import (factorize, is_reversible, relaxation_rates, solve,
-                            stationary_distribution)
+from fpsolve.linalg import factorize, is_reversible, relaxation_rates, solve
+from fpsolve.stationary import stationary_distribution
 
 
 def birth_death(U, temperature, c=1.0):
