@@ -238,39 +238,11 @@ def _tabulated_drift(table: _Table, d: int, corrected: bool):
 # ------------------------------------------------------------------------------------------------
 # compile_model
 # ------------------------------------------------------------------------------------------------
-def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -> StepKernel:
-    """Return the StepKernel of ``model`` (plug-in, registered factory, or Euler-Maruyama)."""
-    for cls in type(model).__mro__:
-        if cls in _REGISTRY:
-            return _REGISTRY[cls](model, dt)
-    if hasattr(model, "step_kernel"):
-        return model.step_kernel(dt)
-    if not isinstance(model, Model):
-        raise TypeError(
-            f"model: no Monte Carlo step kernel for {type(model).__name__}; give the class a "
-            "step_kernel(dt) method, register one with register_step_kernel, or derive it from "
-            "fpsolve.dynamics.Model (drift, noise_amplitude, noise_covariance)")
-    if model.jumps is not None:
-        raise ValueError(
-            f"model: the Euler-Maruyama simulator draws Gaussian noise; this model has alpha-stable "
-            f"jumps ({model.jumps!r}); give the class a step_kernel(dt) method that draws them")
-    known = isinstance(model, (Langevin, SGD, Diffusion))
-    if not known and not model.autonomous:
-        raise ValueError(
-            f"model: {type(model).__name__} is not autonomous, but the simulator tabulates the drift "
-            "of a user's model at t = 0 only; give the class a step_kernel(dt) method")
-    d = model.ndim
-    if d > 3:
-        raise ValueError(f"model: Euler-Maruyama kernels support 1 to 3 dimensions, got {d}")
-    notes = []
-    grid_cache = {}
-
-    def tab_grid():
-        if "g" not in grid_cache:
-            grid_cache["g"] = _tabulation_grid(bounds, tabulate, d)
-        return grid_cache["g"]
-
-    # --- drift ---
+def _compiled_drift(model, d, known, tab_grid, notes):
+    """The drift as a numba kernel: (drift, builtin, hess). ``builtin`` is the data of the cached
+    generic step (constant noise, gradient drift) and then ``drift`` is None; ``hess`` is the
+    Hessian kernel when the noise or the modified loss needs it. Drifts without a compilable
+    formula are tabulated on ``tab_grid()`` (a note records the interpolation error)."""
     grad = hess = builtin = None
     corrected = isinstance(model, SGD) and model.modified_loss
     if isinstance(model, Diffusion):
@@ -305,13 +277,13 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
         notes.append(f"drift tabulated on {g!r}, multilinear interpolation, max relative error {err:.2e}")
         drift = _tabulated_drift(table, d, corrected)
 
-    # --- noise: 2 D = c(t)^2 Sigma(x), both asked of the model; S = c(t) R(x) with R = Sigma^(1/2) ---
-    root, constant_R = noise_root(model, hess, tab_grid, notes)
-    c_of_t = model.noise_amplitude
-    c0 = c_of_t(0.0)
-    if not (np.isfinite(c0) and c0 >= 0):
-        raise ValueError(f"model: noise_amplitude(0) = {c0!r}; expected a finite non-negative number")
+    return drift, builtin, hess
 
+
+def _schedule_table(model):
+    """make_params(n_steps, dt) -> the (rows, 2) table of (noise amplitude c(t), learning rate) per
+    step; one row for autonomous models."""
+    c_of_t = model.noise_amplitude
     lr_of_t = (lambda t: model.lr(t)) if isinstance(model, SGD) else (lambda t: 0.0)
     autonomous = model.autonomous
 
@@ -322,8 +294,52 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
             table[k] = c_of_t(k * dt_), lr_of_t(k * dt_)
         return table
 
+    return make_params
+
+
+def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -> StepKernel:
+    """Return the StepKernel of ``model`` (plug-in, registered factory, or Euler-Maruyama)."""
+    for cls in type(model).__mro__:
+        if cls in _REGISTRY:
+            return _REGISTRY[cls](model, dt)
+    if hasattr(model, "step_kernel"):
+        return model.step_kernel(dt)
+    if not isinstance(model, Model):
+        raise TypeError(
+            f"model: no Monte Carlo step kernel for {type(model).__name__}; give the class a "
+            "step_kernel(dt) method, register one with register_step_kernel, or derive it from "
+            "fpsolve.dynamics.Model (drift, noise_amplitude, noise_covariance)")
+    if model.jumps is not None:
+        raise ValueError(
+            f"model: the Euler-Maruyama simulator draws Gaussian noise; this model has alpha-stable "
+            f"jumps ({model.jumps!r}); give the class a step_kernel(dt) method that draws them")
+    known = isinstance(model, (Langevin, SGD, Diffusion))
+    if not known and not model.autonomous:
+        raise ValueError(
+            f"model: {type(model).__name__} is not autonomous, but the simulator tabulates the drift "
+            "of a user's model at t = 0 only; give the class a step_kernel(dt) method")
+    d = model.ndim
+    if d > 3:
+        raise ValueError(f"model: Euler-Maruyama kernels support 1 to 3 dimensions, got {d}")
+    notes = []
+    grid_cache = {}
+
+    def tab_grid():
+        if "g" not in grid_cache:
+            grid_cache["g"] = _tabulation_grid(bounds, tabulate, d)
+        return grid_cache["g"]
+
+    drift, builtin, hess = _compiled_drift(model, d, known, tab_grid, notes)
+
+    # --- noise: 2 D = c(t)^2 Sigma(x), both asked of the model; S = c(t) R(x) with R = Sigma^(1/2) ---
+    root, constant_R = noise_root(model, hess, tab_grid, notes)
+    c0 = model.noise_amplitude(0.0)
+    if not (np.isfinite(c0) and c0 >= 0):
+        raise ValueError(f"model: noise_amplitude(0) = {c0!r}; expected a finite non-negative number")
+
+    make_params = _schedule_table(model)
     noise_factor = None
-    if constant_R is not None and autonomous:
+    if constant_R is not None and model.autonomous:
         noise_factor = c0 * np.asarray(constant_R, dtype=float).reshape(d, d)
     if builtin is not None:
         step, R = builtin_step, np.ascontiguousarray(constant_R, dtype=float)

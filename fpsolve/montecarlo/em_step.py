@@ -133,7 +133,7 @@ def _builtin_data(fn, d: int):
     """``p`` for :func:`builtin_drift` when ``fn`` is the gradient of a polynomial landscape of
     fpsolve.landscapes (recognised by its code, parameters read from its closure), else None."""
     code = getattr(fn, "__code__", None)
-    if code is None or getattr(fn, "__module__", None) != "fpsolve.landscapes":
+    if code is None or not str(getattr(fn, "__module__", "")).startswith("fpsolve.landscapes"):
         return None
     factory = fn.__qualname__.split(".")[0]
     cells = dict(zip(code.co_freevars, (cell.cell_contents for cell in fn.__closure__ or ())))
