@@ -19,13 +19,14 @@ from .analysis import (
     mean_exit_time, transition_rates,
 )
 from .studies import sweep
+from .analysis import Estimate, with_error
 from . import discretize
 
 __all__ = [
     "Grid", "Landscape", "Langevin", "SGD", "Diffusion", "Generator", "FokkerPlanck", "Solution",
     "gaussian", "point_mass", "uniform", "from_samples", "landscapes", "FiniteSumLoss", "validate",
     "montecarlo", "Field", "mean_exit_time", "committor", "exit_locations", "exit_time_distribution",
-    "transition_rates", "basins", "basin_occupancy", "sweep",
+    "transition_rates", "basins", "basin_occupancy", "sweep", "with_error", "Estimate",
 ]
 
 

@@ -4,12 +4,15 @@ CRAM is the best uniform rational approximation to e^z on (-inf, 0]; in Pusa's i
 partial-fraction form (Nucl. Sci. Eng. 182:297, 2016) it costs 8 complex sparse LUs per distinct
 time increment. Accurate to ~1e-14 while the spectrum *and pseudospectrum* of dt A stay near the
 negative real axis; drift-dominated (strongly non-normal) generators can break it badly, where the
-shift-and-invert Krylov exponential (fpsolve.krylov) does not.
+shift-and-invert Krylov exponential (fpsolve.krylov) does not. On closed chains at long times
+(dt |A| above fpsolve.deflation.DEFLATE_ABOVE) the stationary part is deflated: without it the
+nearly singular solves lost 28 % of the mass at t = 1e3 / gap on a 1-D double well at T = 1/24.
 """
 
 import numpy as np
 import scipy.sparse as sparse
 
+from .deflation import DEFLATE_ABOVE, closed_chain_law, zero_mass
 from .factorizations import Factorizations
 
 __all__ = ["cram_apply", "run_cram"]
@@ -40,13 +43,25 @@ _CRAM_ALPHA0 = 2.124853710495224e-16
 
 
 
-def cram_apply(facts, A, dt, y):
-    """exp(dt·A) y ≈ α0 ∏_j (I + 2 Re α_j (dt·A − θ_j I)^−1) y, the factors applied in turn."""
+def cram_apply(facts, A, dt, y, law=None):
+    """exp(dt·A) y ≈ α0 ∏_j (I + 2 Re α_j (dt·A − θ_j I)^−1) y, the factors applied in turn.
+
+    With ``law`` (the stationary law of a closed chain) the stationary part of y is carried
+    exactly and the factors act on the zero-mass rest, projected back onto zero mass after each
+    factor (every factor keeps 1ᵀy = 0 exactly; the round-off of its nearly singular solve at
+    large dt|A| does not): see :mod:`fpsolve.deflation`.
+    """
     y = y.astype(float, copy=True)
+    mass = 0.0
+    if law is not None:
+        mass = float(y.sum())
+        y = zero_mass(y, law)
     for j, (alpha, theta) in enumerate(zip(_CRAM_ALPHA, _CRAM_THETA)):
         solve = facts.solver((None, j), A, complex(-theta), -dt)   # (dt A − θ I)
         y = y + 2.0 * np.real(alpha * solve(y.astype(complex)))
-    return _CRAM_ALPHA0 * y
+        if law is not None:
+            y = zero_mass(y, law)
+    return _CRAM_ALPHA0 * y + (0.0 if law is None else mass * law)
 
 
 def run_cram(op, p0, t, bar, snap, advance_bar):
@@ -57,13 +72,15 @@ def run_cram(op, p0, t, bar, snap, advance_bar):
     incs = [snap(d) for d in np.diff(t)]
     stepwise = len(set(incs)) < len(incs)           # equal increments: evolve output to output
     facts = Factorizations(maxsize=8 * max(1, len(set(incs))) if stepwise else 8)
+    norm_a = 2.0 * float(np.abs(A.diagonal()).max(initial=0.0))
+    law = closed_chain_law(A) if (t[-1] - t[0]) * norm_a > DEFLATE_ABOVE else None
     out = np.empty((len(t), len(p0)))
     out[0] = p0
     for k in range(1, len(t)):
         if stepwise:
-            out[k] = cram_apply(facts, A, incs[k - 1], out[k - 1])
+            out[k] = cram_apply(facts, A, incs[k - 1], out[k - 1], law)
         else:
-            out[k] = cram_apply(facts, A, t[k] - t[0], p0)
+            out[k] = cram_apply(facts, A, t[k] - t[0], p0, law)
         advance_bar(bar, t[k] - t[k - 1])
     how = "output to output" if stepwise else "from t[0]"
     msg = f"CRAM(16,16) evaluated {len(t) - 1} times {how}, {facts.count} complex LUs"

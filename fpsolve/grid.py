@@ -110,6 +110,24 @@ class Grid:
         """Cell-centre coordinates as full grid-shaped arrays (``indexing="ij"``)."""
         return tuple(np.meshgrid(*self.centers, indexing="ij"))
 
+    def coarsened(self, factor) -> "Grid":
+        """The same box with about ``factor`` times fewer cells along every axis.
+
+        Each axis gets ``round(n / factor)`` cells (exactly ``n / factor`` when it divides; the
+        spacing then grows by exactly ``factor``, otherwise by ``n / round(n / factor)``). The
+        bounds, periodic flags and axis names are kept. Raises a ValueError naming ``factor``
+        when it is not a number >= 1, and when an axis would keep fewer than 3 cells.
+        """
+        if not _is_number(factor) or not np.isfinite(factor) or factor < 1:
+            raise ValueError(f"factor: expected a number >= 1, got {factor!r}")
+        cells = [max(int(round(n / float(factor))), 1) for n in self.cells]
+        for k, (n, m) in enumerate(zip(self.cells, cells)):
+            if m < 3:
+                raise ValueError(
+                    f"factor: coarsening axis {self.axis_names[k]} ({n} cells) by {factor:g} leaves "
+                    f"{m} cells; a grid needs at least 3 per axis")
+        return Grid(self.bounds, cells, self.periodic, self.axis_names)
+
     def __repr__(self) -> str:
         box = " x ".join(f"[{lo:g}, {hi:g}]" for lo, hi in self.bounds)
         per = "".join("p" if p else "-" for p in self.periodic)

@@ -8,13 +8,17 @@ chains and close to it otherwise. The single entry point is :func:`integrate`:
 - ``"trbdf2"`` (default): TR-BDF2 with γ = 2 − √2, L-stable, second order. Both stages solve with
   I − (γ/2) h A, so one sparse LU per step size. Adaptive with the embedded third-order error
   estimate (filtered through the same LU, Hosea & Shampine 1996), step sizes restricted to the
-  ladder h = (t_end − t0)·2^−k so that each rung is factorized once and reused.
+  ladder h = (t_end − t0)·2^−k so that each rung is factorized once and reused
+  (:mod:`fpsolve.implicit`, which also keeps the mass of closed chains at long steps).
 - ``"bdf2"``: BDF2, L-stable, second order; the same ladder, restarted with a TR-BDF2 step after
   each change of step size, error by Milne's device. Less efficient than "trbdf2".
 - ``"exponential"``: exp((t − t0)A) p0 at all output times from one shift-and-invert (rational)
   Krylov space per band of times (one real LU each; :mod:`fpsolve.krylov`), accurate to ~1e-10
-  relative to ‖p0‖ and exact in time. Robust for the strongly non-normal operators of
-  drift-dominated problems, and the cheapest exact method for many output times on 2-D grids.
+  relative to ‖p0‖ and exact in time, at any t ≥ 0: on closed chains the stationary part is
+  carried exactly (:mod:`fpsolve.deflation`), and where double precision cannot resolve the
+  slowest decay the answer warns with its accuracy or is refused. Robust for the strongly
+  non-normal operators of drift-dominated problems, and the cheapest exact method for many
+  output times on 2-D grids.
 - ``"cram"``: exp(ΔA) p by the order-16 Chebyshev rational approximation (CRAM, the best
   uniform rational approximation to e^z on (−∞, 0]) in incomplete partial fractions (Pusa 2016,
   Nucl. Sci. Eng. 182:297): 8 complex sparse LUs per distinct time increment. Fastest in 1-D,
@@ -39,7 +43,7 @@ import scipy.sparse as sparse
 
 from fpsolve import euler_kernels as kernels
 from fpsolve.cram import run_cram
-from fpsolve.factorizations import Factorizations
+from fpsolve.implicit import advance_bar, next_switch, run_bdf2, run_trbdf2, snap
 from fpsolve.krylov import expm_multiply_krylov
 from fpsolve.linalg import killing_rates
 from fpsolve.operators import is_matrix_free
@@ -47,13 +51,6 @@ from fpsolve.operators import is_matrix_free
 __all__ = ["IntegrationResult", "integrate", "METHODS"]
 
 METHODS = ("trbdf2", "bdf2", "exponential", "cram", "explicit")
-
-GAMMA = 2.0 - math.sqrt(2.0)
-_D = GAMMA / 2.0                                   # I − _D h A is the matrix of both stages
-_W_G = 1.0 / (GAMMA * (2.0 - GAMMA))               # BDF2 stage: weight of y_{n+γ}
-_W_N = (1.0 - GAMMA) ** 2 / (GAMMA * (2.0 - GAMMA))  # ... and of y_n
-# R(z) − e^z = C z³ + O(z⁴) for the TR-BDF2 stability function R; C = (3γ² − 4γ + 2)/(12(2 − γ)).
-_ERR_C = (3 * GAMMA**2 - 4 * GAMMA + 2) / (12 * (2 - GAMMA))
 
 @dataclass(frozen=True, eq=False, repr=False)
 class IntegrationResult:
@@ -113,8 +110,8 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
     method : {"trbdf2", "bdf2", "exponential", "cram", "explicit"}
     rtol, atol : float
         Local error tolerances of the adaptive "trbdf2"/"bdf2" (RMS norm of the estimate weighted
-        by atol + rtol|p|). Ignored by "exponential" (accurate to ~1e-14 relative to ‖p0‖) and
-        "explicit" (stability-limited step).
+        by atol + rtol|p|). Ignored by "exponential" (accurate to ~1e-10 relative to ‖p0‖, or
+        warned about: :mod:`fpsolve.krylov`), "cram" and "explicit" (stability-limited step).
     dt : float, optional
         Fixed step for "trbdf2"/"bdf2" (the last step to each output time may be shorter); for
         "explicit" an upper bound on the step.
@@ -130,6 +127,10 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
     ValueError
         For an unknown method, non-increasing t, a p0 of the wrong shape or with non-finite
         entries, or "exponential" with a time-dependent operator.
+    RuntimeError
+        From "exponential" when exp(tA)p0 is not determined in double precision (the slowest
+        decay rate is below the round-off of the fastest ones) or the Krylov space does not
+        converge (:func:`fpsolve.krylov.expm_multiply_krylov`).
     """
     if method not in METHODS:
         raise ValueError(f"method: unknown integrator {method!r}; choose one of "
@@ -159,18 +160,17 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
 
     bar = _progress_bar(t, progress)
     try:
-        if method == "trbdf2":
-            y, steps, facts, msg = _run_implicit(_trbdf2_step, op, p0, t, rtol, atol, dt, bar)
-        elif method == "bdf2":
-            y, steps, facts, msg = _run_bdf2(op, p0, t, rtol, atol, dt, bar)
+        if method in ("trbdf2", "bdf2"):
+            run = run_trbdf2 if method == "trbdf2" else run_bdf2
+            y, steps, facts, msg = run(op, p0, t, rtol, atol, dt, bar, _is_closed(op(t[0])[1]))
         elif method == "cram":
-            y, steps, facts, msg = run_cram(op, p0, t, bar, _snap, _advance_bar)
+            y, steps, facts, msg = run_cram(op, p0, t, bar, snap, advance_bar)
         elif method == "exponential":
             A = op(t[0])[1]
             y = expm_multiply_krylov(A, p0, t - t[0])
             y = _conserve_mass(A, p0, y)
             steps, facts, msg = len(t) - 1, 0, "shift-and-invert Krylov, one real LU per band of times"
-            _advance_bar(bar, t[-1] - t[0])
+            advance_bar(bar, t[-1] - t[0])
         else:
             y, steps, facts, msg = _run_explicit(op, p0, t, dt, bar)
     finally:
@@ -228,6 +228,11 @@ def _as_operator(operator, t0):
     return _Operator(lambda s: (None, A), autonomous=True), A.shape[0]
 
 
+def _is_closed(A):
+    """No mass leaves the chain: the columns of A = Qᵀ (the rows of Q) sum to zero to round-off."""
+    return not np.any(killing_rates(A.T) > 0)
+
+
 def _conserve_mass(A, p0, y):
     """For a closed chain (column sums of A zero), rescale each state to the exact mass of p0.
 
@@ -236,34 +241,10 @@ def _conserve_mass(A, p0, y):
     no more than that tolerance. Chains with killing are returned unchanged.
     """
     mass = float(np.sum(p0))
-    if mass == 0 or np.any(killing_rates(A.T) > 0):  # A = Q^T: its columns are Q's rows
+    if mass == 0 or not _is_closed(A):
         return y
     sums = y.sum(axis=1)
     return y * np.where(sums != 0, mass / np.where(sums != 0, sums, 1.0), 1.0)[:, None]
-
-
-def _snap(h):
-    """Round a special step size to 12 digits so that repeated landings share an LU."""
-    return float(f"{h:.12e}")
-
-
-def _next_switch(op, a, b):
-    """First time in (a, b] where the operator key changes (b if none); bisection on keys."""
-    if op.autonomous:
-        return b
-    eps = 1e-6 * (b - a)
-    lo, hi = a + eps, b - eps
-    klo = op.key(lo)
-    if op.key(hi) == klo:
-        return b
-    tol = 1e-12 * max(abs(a), abs(b), b - a)
-    while hi - lo > tol:
-        mid = 0.5 * (lo + hi)
-        if op.key(mid) == klo:
-            lo = mid
-        else:
-            hi = mid
-    return hi
 
 
 def _progress_bar(t, progress):
@@ -272,140 +253,6 @@ def _progress_bar(t, progress):
     from tqdm.auto import tqdm
     return tqdm(total=float(t[-1] - t[0]), unit="t", desc="integrate",
                 bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]")
-
-
-def _advance_bar(bar, dt):
-    if bar is not None:
-        bar.update(float(dt))
-
-
-def _error_norm(e, y0, y1, rtol, atol):
-    """Σ|e_i| / Σ(atol + rtol·max(|y0_i|, |y1_i|)): the relative L1 (total-variation) norm."""
-    scale = np.sum(atol + rtol * np.maximum(np.abs(y0), np.abs(y1)))
-    return float(np.sum(np.abs(e)) / scale)
-
-
-# -------------------------------------------------------------------------- implicit methods
-
-def _trbdf2_step(facts, key, A, y, h):
-    """One TR-BDF2 step of size h; returns (y_{n+1}, filtered local-error estimate)."""
-    solve = facts.solver(key, A, 1.0, _D * h)
-    f0 = A @ y
-    yg = solve(y + _D * h * f0)                      # trapezoidal stage to t + γh
-    y1 = solve(_W_G * yg - _W_N * y)                 # BDF2 stage to t + h
-    fg, f1 = A @ yg, A @ y1
-    raw = (2 * _ERR_C * h) * (f0 / GAMMA - fg / (GAMMA * (1 - GAMMA)) + f1 / (1 - GAMMA))
-    return y1, solve(raw)
-
-
-def _initial_step(op, y, t0, span, rtol, atol):
-    """Hairer's starting step 0.01‖y‖/‖f‖ in the weighted norm, capped by the span."""
-    _, A = op(t0)
-    f = A @ y
-    scale = atol + rtol * np.abs(y)
-    d0, d1 = np.sqrt(np.mean((y / scale) ** 2)), np.sqrt(np.mean((f / scale) ** 2))
-    return span if d1 <= 1e-300 else min(span, 0.01 * d0 / d1)
-
-
-def _rung(h, span):
-    """Largest ladder step span·2^−k (k ≥ 0) not above h."""
-    k = max(0, math.ceil(math.log2(span / h) - 1e-12))
-    return math.ldexp(span, -k)
-
-
-def _plan_step(tn, t_out, rung, op):
-    """Step size and landing time for the next attempt: a rung, or a special step landing on
-    the next output time or operator switch (split in two equal halves when 1 < r/rung < 2)."""
-    target = _next_switch(op, tn, min(t_out, tn + 2 * rung))
-    target = t_out if target >= t_out else target
-    r = target - tn
-    if rung >= r * (1 - 1e-12):
-        return _snap(r), target
-    if 2 * rung > r:
-        return _snap(r / 2), None
-    return rung, None
-
-
-def _start(op, p0, t, rtol, atol, dt):
-    """What every implicit driver starts from: an LU cache, the span, the output array with p0,
-    the state and the first rung of the step ladder (or the fixed step)."""
-    span = t[-1] - t[0]
-    out = np.empty((len(t), len(p0)))
-    out[0] = y = p0.copy()
-    rung = dt if dt is not None else (
-        _rung(_initial_step(op, y, t[0], span, rtol, atol), span) if span > 0 else 0)
-    return Factorizations(), span, out, y, rung
-
-
-def _run_implicit(step, op, p0, t, rtol, atol, dt, bar):
-    """Drive a one-step implicit method over the output times (ladder-adaptive or fixed dt)."""
-    facts, span, out, y, rung = _start(op, p0, t, rtol, atol, dt)
-    tn, steps, rejected = t[0], 0, 0
-    h_min = span * 2.0**-60
-    for k in range(1, len(t)):
-        while tn < t[k]:
-            h, land = _plan_step(tn, t[k], rung, op)
-            key, A = op(tn + h / 2)
-            y1, est = step(facts, key, A, y, h)
-            if dt is None:
-                err = _error_norm(est, y, y1, rtol, atol)
-                if err > 1 and h > h_min:
-                    rejected += 1
-                    rung = _rung(h * max(0.2, 0.9 * err ** (-1 / 3)), span)
-                    continue
-                grow = 4.0 if err == 0 else min(4.0, max(0.2, 0.9 * err ** (-1 / 3)))
-                rung = _rung(h * grow, span) if land is None else max(rung, _rung(h * grow, span))
-            tnew = land if land is not None else tn + h
-            _advance_bar(bar, tnew - tn)
-            y, tn, steps = y1, tnew, steps + 1
-        out[k] = y
-    msg = (f"{steps} steps ({rejected} rejected), {facts.count} LU factorizations"
-           + ("" if dt is None else f", fixed dt = {dt:g}"))
-    return out, steps, facts.count, msg
-
-
-def _run_bdf2(op, p0, t, rtol, atol, dt, bar):
-    """BDF2 with constant step on each run; one TR-BDF2 step (re)starts each run.
-
-    y_{n+1} − (2/3)hA y_{n+1} = (4/3)y_n − (1/3)y_{n−1}. Error by Milne's device against the
-    quadratic extrapolation of the last three values: est = (2/11)(y_{n+1} − y_pred).
-    """
-    facts, span, out, y, rung = _start(op, p0, t, rtol, atol, dt)
-    tn, steps, rejected = t[0], 0, 0
-    history = []                                     # previous values at the current step size
-    h_prev = None
-    for k in range(1, len(t)):
-        while tn < t[k]:
-            h, land = _plan_step(tn, t[k], rung, op)
-            key, A = op(tn + h / 2)
-            if h != h_prev:
-                history = []
-            estimated = dt is None and len(history) >= 2
-            if not history:                          # second-order (re)start by TR-BDF2
-                y1, _ = _trbdf2_step(facts, key, A, y, h)
-            else:
-                y1 = facts.solver(key, A, 1.0, 2 * h / 3)((4 * y - history[-1]) / 3)
-            err = 0.0
-            if estimated:
-                pred = 3 * y - 3 * history[-1] + history[-2]
-                err = _error_norm((2 / 11) * (y1 - pred), y, y1, rtol, atol)
-            if estimated and err > 1:
-                rejected += 1
-                rung, h_prev, history = _rung(h * max(0.2, 0.9 * err ** (-1 / 3)), span), None, []
-                continue
-            history = (history + [y])[-2:]
-            h_prev = h
-            if estimated:
-                grow = 4.0 if err == 0 else min(4.0, max(0.2, 0.9 * err ** (-1 / 3)))
-                # change rung only when the estimate asks for at least a factor 2
-                if grow >= 2 or grow < 1:
-                    rung = _rung(h * grow, span) if land is None else max(rung, _rung(h * grow, span))
-            tnew = land if land is not None else tn + h
-            _advance_bar(bar, tnew - tn)
-            y, tn, steps = y1, tnew, steps + 1
-        out[k] = y
-    msg = f"{steps} steps ({rejected} rejected), {facts.count} LU factorizations"
-    return out, steps, facts.count, msg
 
 
 # ---------------------------------------------------------------------------- explicit Euler
@@ -418,7 +265,7 @@ def _run_explicit(op, p0, t, dt, bar, safety=0.9):
     for k in range(1, len(t)):
         a = t[k - 1]
         while a < t[k]:
-            b = _next_switch(op, a, t[k])
+            b = next_switch(op, a, t[k])
             _, A = op(0.5 * (a + b))
             rate = float(np.max(-A.diagonal(), initial=0.0))
             h_max = safety / rate if rate > 0 else b - a
@@ -429,7 +276,7 @@ def _run_explicit(op, p0, t, dt, bar, safety=0.9):
             if is_matrix_free(A):
                 for _ in range(nsteps):
                     y = y + h * (A @ y)
-                _advance_bar(bar, nsteps * h)
+                advance_bar(bar, nsteps * h)
                 steps += nsteps
                 a = b
                 continue
@@ -443,7 +290,7 @@ def _run_explicit(op, p0, t, dt, bar, safety=0.9):
                 y = kernels.euler_steps(indptr, indices, B.data, y, work, m)
                 work = np.empty_like(y) if m % 2 else work
                 done += m
-                _advance_bar(bar, m * h)
+                advance_bar(bar, m * h)
             steps += nsteps
             a = b
         out[k] = y

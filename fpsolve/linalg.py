@@ -4,25 +4,28 @@ Q is an N×N sparse rate matrix of a continuous-time Markov chain on grid cells:
 the rate from cell i to cell j (i ≠ j) and each row sums to 0 (closed chain) or to a negative
 number (mass killed at absorbing boundaries). The forward equation is dp/dt = Qᵀp, the backward
 one du/dt = Qu. Here: the slowest relaxation rates (−Re λ of the eigenvalues λ of Q nearest 0),
-for a sparse Q or a matrix-free one (:class:`fpsolve.operators.MatrixFree`), detailed balance and
-killing rates. The stationary law lives in :mod:`fpsolve.stationary`, linear solves in
-:mod:`fpsolve.solvers`.
+for a sparse Q or a matrix-free one (:class:`fpsolve.operators.MatrixFree`), each certified to a
+relative accuracy or refused (the accurate methods and error estimates are in
+:mod:`fpsolve.rate_accuracy`), detailed balance and killing rates. The stationary law lives in
+:mod:`fpsolve.stationary`, linear solves in :mod:`fpsolve.solvers`.
 """
 
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sparse
 from scipy.sparse import csgraph
 from scipy.sparse import linalg as sla
 
-from ._warnings import warn as _warn
-from .operators import MatrixFree, is_matrix_free
-from .solvers import (ORDERING, birth_death_parts, factorize, krylov_solver, shifted_solver, solve,
+from .operators import is_matrix_free
+from .rate_accuracy import (RATES_RTOL, birth_death_rates, dirichlet_factor,
+                            eigenvalue_error_estimates, ritz_rates)
+from .solvers import (birth_death_parts, factorize, shifted_solver, solve,
                       solve_birth_death)
 
 
 __all__ = ["relaxation_rates", "is_reversible", "log_detailed_balance",
-           "killing_rates", "symmetrized", "as_generator", "KILLING_RTOL", "DENSE_MAX",
+           "killing_rates", "symmetrized", "as_generator", "KILLING_RTOL", "DENSE_MAX", "RATES_RTOL",
            # linear solves, re-exported from fpsolve.solvers
            "solve", "factorize", "solve_birth_death", "shifted_solver", "birth_death_parts"]
 
@@ -135,24 +138,33 @@ def is_reversible(Q, rtol=1e-8) -> bool:
     return log_detailed_balance(as_generator(Q), rtol) is not None
 
 
-def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
-    """The k smallest nonzero relaxation rates −Re λ of the generator Q, ascending, positive.
+def relaxation_rates(Q, k, *, reversible=None, rtol: float = RATES_RTOL) -> np.ndarray:
+    """The k smallest nonzero relaxation rates −Re λ of the generator Q, ascending, positive, each
+    certified to relative accuracy ``rtol`` for the chain whose rates are Q's off-diagonal entries
+    and killing rates (the diagonal is taken as minus their sum, exactly).
 
     For a closed chain the eigenvalue 0 (the stationary law) is left out; with killing every
-    eigenvalue counts and the first rate is the decay rate of survival. Reversible chains
-    (detailed balance, detected with :func:`is_reversible` unless ``reversible`` is given) are
-    symmetrized, S_ij = sign·√(Q_ij Q_ji), S_ii = Q_ii, similar to Q through diag(μ)^{1/2}, and
-    solved with ``eigsh``; others with shift-invert Arnoldi (``eigs``). In both cases the shift
-    σ = 1e-10·max|Q_ii| > 0 lies just above the spectrum, so Q − σI is a nonsingular M-matrix.
-    Complex pairs contribute two equal rates.
+    eigenvalue counts and the first rate is the decay rate of survival. Complex pairs contribute
+    two equal rates. The method follows Q's structure (:mod:`fpsolve.rate_accuracy`):
+
+    * birth-death chains (1-D): squared singular values of a bidiagonal factor of −Q, accurate to
+      ~n·eps relative at any barrier height (gaps 1e-18 of the fastest rate measured to 5e-15);
+    * other reversible chains: shift-inverted Lanczos on the symmetrized generator (the known
+      stationary vector deflated), then Rayleigh–Ritz with the Dirichlet form, a sum of squares;
+    * non-reversible chains and large matrix-free operators: shift-invert Arnoldi with right and
+      left eigenvectors, and a first-order error estimate κ(λ)·|residual|.
 
     Parameters
     ----------
-    Q : sparse matrix, shape (N, N)
+    Q : sparse matrix or MatrixFree, shape (N, N)
     k : int
         Number of rates, 1 ≤ k ≤ N − 2 (N with killing).
     reversible : bool, optional
-        Skip the detection.
+        None: detect detailed balance. True: require it (ValueError if Q violates it). False:
+        use the general (non-reversible) method even on a reversible chain.
+    rtol : float
+        Relative accuracy to certify. A rate whose a-posteriori error estimate exceeds
+        ``rtol`` times the rate is refused with RuntimeError, never returned.
 
     Returns
     -------
@@ -161,109 +173,155 @@ def relaxation_rates(Q, k, *, reversible=None) -> np.ndarray:
     """
     Q = as_generator(Q)
     n = Q.shape[0]
-    closed = not np.any(killing_rates(Q) > 0)
-    want = k + 1 if closed else k
-    if is_matrix_free(Q):
-        if not (isinstance(k, (int, np.integer)) and 1 <= k and want <= n - 2):
-            raise ValueError(f"k: expected an integer in [1, {n - 3}] for this {n}-state operator, got {k!r}")
-        scale = float(np.max(np.abs(Q.diagonal())))
-        rates = _slowest_matrix_free(Q, want, 1e-10 * scale)
-        if closed and rates[1] > 1e-7 * scale:  # the second pass of the sparse path, below
-            rates = _slowest_matrix_free(Q, want, 0.5 * rates[1])
-        return _checked(rates[1:], scale)[:k] if closed else rates[:k]
-    if not closed and isinstance(k, (int, np.integer)) and k == n:
-        # every rate of a killed chain (e.g. a one-cell domain): too many for ARPACK, dense
-        return np.sort(-np.linalg.eigvals(Q.toarray()).real)
-    if not (isinstance(k, (int, np.integer)) and 1 <= k and want <= n - 1):
+    killing = killing_rates(Q)
+    closed = not np.any(killing > 0)
+    if not (isinstance(rtol, (float, int)) and 0 < rtol < 1):
+        raise ValueError(f"rtol: expected a relative tolerance in (0, 1), got {rtol!r}")
+    if not (isinstance(k, (int, np.integer)) and 1 <= k <= (n - 2 if closed else n)):
         raise ValueError(f"k: expected an integer in [1, {n - 2 if closed else n}] for a {n}-state "
                          f"{'closed' if closed else 'killed'} chain, got {k!r}")
+    k = int(k)
+    if is_matrix_free(Q):
+        rates, error = _general_rates(Q, k, killing, closed)
+        return _certified(rates, error, rtol, "shift-invert Arnoldi (matrix-free)")
     log_mu = log_detailed_balance(Q) if reversible is not False else None
-    if reversible is None:
-        reversible = log_mu is not None
-    scale = float(np.max(np.abs(Q.diagonal())))
-    sigma = 1e-10 * scale
-    if closed and log_mu is not None:
-        # the stationary law is known exactly (detailed balance): deflate it instead of
-        # computing the zero mode, so that tiny gaps keep their relative accuracy
-        rates = _slowest_deflated(Q, k, sigma, log_mu)
-        return _checked(rates, scale)[:k]
-    rates = _slowest(Q, want, sigma, reversible)
-    if closed and rates[1] > 1e3 * sigma:
-        # The zero mode, amplified to 1/σ by the shift-inversion, pollutes the others with
-        # relative errors ~eps/(σ·r); a second pass with σ = r_1/2 removes that amplification.
-        rates = _slowest(Q, want, 0.5 * rates[1], reversible)
-    if closed:
-        rates = _checked(rates[1:], scale)  # drop the eigenvalue closest to 0, the stationary law
-    return rates[:k]
+    if reversible is True and log_mu is None:
+        raise ValueError("reversible: Q violates detailed balance μ_i Q_ij = μ_j Q_ji, so its "
+                         "rates cannot be computed as a reversible chain's; pass reversible=None "
+                         "to detect it")
+    if log_mu is None:
+        rates, error = _general_rates(Q, k, killing, closed)
+        return _certified(rates, error, rtol, "shift-invert Arnoldi (non-reversible chain)")
+    parts = birth_death_parts(Q)
+    if parts is not None:
+        rates, relative = birth_death_rates(parts[0], parts[1], killing, k)
+        return _certified(rates, relative * rates, rtol, "bidiagonal singular values")
+    rates, error = _reversible_rates(Q, k, killing, log_mu, closed)
+    return _certified(rates, error, rtol, "Lanczos + Dirichlet-form Rayleigh-Ritz")
 
 
-def _checked(rates, scale):
-    """Refuse a slowest rate lost in round-off; warn when it is close to that."""
-    if rates.size == 0:
+def _certified(rates, error, rtol, method):
+    """``rates`` when every a-posteriori error estimate is within ``rtol`` of its rate; else
+    RuntimeError naming what would help."""
+    relative = error / np.maximum(np.abs(rates), np.finfo(float).tiny)
+    if np.all(relative <= rtol) and np.all(rates > 0):
         return rates
-    # eigenvalues of Q are defined to about eps * max|Q_ii| (round-off in its entries)
-    resolution = np.finfo(float).eps * scale
-    if rates[0] < 20 * resolution:
-        raise ValueError(
-            f"Q: the slowest relaxation rate is zero to round-off (below {20 * resolution:.2g} = "
-            "20 eps max|Q_ii|): the chain is reducible, or so metastable that its gap is lost "
-            "in round-off; mean exit times (linear solves; exact for 1-D chains) resolve longer time scales"
-        )
-    if rates[0] < 200 * resolution:
-        # measured on double wells: the computed zero mode lands within ~0.05 units of 0,
-        # so a rate r carries an absolute error of about 0.1 units
-        _warn(
-            f"relaxation_rates: the slowest rate {rates[0]:.3g} is within {rates[0] / resolution:.0f} "
-            f"round-off units ({resolution:.2g}) of zero; its relative accuracy is only about "
-            f"{0.1 * resolution / rates[0]:.0e}. Mean exit times (linear solves) are accurate there")
-    return rates
+    a = int(np.argmax(relative > rtol)) if np.any(relative > rtol) else int(np.argmax(rates <= 0))
+    raise RuntimeError(
+        f"relaxation_rates: rate {a + 1} = {rates[a]:.6g} carries an estimated relative error "
+        f"{relative[a]:.1e}, above rtol = {rtol:.0e} ({method}, double precision): the chain is "
+        "too metastable or too non-normal for its slow rates to be resolved. Mean exit times "
+        "(fpsolve.mean_exit_time, linear solves) resolve these time scales; a coarser grid "
+        f"(smaller max|Q_ii|) or a looser tolerance (fpsolve.linalg.relaxation_rates(Q, k, "
+        f"rtol={max(10 * relative[a], 10 * rtol):.0e})) also helps")
 
 
-def _slowest_deflated(Q, k, sigma, log_mu):
-    """The k smallest nonzero rates of a closed reversible chain: Lanczos on the shift-inverted,
-    symmetrized generator S with the known null vector sqrt(mu) projected out.
+#: Chains up to this size are diagonalised densely (all eigenvectors, then the same refinement
+#: and error estimates as the sparse path). Small: a threaded dense eig of 300 states took 5 s
+#: on a loaded 2-core machine, where shift-invert Arnoldi takes milliseconds.
+DENSE_EIG = 100
 
-    S_ij = sqrt(Q_ij Q_ji), S_ii = Q_ii is similar to Q through diag(mu)^(1/2); the operator
-    P (S - sigma I)^-1 P (P the projector orthogonal to sqrt(mu)) has eigenvalues
-    1 / (lambda - sigma) on the other modes, the largest in modulus for the slowest rates.
-    """
-    S = symmetrized(Q)
-    null = np.exp(0.5 * log_mu)
-    null /= np.linalg.norm(null)
+
+def _reversible_rates(Q, k, killing, log_mu, closed):
+    """Rates and absolute error bounds of a reversible chain: Lanczos vectors of the symmetrized
+    generator S (one extra pair for the gap), refined by Rayleigh–Ritz with the Dirichlet form."""
     n = Q.shape[0]
+    m = min(k + 1, n - 1 if closed else n)
+    null = None
+    if closed:
+        null = np.exp(0.5 * log_mu)
+        null /= np.linalg.norm(null)
+    S = symmetrized(Q)
+    scale = float(np.max(np.abs(Q.diagonal())))
+    if n <= DENSE_EIG or m >= n - 2:
+        dense = S.toarray()
+        if closed:  # move the zero mode far below the spectrum
+            dense -= 4.0 * scale * np.outer(null, null)
+        vectors = np.linalg.eigh(dense)[1][:, ::-1][:, :m]
+    else:
+        vectors = _slowest_symmetric_vectors(S, m, 1e-10 * scale, null)
+    theta, error = ritz_rates(dirichlet_factor(Q, killing), vectors, null)
+    return theta[:k], error[:k]
+
+
+def _slowest_symmetric_vectors(S, m, sigma, null):
+    """Eigenvectors of the symmetric S for its m eigenvalues nearest 0 (S ≤ 0): Lanczos on
+    P (S − σ I)^{-1} P, P the projector orthogonal to ``null`` (None: no deflation), whose
+    eigenvalues 1/(λ − σ) are largest in modulus for the slowest modes."""
+    n = S.shape[0]
     # S is symmetric: a symmetric fill-reducing ordering halves the factor
     solve = sla.splu(sparse.csc_array(S - sigma * sparse.identity(n, format="csc")),
                      permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True)).solve
 
     def inverse(x):
         x = np.ravel(x)
-        y = solve(x - null * (null @ x))
-        return y - null * (null @ y)
+        if null is None:
+            return solve(x)
+        # np.sum of a product, not BLAS ddot: a threaded ddot on a loaded machine was measured
+        # 20 ms per call here, 40 times the rest of the iteration
+        y = solve(x - null * np.sum(null * x))
+        return y - null * np.sum(null * y)
 
     operator = sla.LinearOperator((n, n), matvec=inverse, dtype=float)
-    mu = sla.eigsh(operator, k=k, which="LM", return_eigenvectors=False)
-    return np.sort(-(sigma + 1.0 / np.real(mu)))
+    return sla.eigsh(operator, k=m, which="LM")[1]
 
 
-def _slowest(Q, want, sigma, reversible):
-    """−Re λ for the ``want`` eigenvalues λ of Q nearest the shift σ > 0, ascending."""
-    if reversible:
-        lam = sla.eigsh(sparse.csc_array(symmetrized(Q)), k=want, sigma=sigma, which="LM",
-                        return_eigenvectors=False)
-    else:
-        lam = sla.eigs(sparse.csc_array(Q), k=want, sigma=sigma, which="LM",
-                       return_eigenvectors=False)
-    return np.sort(-np.real(lam))
-
-
-def _slowest_matrix_free(Q: MatrixFree, want: int, sigma: float) -> np.ndarray:
-    """−Re λ of the ``want`` eigenvalues of a matrix-free Q nearest the shift σ: shift-invert
-    Arnoldi with preconditioned Krylov inner solves of (Q − σI). Q rather than Qᵀ: a
-    generator-like preconditioner shares Q's right null vector (the constants) exactly, so the
-    nearly singular shifted solves stay well preconditioned."""
+def _general_rates(Q, k, killing, closed):
+    """Rates and first-order error estimates κ(λ)|r| of any generator (sparse or matrix-free):
+    right and left eigenvectors by shift-invert Arnoldi (dense for small chains)."""
     n = Q.shape[0]
+    want = k + 1 if closed else k
+    scale = float(np.max(np.abs(Q.diagonal())))
+    if not is_matrix_free(Q) and (n <= DENSE_EIG or want >= n - 2):
+        lam, left, right = scipy.linalg.eig(Q.toarray(), left=True, right=True)
+        left = left.conj()                      # eigenvectors of Q^T
+    else:
+        lam, right = _eigenpairs(Q, want, 1e-10 * scale)
+        if closed and -lam.real[np.argsort(-lam.real)[1]] > 1e-7 * scale:
+            # the zero mode, amplified to 1/σ by the inversion, pollutes the others with relative
+            # errors ~eps/(σ r); a second pass with σ = r_1/2 removes that amplification
+            lam, right = _eigenpairs(Q, want, 0.5 * np.sort(-lam.real)[1])
+        sigma = max(1e-10 * scale, 0.5 * float(np.sort(-lam.real)[1])) if closed else 1e-10 * scale
+        mu, left = _eigenpairs(Q.T, want, sigma)
+        left = left[:, [int(np.argmin(np.abs(mu - value))) for value in lam]]
+    order = np.argsort(-lam.real)[:want] if lam.size > want else np.argsort(-lam.real)
+    lam, right, left = lam[order], right[:, order], left[:, order]
+    residual = _residual_norms(Q, lam, right, scale)
+    error = eigenvalue_error_estimates(lam, right, left, residual)
+    rates = -lam.real
+    if closed:  # the eigenvalue nearest 0 is the stationary law's
+        keep = np.arange(rates.size) != int(np.argmin(np.abs(lam)))
+        rates, error = rates[keep], error[keep]
+    return rates[:k], error[:k]
+
+
+def _eigenpairs(Q, want, sigma):
+    """Eigenvalues λ of Q nearest the shift σ > 0 with right eigenvectors: shift-invert Arnoldi,
+    sparse LU for a sparse Q, preconditioned Krylov inner solves for a matrix-free one. A
+    generator-like preconditioner shares Q's null vector (the constants), so the nearly singular
+    shifted solves stay well preconditioned."""
+    n = Q.shape[0]
+    if not is_matrix_free(Q):
+        return sla.eigs(sparse.csc_array(Q), k=want, sigma=sigma, which="LM")
     inverse = shifted_solver(Q, -sigma, -1.0)  # (Q - sigma I)^-1
     operator = sla.LinearOperator((n, n), matvec=Q.matvec, dtype=float)
     opinv = sla.LinearOperator((n, n), matvec=inverse, dtype=float)
-    lam = sla.eigs(operator, k=want, sigma=sigma, OPinv=opinv, which="LM", return_eigenvectors=False)
-    return np.sort(-np.real(lam))
+    return sla.eigs(operator, k=want, sigma=sigma, OPinv=opinv, which="LM")
+
+
+def _residual_norms(Q, lam, right, scale):
+    """|Q x − λ x| per column, plus a bound on its own round-off: (c + 2) eps (|Q| |x| + |λ| |x|)
+    with c the most nonzeros of a row (a sparse product sums c terms); for a matrix-free Q, |Q|
+    is bounded by 2 max|Q_ii| (generator rows are diagonally dominant) and c by log2(N) + 2 (FFT
+    products)."""
+    eps = np.finfo(float).eps
+    if is_matrix_free(Q):
+        apply = lambda x: Q.matvec(x.real) + 1j * Q.matvec(x.imag)  # noqa: E731
+        products = np.column_stack([apply(x) for x in right.T])
+        c = np.log2(Q.shape[0]) + 2.0
+        floor = c * eps * (2.0 * scale + np.abs(lam)) * np.linalg.norm(right, axis=0)
+    else:
+        products = Q @ right
+        c = float(np.diff(Q.indptr).max(initial=0)) + 2.0
+        floor = c * eps * np.linalg.norm(abs(Q) @ np.abs(right) + np.abs(right) * np.abs(lam), axis=0)
+    return np.linalg.norm(products - right * lam, axis=0) + floor

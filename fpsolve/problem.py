@@ -121,10 +121,16 @@ class FokkerPlanck:
         The scheme's name.
     scheme : fpsolve.discretize.Discretization
     diagnostics : dict
-        The scheme's own diagnostics at t = 0 (for "fv": ``peclet``, ``monotonicity``).
+        The scheme's own diagnostics at t = 0. For "fv", per axis: ``peclet`` (largest cell Peclet
+        number), ``diffusion_resolution`` (h/l, l the shortest length on which D_kk changes by a
+        factor e; for Hessian noise at an active floor, floor / |gradient of the eigenvalue|),
+        ``drift_error`` (largest relative error of the discrete drift, h^2 |d_k b_k| / (6 D_kk):
+        transient means are off by about this times the distance the density travels); and
+        ``monotonicity``. docs/numerics.md, "Resolution reports".
 
-    The scheme warns when the grid is too coarse for the noise (for finite volumes: cell Peclet
-    number above :data:`PECLET_WARNING` where the density is not negligible, or cross-diffusion
+    The scheme warns when the grid is too coarse (for finite volumes: cell Peclet number above
+    :data:`PECLET_WARNING` where the density is not negligible, h/l above
+    :data:`fpsolve.discretize.finite_volumes.DIFFUSION_RESOLUTION_WARNING`, or cross-diffusion
     that breaks the M-matrix property).
     """
 
@@ -278,8 +284,8 @@ class FokkerPlanck:
                 f"evolve: the density became negative ({low:.3g}) with method {method!r}: the "
                 f"operator is not an M-matrix ({self.discretization!r} scheme, diagnostics "
                 f"{self.diagnostics}), the step was too large, or (method 'cram') the operator is "
-                "too non-normal for a rational approximation on the real axis; method "
-                "'exponential' or 'trbdf2' is safe for M-matrices")
+                "too non-normal for a rational approximation on the real axis; "
+                f"{_safe_methods(method)} safe for M-matrices")
 
     # --- stationary law, currents, spectrum --------------------------------------------------------
     def stationary(self) -> np.ndarray:
@@ -336,3 +342,9 @@ class _ScheduleOperator:
     def __call__(self, t: float):
         s = self._time(t)
         return self.problem.model.parameters(s), self.problem.generator_at(s).forward
+
+
+def _safe_methods(method: str) -> str:
+    """The positivity-preserving integrators other than the one in use, as a phrase."""
+    others = [f"method {m!r}" for m in ("exponential", "trbdf2") if m != method]
+    return " or ".join(others) + (" is" if len(others) == 1 else " are")

@@ -99,10 +99,17 @@ def solve_birth_death(lower, upper, killing, rhs) -> np.ndarray:
     args = [np.ascontiguousarray(a, dtype=float) for a in (lower, upper, killing, rhs)]
     x = _birth_death_kernel(*args)
     if not np.all(np.isfinite(x)):
+        lower, upper, killing = args[:3]
+        connected = np.all(upper[:-1] > 0) and np.all(lower[1:] > 0) and np.any(killing > 0)
+        if connected:
+            raise ValueError(
+                "domain: the solution overflows the double range (exit times beyond 1.8e308 at "
+                "barriers above about 700 times the diffusion): not resolved in double precision; "
+                "raise the temperature or lower the barrier")
         raise ValueError(
-            "domain: a set of cells is never absorbed (no killing reaches it), so its exit time is "
-            "infinite"
-        )
+            "domain: a set of cells is never absorbed: no rate leads from it to the absorbing set "
+            "(rates that underflow to 0 at barriers above about 700 times the diffusion also cut "
+            "the chain), so its exit time is infinite or not resolved in double precision")
     return x
 
 

@@ -1,7 +1,11 @@
-"""The stationary law of a generator Q: Qᵀπ = 0, π ≥ 0, Σπ = 1.
+"""The stationary law of a generator Q: Qᵀπ = 0, π ≥ 0, Σπ = 1, checked before it is returned.
 
-Reversible chains get π exactly from detailed balance (log space, along spanning trees); other
-chains by a pinned sparse solve; large matrix-free operators by preconditioned GMRES.
+Reversible chains get π exactly from detailed balance (log space, along spanning trees). Other
+Markov chains get it by GTH elimination on Q's band (:mod:`fpsolve.gth`), which has no
+subtraction and is therefore accurate entry by entry however metastable the chain; chains whose
+band is too wide for it (3-D grids) by sparse LU with iterative refinement; large matrix-free
+operators by preconditioned GMRES. Every law passes an a-posteriori balance check
+(:mod:`fpsolve.balance`) before it is returned, or the call is refused with a ValueError.
 """
 
 
@@ -10,29 +14,63 @@ import scipy.sparse as sparse
 from scipy.sparse import csgraph
 from scipy.sparse import linalg as sla
 
+from .balance import balance_errors
+from .gth import axis_orderings, band_ordering, bandwidth_of, gth_banded
 from .linalg import as_generator, killing_rates, log_detailed_balance
 from .operators import MatrixFree, is_matrix_free
 from .solvers import ORDERING, krylov_solver
 
 
-__all__ = ["stationary_distribution"]
+__all__ = ["stationary_distribution", "BALANCE_RTOL", "GTH_MAX_WORK", "GTH_MAX_BYTES"]
+
+#: A returned law balances every cell and every cut of the band ordering to this relative error
+#: (:func:`fpsolve.balance.balance_errors`). Exact laws computed in double precision reach 1e-14
+#: (measured: GTH and detailed balance on the chains of tests/test_stationary.py); wrong shares of
+#: mass between metastable wells show errors of 1e-5 to 1 across the cut through the barrier.
+BALANCE_RTOL = 1e-10
+
+#: GTH elimination is used when its multiply-adds (n·bandwidth²) and its band storage
+#: (8·n·(2·bandwidth + 1) bytes) stay below these: 1e10 takes about 10 s on one core.
+GTH_MAX_WORK = 1e10
+GTH_MAX_BYTES = 2e9
+
+#: Below this work GTH goes before sparse LU; above it (a dense 1-D nonlocal chain of 2000 states
+#: is 8e9) LU with refinement is tried first and GTH only if LU's law fails the check.
+GTH_FIRST_WORK = 2e9
+
+#: Negative off-diagonal entries no larger than this fraction of their row's |Q_ii| are round-off
+#: of zero rates (limited cross-diffusion fluxes leave some of ~1e-14); they are set to zero.
+ROUNDOFF_RATE = 1e-12
+
+#: Normwise backward error |Qᵀπ| / (2 max|Q_ii| max π) required of matrix-free laws (GMRES is
+#: driven to 1e-11, fpsolve.solvers.KRYLOV_RTOL); their products carry normwise round-off only.
+MATRIX_FREE_RTOL = 1e-9
 
 
 def stationary_distribution(Q) -> np.ndarray:
     """The stationary law π of the generator Q: Qᵀπ = 0, π ≥ 0, Σπ = 1.
 
-    Reversible chains (detailed balance, as the fitted finite-volume scheme gives for gradient
-    drift without cross diffusion) get π exactly from the ratios π_j/π_i = Q_ij/Q_ji along a
-    spanning tree, in log space: O(N), round-off relative accuracy even where π spans hundreds of
-    orders of magnitude. Other chains: one equation of the singular system is replaced by
-    π_j = 1 for a cell j with large stationary mass, the rest solved by sparse LU and the result
-    normalised (j is re-chosen as argmax π if the first guess was light). For small chains
-    (N ≤ 20 000) whose law spans many decades a last pass eliminates the light cells first
-    without pivoting (as in the GTH algorithm), so that tails come out with relative accuracy.
+    Methods, in order, the first whose answer passes the check being returned:
+
+    1. detailed balance (reversible chains: the fitted finite-volume scheme with gradient drift
+       and no cross diffusion): π_j/π_i = Q_ij/Q_ji along a spanning tree, in log space, O(N);
+    2. GTH elimination (Markov chains whose band, after reordering, costs at most
+       :data:`GTH_MAX_WORK` and :data:`GTH_MAX_BYTES`): no subtraction, each π_i with a small
+       relative error at any barrier height, non-reversible chains included;
+    3. sparse LU of Qᵀ with one equation replaced by π_j = 1, and iterative refinement (before
+       GTH when GTH would cost more than :data:`GTH_FIRST_WORK`).
+
+    The check: balance of the probability flows π_i Q_ij at every cell carrying at least 1e-200
+    of the largest mass, and across each cut {first k states} of the given order and, for a 2-D
+    grid recognised from Q's offsets, of the transposed order (slabs across either axis, computed
+    from the crossing links only), both to :data:`BALANCE_RTOL` relative to the gross flows. The cuts
+    catch a wrong share of mass between metastable wells, which leaves every single cell balanced
+    to round-off. Matrix-free operators (more than ``linalg.DENSE_MAX`` states) are solved by
+    preconditioned GMRES and checked by their normwise residual (:data:`MATRIX_FREE_RTOL`).
 
     Parameters
     ----------
-    Q : sparse matrix, shape (N, N)
+    Q : sparse matrix, shape (N, N), or MatrixFree
         Generator of an irreducible closed chain (rows sum to 0).
 
     Returns
@@ -43,8 +81,9 @@ def stationary_distribution(Q) -> np.ndarray:
     Raises
     ------
     ValueError
-        If some rows of Q sum to a negative number (killing: no stationary law exists), or the
-        chain is reducible (the solve is singular).
+        If some rows of Q sum to a negative number (killing: no stationary law exists), the chain
+        is reducible, or no method meets the check (the message gives the errors reached and
+        what would help).
     """
     Q = as_generator(Q)
     killing = killing_rates(Q)
@@ -56,47 +95,111 @@ def stationary_distribution(Q) -> np.ndarray:
         return np.ones(1)
     if is_matrix_free(Q):
         return _stationary_matrix_free(Q)
-    mu = _detailed_balance_law(Q)
-    if mu is not None:
-        return mu
+    rates = markov_rates(Q)
+    chain = Q if rates is None else rates
+    order, bandwidth = band_ordering(Q)
+    slabs = axis_orderings(Q)  # cuts across each axis of a 2-D grid
+    tried = []
+    for method, solve in _methods(chain, rates is not None, order, bandwidth):
+        pi = solve()
+        if pi is None:
+            continue
+        error = balance_errors(chain, pi, slabs)
+        if error.worst <= BALANCE_RTOL:
+            return pi / pi.sum()
+        tried.append(f"{method}: {error!r}")
+    raise ValueError(_refusal(tried, n, bandwidth, rates is not None, Q))
+
+
+def _methods(chain, markov, order, bandwidth):
+    """``(name, solve)`` pairs in the order they are tried; ``solve()`` returns π or None."""
+    n = chain.shape[0]
+    lu = ("sparse LU with iterative refinement", lambda: _refined_lu_law(chain))
+    if not markov:
+        yield lu
+        return
+    yield "detailed balance", lambda: _detailed_balance_law(chain)
+    if n * bandwidth**2 > GTH_FIRST_WORK:
+        yield lu  # a wide band (dense nonlocal chains): LU is much cheaper, GTH if it fails
+    if _gth_affordable(n, bandwidth):
+        yield "GTH elimination", lambda: _gth_law(chain, order, bandwidth)
+    if n * bandwidth**2 <= GTH_FIRST_WORK:
+        yield lu
+
+
+def markov_rates(Q):
+    """Q with its round-off negative rates set to zero (:data:`ROUNDOFF_RATE`), or None if some
+    off-diagonal entry is genuinely negative (not a Markov generator)."""
+    Q = sparse.csr_array(Q, copy=True)
+    rows = np.repeat(np.arange(Q.shape[0]), np.diff(Q.indptr))
+    off = rows != Q.indices
+    scale = np.abs(Q.diagonal())[rows]
+    negative = off & (Q.data < 0)
+    if np.any(Q.data[negative] < -ROUNDOFF_RATE * scale[negative]):
+        return None
+    Q.data[negative] = 0.0
+    Q.eliminate_zeros()
+    return Q
+
+
+def _gth_affordable(n, bandwidth) -> bool:
+    return n * bandwidth**2 <= GTH_MAX_WORK and 8.0 * n * (2 * bandwidth + 1) <= GTH_MAX_BYTES
+
+
+def _gth_law(Q, order, bandwidth):
+    """GTH on the states listed in ``order``, after removing the states nothing flows into
+    (rates that underflowed to zero at the box's corners make a few): their mass is 0, and left
+    in they would stop the elimination with a zero pivot. Returns None if the rest is reducible."""
+    Q = sparse.csr_array(Q)
+    keep = np.ones(Q.shape[0], dtype=bool)
+    off = Q - sparse.diags_array(Q.diagonal())
+    while True:
+        inflow = off.T @ keep.astype(float)
+        unreachable = keep & ~(inflow > 0)
+        if not unreachable.any():
+            break
+        keep &= ~unreachable
+    order = order[keep[order]]
+    sub = Q[order][:, order]
+    try:
+        law = gth_banded(sub, bandwidth_of(sub, np.arange(len(order))))
+    except ValueError:
+        return None
+    pi = np.zeros(Q.shape[0])
+    pi[order] = law
+    return pi
+
+
+def _refined_lu_law(Q, refinements=3):
+    """Solve Qᵀπ = 0 with the equation of a heavy state j replaced by π_j = 1 (sparse LU), then
+    up to ``refinements`` steps of iterative refinement; j is re-chosen as argmax π if the first
+    guess was light. Returns None if the LU breaks down."""
     out_rate = -Q.diagonal()
     in_rate = np.asarray(Q.sum(axis=0)).ravel() + out_rate
     j = int(np.argmax(in_rate / np.maximum(out_rate, np.finfo(float).tiny)))
-    pi = _pinned_solve(Q, j)
-    if not np.all(np.isfinite(pi)) or pi[j] < 1e-3 * np.max(pi):
-        pi = _pinned_solve(Q, int(np.nanargmax(np.where(np.isfinite(pi), pi, -np.inf))))
-    pi = np.maximum(pi, 0.0)
-    if n <= 20_000 and pi.min() < 1e-8 * pi.max():
-        # Laws spanning many decades: eliminate the light cells first and the heaviest last,
-        # without pivoting (Qᵀ is column diagonally dominant), so that back substitution
-        # computes each light value from heavier ones without cancellation (as in GTH). Without
-        # a fill-reducing ordering this is affordable only for small chains.
-        pi = np.maximum(_pinned_solve(Q, int(np.argmax(pi)), order=np.argsort(pi)), 0.0)
-    return pi / pi.sum()
+    pi = _pinned_solve(Q, j, refinements)
+    if pi is not None and pi[j] < 1e-3 * np.max(pi):
+        pi = _pinned_solve(Q, int(np.argmax(pi)), refinements)
+    return None if pi is None else np.maximum(pi, 0.0)
 
 
-def _pinned_solve(Q, j, order=None):
-    """Solve Qᵀπ = 0 with equation j replaced by π_j = 1; optionally eliminate in ``order``
-    (ending with j) without pivoting."""
+def _pinned_solve(Q, j, refinements):
     n = Q.shape[0]
     M = sparse.lil_array(Q.T)
     M[j, :] = 0.0
     M[j, j] = 1.0
+    M = sparse.csc_array(M)
     rhs = np.zeros(n)
     rhs[j] = 1.0
     try:
         with np.errstate(all="ignore"):
-            if order is None:
-                return sla.splu(sparse.csc_array(M), permc_spec=ORDERING).solve(rhs)
-            M = sparse.csr_array(M)[order][:, order]
-            lu = sla.splu(sparse.csc_array(M), permc_spec="NATURAL", diag_pivot_thresh=0.0,
-                          options=dict(SymmetricMode=True))
-            pi = np.empty(n)
-            pi[order] = lu.solve(rhs[order])
-            return pi
-    except RuntimeError as exc:
-        raise ValueError("Q: the stationary system is singular; the chain is probably "
-                         "reducible (several closed classes)") from exc
+            solve = sla.splu(M, permc_spec=ORDERING).solve
+            pi = solve(rhs)
+            for _ in range(refinements):
+                pi = pi + solve(rhs - M @ pi)
+    except RuntimeError:  # exactly singular: reducible, reported by the refusal
+        return None
+    return pi if np.all(np.isfinite(pi)) else None
 
 
 def _detailed_balance_law(Q, rtol=1e-8):
@@ -108,9 +211,36 @@ def _detailed_balance_law(Q, rtol=1e-8):
     return mu / mu.sum()
 
 
+def _refusal(tried, n, bandwidth, markov, Q) -> str:
+    """The error message when no method met the check: what was reached, and what would help."""
+    reached = "; ".join(tried) if tried else "no method produced a finite law"
+    head = (f"Q: no stationary law of this {n}-state chain meets the balance check "
+            f"(relative error {BALANCE_RTOL:g} on every cell and every cut of the band ordering); "
+            f"reached {reached}. ")
+    if not markov:
+        worst = float(np.min(Q.data[sparse.csr_array(Q).indices
+                                    != np.repeat(np.arange(n), np.diff(Q.indptr))], initial=0.0))
+        return head + (f"Q has negative off-diagonal rates (down to {worst:.3g}), so it is not a "
+                       "Markov generator and the cancellation-free GTH elimination does not apply; "
+                       "a discretization that keeps the rates non-negative (an M-matrix) makes it "
+                       "applicable")
+    if not _gth_affordable(n, bandwidth):
+        return head + (f"GTH elimination, which is accurate for metastable chains, was not tried: "
+                       f"its band half-width {bandwidth} needs {n * bandwidth**2:.2g} multiply-adds "
+                       f"and {8.0 * n * (2 * bandwidth + 1) / 1e9:.2g} GB (limits "
+                       f"fpsolve.stationary.GTH_MAX_WORK = {GTH_MAX_WORK:g}, GTH_MAX_BYTES = "
+                       f"{GTH_MAX_BYTES:g}); fewer cells across the grid's shortest axis narrow the "
+                       "band, or raise those limits")
+    return head + ("GTH elimination did not balance either, so the chain is probably reducible "
+                   "(several closed classes, or rates that underflowed to zero cut it in parts): "
+                   "check the boundary conditions, or raise the noise so that every cell is "
+                   "reachable")
+
+
 def _stationary_matrix_free(Q: MatrixFree) -> np.ndarray:
     """Q^T pi = 0, sum pi = 1 for a large matrix-free Q: the equation of the state with the
-    largest diagonal-normalised inflow replaced by pi_j = 1, solved by preconditioned GMRES."""
+    largest diagonal-normalised inflow replaced by pi_j = 1, solved by preconditioned GMRES, and
+    refused unless |Q^T pi| <= MATRIX_FREE_RTOL * 2 max|Q_ii| max pi."""
     n = Q.shape[0]
     j = int(np.argmin(Q.diagonal()))  # any state with mass works; the fastest is well connected
     e = np.zeros(n)
@@ -129,4 +259,12 @@ def _stationary_matrix_free(Q: MatrixFree) -> np.ndarray:
     system = MatrixFree(n, lambda x: pinned(x, Q.rmatvec), lambda x: pinned(x, Q.matvec),
                         np.where(np.arange(n) == j, 1.0, Q.diagonal()), approximate=approx)
     pi = np.maximum(krylov_solver(system)(e), 0.0)
+    scale = 2.0 * np.max(np.abs(Q.diagonal())) * np.max(pi)
+    error = np.max(np.abs(Q.rmatvec(pi))) / scale if scale > 0 else np.inf
+    if not error <= MATRIX_FREE_RTOL:
+        raise ValueError(
+            f"Q: the stationary law of this {n}-state matrix-free operator leaves a normwise "
+            f"residual {error:.2g} (|Qᵀπ| / (2 max|Q_ii| max π)), above {MATRIX_FREE_RTOL:g}; give "
+            "the operator a closer sparse approximation (MatrixFree(approximate=...)) to "
+            "precondition the solve, or use fewer cells")
     return pi / pi.sum()

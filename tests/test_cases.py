@@ -176,7 +176,9 @@ def _interrupted_run(tmp_path, counted_points, text):
 def test_interrupted_sweep_case_resumes_from_its_saved_rows(tmp_path, counted_points):
     path, partial = _interrupted_run(tmp_path, counted_points, SWEEP_CASE)
     folder, result, _ = run_case(path, tmp_path / "out")
-    assert counted_points["calls"] == [16.0, 64.0]  # the saved point B = 4 was not recomputed
+    # the saved point B = 4 was not recomputed; the last two calls are the error estimate's
+    # re-solves of the largest B on the grid coarsened by 2 and 4
+    assert counted_points["calls"] == [16.0, 64.0, 64.0, 64.0]
     assert [row["batch_size"] for row in result.numbers["table"]] == [4.0, 16.0, 64.0]
     assert not partial.exists()  # a finished run leaves no scratch behind
 
@@ -185,7 +187,7 @@ def test_sweep_case_edited_after_an_interruption_recomputes_every_point(tmp_path
     path, stale = _interrupted_run(tmp_path, counted_points, SWEEP_CASE)
     path.write_text(SWEEP_CASE.replace("lr = 1.0", "lr = 2.0"))
     folder, result, _ = run_case(path, tmp_path / "out")
-    assert counted_points["calls"] == [4.0, 16.0, 64.0]  # nothing reused from the lr = 1 rows
+    assert counted_points["calls"][:3] == [4.0, 16.0, 64.0]  # nothing reused from the lr = 1 rows
     rows = result.numbers["table"]
     # exit_iterations = exit_time / lr: every row was computed with the edited lr = 2
     assert all(r["exit_iterations_0"] == pytest.approx(r["exit_time_0"] / 2.0) for r in rows)
@@ -257,3 +259,61 @@ def test_console_reports_bad_case_in_one_line(tmp_path):
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
     assert "[model] temprature: unknown key" in run.stderr
+
+
+EXIT_CASE = """
+name = "exit_small"
+title = "exit from the left well"
+task = "exit_time"
+
+[landscape]
+name = "double_well"
+
+[model]
+kind = "langevin"
+temperature = 0.25
+
+[grid]
+bounds = [[-2.5, 0.0]]
+cells = [800]
+
+[boundary]
+kind = ["reflecting", "absorbing"]
+
+[exit]
+domain = "x < 1"
+start = [-1.0]
+moments = 2
+"""
+
+
+def test_exit_case_saves_an_error_estimate_that_brackets_the_double_integral(tmp_path):
+    # the exact mean exit time from -1 (REFERENCES.md double integral, cases/exit_time_1d.toml):
+    # 33.9457442877; the case's estimate must bound its error (Roache's GCI, factor 1.25 when
+    # asymptotic: within a factor 2 of the true error, tests/test_error_estimates.py)
+    folder, result, _ = run_case(write_case(tmp_path, EXIT_CASE, "exit.toml"), tmp_path / "out")
+    saved = json.loads((folder / "result.json").read_text())["numbers"]["error_estimates"]
+    row = saved["mean_exit_time"]
+    true = abs(row["value"] - 33.9457442877)
+    assert row["status"] == "asymptotic" and true <= row["error"] <= 2 * true
+    assert saved["cells"] == [[800], [400], [200]] and "median_exit_time" in saved
+    assert any("discretization error" in line and "±" in line for line in result.summary)
+
+
+def test_evolve_case_estimates_its_relaxation_rates(tmp_path):
+    folder, result, _ = run_case(write_case(tmp_path), tmp_path / "out")
+    saved = json.loads((folder / "result.json").read_text())["numbers"]["error_estimates"]
+    assert saved["relaxation_rate_1"]["status"] in ("asymptotic", "pre-asymptotic")
+    assert saved["relaxation_rate_1"]["error"] < 1e-2 * saved["relaxation_rate_1"]["value"]
+
+
+def test_a_refused_error_estimate_is_reported_not_raised():
+    # a number that does not converge under coarsening (a stand-in for the sharp/flat occupancy at
+    # B <= 4, which oscillates on 176x128 / 88x64 / 44x32 cells): the case keeps its numbers and
+    # says that no error bar can be trusted
+    import fpsolve as fp
+    from fpsolve.cases.analysis_tasks import estimate_table
+
+    fpe = fp.FokkerPlanck(fp.Langevin(fp.landscapes.double_well(), temperature=0.5), fp.Grid([(-2.5, 2.5)], [200]))
+    table, line = estimate_table(["noise"], lambda f: 1.0 + 1e-3 * np.sin(f.grid.cells[0]), fpe)
+    assert "not converging" in table["refused"] and line.startswith("no discretization-error estimate")

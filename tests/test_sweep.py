@@ -4,6 +4,7 @@ import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 from fpsolve.studies import sweep
@@ -165,3 +166,41 @@ def test_resuming_on_a_smaller_grid_keeps_the_other_saved_points(tmp_path):
     saved = json.loads((tmp_path / "t.json").read_text())
     assert sorted(row["batch_size"] for row in saved["rows"]) == [1, 2, 4, 8]  # nothing dropped
     assert (tmp_path / "t.csv").read_text().count("\n") == 5
+
+
+GAP_CALLS = []
+
+
+def gap_point(temperature):
+    """The double well's spectral gap; at T = 1/800 it is ~e^-800, below double range: refused."""
+    import fpsolve as fp
+
+    GAP_CALLS.append(temperature)
+    model = fp.Langevin(fp.landscapes.double_well(), temperature=temperature)
+    return {"gap": float(fp.FokkerPlanck(model, fp.Grid([(-2.0, 2.0)], [400])).relaxation_rates(1)[0])}
+
+
+@pytest.mark.filterwarnings("ignore:grid. too coarse")
+def test_refused_points_become_nan_with_a_warning_only_when_asked(tmp_path):
+    with pytest.raises(ValueError, match="below 1e-290"):      # default: the refusal stops the sweep
+        sweep(gap_point, progress=False, temperature=[0.25, 1 / 800])
+    with pytest.warns(UserWarning, match=r"sweep: the point \{'temperature': 0.00125\} gave no result"):
+        table = sweep(gap_point, progress=False, on_error="nan", results=tmp_path / "g",
+                      temperature=[0.25, 1 / 800])
+    assert table["gap"][0] == gap_point(0.25)["gap"] and np.isnan(table["gap"][1])
+    assert np.isnan(table["gap"]).sum() == 1
+    assert "below 1e-290" in table["error"][1]
+    GAP_CALLS.clear()
+    with pytest.warns(UserWarning, match="gave no result"):
+        sweep(gap_point, progress=False, on_error="nan", results=tmp_path / "g", temperature=[0.25, 1 / 800])
+    assert GAP_CALLS == [1 / 800]               # the failed point is computed again on resume
+
+
+def test_bugs_propagate_even_with_nan_and_bad_on_error_is_named():
+    def broken(batch_size):
+        return {"value": batch_size["oops"]}   # TypeError: a bug, never turned into NaN
+
+    with pytest.raises(TypeError):
+        sweep(broken, progress=False, on_error="nan", batch_size=[1, 2])
+    with pytest.raises(ValueError, match="^on_error: expected one of"):
+        sweep(model_point, progress=False, on_error="ignore", batch_size=[1])

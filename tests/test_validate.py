@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+import fpsolve as fp
 import fpsolve.validate as validate
 from fpsolve.validate import statistics as st
 
@@ -449,3 +450,24 @@ def test_samples_file_requires_metadata_keys(tmp_path):
     np.savez(tmp_path / "nometa.npz", samples=np.zeros(3))
     with pytest.raises(ValueError, match="metadata: "):
         validate.load_samples(tmp_path / "nometa.npz")
+
+
+def test_pde_reference_error_widens_the_mean_test_and_is_reported():
+    # exponential exit times of mean 1 (seeded): the sample mean is 1 +- 0.01 (n = 10^4). A PDE
+    # reference 1.05 is off by 5 standard errors -> rejected; with its own error bound 0.05
+    # (an Estimate from fpsolve.with_error) the interval [1.00, 1.10] contains the truth -> passes,
+    # and the message says the PDE error is not negligible (5 standard errors).
+    from fpsolve.analysis.error_estimate import Estimate
+
+    times = np.random.default_rng(7).exponential(1.0, 10_000)
+    assert not fp.validate.mean_exit_time(times, 1.05).passed
+    widened = fp.validate.mean_exit_time(times, 1.05, reference_error=0.05)
+    assert widened.passed and "widens the agreement interval" in widened.message
+    assert widened.details["reference_error_in_standard_errors"] == pytest.approx(5.0, rel=0.05)
+    estimate = Estimate(1.05, 0.05, 2.0, (1.05, 1.2, 1.6), ((400,), (200,), (100,)), 1.0, "asymptotic")
+    assert fp.validate.exit_times(times, estimate).passed
+    # a negligible error (below 1/10 of the standard error) changes nothing and is not mentioned
+    tight = fp.validate.mean_exit_time(times, float(times.mean()) + 0.02, reference_error=1e-4)
+    assert "widens" not in tight.message
+    with pytest.raises(ValueError, match="reference_error"):
+        fp.validate.mean_exit_time(times, 1.0, reference_error=-1.0)

@@ -1,45 +1,56 @@
-"""The law of the first exit time from a domain: survival S(t), density, quantiles, mean.
+"""The law of the first exit time from a domain: survival S(t), density, quantiles, moments.
 
-Started at cell s, the probability of still being in the domain Omega at time t is
+Started at x, the probability of still being in the domain Omega at time t is, on the grid chain,
 
-    S(t) = e_s^T exp(t Q_OO) 1 = 1^T exp(t Q_OO^T) e_s,
+    S(t) = sum_s w_s e_s^T exp(t Q_OO) 1 = 1^T exp(t Q_OO^T) w,
 
-the mass that survives forward evolution with absorption, and the exit-time density is
-f(t) = -S'(t) = k^T p(t), the killing rates k (the row deficits of Q_OO) weighted by the
-surviving mass p(t). Two exact-in-time ways are used:
+with w the multilinear interpolation weights of x over the cells: the same weights by which
+:func:`fpsolve.mean_exit_time` interpolates tau(x), so the law's mean is the interpolated mean
+exit time (weights on absorbed cells are an atom of the law at t = 0). The exit-time density is
+f(t) = -S'(t) = k . p(t), the killing rates k weighted by the surviving mass p(t).
 
-* "spectral" (small sub-generators): the full eigen-decomposition Q_OO = V diag(lambda) V^-1, so
-  S(t) = sum_k c_k e^{lambda_k t} with c_k = V_sk (V^-1 1)_k, and the mean is sum_k c_k / (-lambda_k).
-  Reversible chains are symmetrized by diag(mu)^{1/2} first (orthogonal eigenvectors).
-* "evolve" (large ones): p(t) by the shift-and-invert Krylov exponential (fpsolve.krylov: one
-  real LU for all times, exact in time to ~1e-10) on a time grid, S and f at the nodes, a cubic Hermite interpolant between them
-  (fourth order) and the exact exponential tail S(t_max) e^{-lambda_1 (t - t_max)} beyond.
+Two ways, both checked:
+
+* "evolve" (the default): p(t) stepped octave by octave on a time grid that refines itself where
+  S bends, a cubic Hermite interpolant between nodes with a measured error below 1e-9, and an
+  exponential tail once the surviving mass is quasi-stationary, tested with the exact remaining
+  moments from the backward equations (:mod:`fpsolve.analysis.survival`).
+* "spectral" (reversible chains only): S(t) = sum_k c_k e^{lambda_k t} from the symmetrized
+  eigen-decomposition diag(mu)^{1/2} Q diag(mu)^{-1/2}. Its coefficients cancel when the
+  stationary weights mu vary by many orders over the domain (drift-dominated problems, a start
+  high above the exit); the a-priori bound eps * n * sum_j sqrt(mu_j / mu_s) on that cancellation
+  is checked and the method refused above SPECTRAL_CANCELLATION.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 import scipy.linalg as dense
 from scipy.interpolate import CubicHermiteSpline
 from scipy.optimize import brentq
+from scipy.special import logsumexp
 
-from .. import integrate as _integrate
 from .. import linalg
-from .._warnings import warn as _warn
 from ..grid import Grid
-from .backward import (RESOLUTION_REFUSE, RESOLUTION_WARN, killed_generator, learning_rate,
+from .backward import (backward_solve, killed_generator, learning_rate,
                        left_half, resolve, start_position)
+from .survival import survival_nodes
 
-__all__ = ["exit_time_distribution", "ExitTimeLaw", "SPECTRAL_MAX_CELLS"]
+__all__ = ["exit_time_distribution", "ExitTimeLaw", "start_weights", "SPECTRAL_CANCELLATION"]
 
-#: Largest number of live cells for which the dense spectral decomposition is the default.
-SPECTRAL_MAX_CELLS = 400
+#: Refuse the spectral method when its a-priori cancellation bound, or the relative round-off of
+#: its slowest eigenvalue, exceeds this; "evolve" has neither.
+SPECTRAL_CANCELLATION = 1e-9
 
-#: The default time window ends where exp(-lambda_1 t) = e^-TAIL_DECADES (about 1e-11).
-TAIL = 25.0
+#: The default table ``law.t`` reaches S = _TABLE_END (the exponential tail is sampled).
+_TABLE_END = 1e-12
+
+#: Gauss-Legendre nodes on [0, 1] for moments of the piecewise cubic S (3 points: exact for t S).
+_GAUSS_X, _GAUSS_W = np.polynomial.legendre.leggauss(3)
+_GAUSS_X, _GAUSS_W = 0.5 * (_GAUSS_X + 1.0), 0.5 * _GAUSS_W
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,16 +60,18 @@ class ExitTimeLaw:
     Attributes
     ----------
     t, S : np.ndarray
-        A time grid and the survival probability there (S[0] = 1).
+        The time grid the law was computed on (it adapts to the law: fine where S bends) and the
+        survival probability there; S(t) = 1 for t < 0 and S[0] = S(0) = P(tau > 0).
     mean : float
-        E[tau] = integral of S(t) dt, computed from the law itself (compare with
-        :func:`mean_exit_time`).
+        E[tau] = integral of S(t) dt, from the law itself (it equals :func:`mean_exit_time`
+        interpolated at the start, to ~1e-8 relative; docs/exit_times.md).
     principal_rate : float
-        lambda_1, the slowest decay rate of S: S(t) ~ c e^{-lambda_1 t} for large t.
+        The decay rate of the tail, S(t) ~ c e^{-rate t} beyond ``t[-1]``: the slowest exit rate
+        lambda_1 once the surviving mass is quasi-stationary.
     method : str
         "spectral" or "evolve".
     start : tuple
-        Centre of the start cell.
+        The start point.
     lr : float or None
         For SGD models, iterations = t / lr.
     """
@@ -72,39 +85,58 @@ class ExitTimeLaw:
     lr: float | None = None
     _survival: Callable = field(default=None, repr=False)
     _density: Callable = field(default=None, repr=False)
+    _moment2: float = field(default=np.nan, repr=False)
 
     def __repr__(self) -> str:
         return (f"ExitTimeLaw(start {self.start}, mean {self.mean:.6g}, median {self.quantile(0.5):.6g}, "
                 f"principal rate {self.principal_rate:.6g}, method {self.method!r})")
 
     def survival(self, t) -> np.ndarray | float:
-        """S(t) = P(tau > t)."""
-        return self._survival(t)
+        """S(t) = P(tau > t); 1 for t < 0."""
+        return self._evaluate(self._survival, t, 1.0)
 
     def density(self, t) -> np.ndarray | float:
-        """f(t) = -dS/dt, the exit-time density."""
-        return self._density(t)
+        """f(t) = -dS/dt, the exit-time density (its continuous part; 0 for t < 0)."""
+        return self._evaluate(self._density, t, 0.0)
 
     def cdf(self, t) -> np.ndarray | float:
         """P(tau <= t) = 1 - S(t)."""
-        return 1.0 - self._survival(t)
+        return 1.0 - self.survival(t)
+
+    def moment(self, n: int) -> float:
+        """E[tau^n] for n = 1 or 2: n times the integral of t^(n-1) S(t)."""
+        if n == 1:
+            return self.mean
+        if n == 2:
+            return self._moment2
+        raise ValueError(f"n: moments 1 and 2 are available, got {n!r}; use "
+                         "mean_exit_time(..., moments=n) for higher ones")
+
+    @staticmethod
+    def _evaluate(function, t, before_zero):
+        time = np.asarray(t, dtype=float)
+        if not np.all(np.isfinite(time)):
+            raise ValueError(f"t: expected finite times, got {t!r}")
+        out = np.where(time < 0, before_zero, function(np.maximum(time, 0.0)))
+        return float(out) if out.ndim == 0 else out
 
     def quantile(self, u) -> np.ndarray | float:
         """The time by which the process has left with probability u (0 <= u < 1)."""
         u_arr = np.atleast_1d(np.asarray(u, dtype=float))
-        if np.any((u_arr < 0) | (u_arr >= 1)):
+        if np.any(~((u_arr >= 0) & (u_arr < 1))):
             raise ValueError(f"u: quantile levels must lie in [0, 1), got {u!r}")
         out = np.array([self._quantile(v) for v in u_arr])
         return float(out[0]) if np.ndim(u) == 0 else out.reshape(np.shape(u))
 
     def _quantile(self, u: float) -> float:
-        if u == 0.0:
-            return 0.0
         target = 1.0 - u
-        hi = float(self.t[-1])
-        while float(self._survival(hi)) > target:
+        if float(self.S[0]) <= target:
+            return 0.0  # within the atom at t = 0 (weights of the start on absorbed cells)
+        upper = np.flatnonzero(self.S <= target)
+        hi = float(self.t[upper[0]]) if upper.size else float(self.t[-1])
+        while float(self.survival(hi)) > target:
             hi *= 2.0
-        return brentq(lambda s: float(self._survival(s)) - target, 0.0, hi, xtol=1e-14 * hi, rtol=1e-13)
+        return brentq(lambda s: float(self.survival(s)) - target, 0.0, hi, xtol=1e-14 * hi, rtol=1e-13)
 
     def plot(self, ax=None, density: bool = False, iterations: bool = False):
         """S(t) (or the density) against t (or SGD iterations)."""
@@ -131,104 +163,138 @@ def exit_time_distribution(problem, grid: Grid | None = None, domain=left_half, 
     problem, grid, domain, boundary, discretization
         As for :func:`mean_exit_time` (a FokkerPlanck problem, a Generator, or a model and a grid).
     start : float or sequence
-        The start point (must lie in the domain).
+        The start point (its cell must lie in the domain). It is interpolated over the
+        neighbouring cells exactly as ``mean_exit_time(...)(start)`` interpolates.
     t : sequence of float, optional
-        Times at which to tabulate S (``law.t``, ``law.S``); default a grid up to
-        25 / lambda_1 (S ~ 1e-11 there).
+        Times at which to tabulate S (``law.t``, ``law.S``); default the adaptive time grid the
+        law was computed on. ``law.survival(t)`` is accurate at any t either way.
     method : {"auto", "spectral", "evolve"}
-        "auto" is "spectral" up to :data:`SPECTRAL_MAX_CELLS` live cells, else "evolve".
+        "auto" is "evolve". "spectral" needs a reversible chain and is refused when its
+        eigen-expansion would cancel (module docstring).
+
+    Raises
+    ------
+    ValueError
+        A bad argument; a law that double precision cannot resolve (the same criterion as
+        :func:`mean_exit_time`); "spectral" on a chain where it is inaccurate.
     """
     if method not in ("auto", "spectral", "evolve"):
         raise ValueError(f"method: expected 'auto', 'spectral' or 'evolve', got {method!r}")
+    if t is not None:
+        t = np.asarray(t, dtype=float).ravel()
+        if t.size < 2 or t[0] != 0.0 or np.any(np.diff(t) <= 0) or not np.all(np.isfinite(t)):
+            raise ValueError("t: expected finite increasing times starting at 0")
     target = resolve(problem, grid, boundary=boundary, discretization=discretization)
     target.generator.require_markov("exit-time laws")
     gen, _ = killed_generator(target, domain)
-    s, point = start_position(gen, start)
-    if method == "auto":
-        method = "spectral" if gen.n_live <= SPECTRAL_MAX_CELLS else "evolve"
-    if t is not None:
-        t = np.asarray(t, dtype=float).ravel()
-        if t.size < 2 or t[0] != 0.0 or np.any(np.diff(t) <= 0):
-            raise ValueError("t: expected increasing times starting at 0")
-    make = _spectral if method == "spectral" else _evolve
-    return make(gen, s, t, point, learning_rate(target.model))
-
-
-def _require_resolved_rate(rate: float, gen) -> None:
-    """Refuse (or warn about) a principal rate near the round-off of the generator's entries, the
-    criterion of :func:`fpsolve.analysis.exit._require_resolved` with tau ~ 1 / rate."""
-    fastest = gen.fastest_rate
-    estimate = np.finfo(float).eps * fastest / rate if rate > 0 else np.inf
-    if estimate > RESOLUTION_REFUSE:
-        raise ValueError(
-            f"domain: the exit-time law is not resolved in double precision (principal rate "
-            f"{rate:.3g} against the fastest rate {fastest:.3g} of the grid: it is lost in "
-            "round-off). The barrier is too high for the noise (dU/D beyond ~30); raise the "
-            "noise (smaller batch size, larger lr) or lower the barrier"
-        )
-    if estimate > RESOLUTION_WARN:
-        _warn(
-            f"exit_time_distribution: the principal rate {rate:.3g} is near the round-off of the "
-            f"fastest rate {fastest:.3g} of the grid; expect relative errors up to about "
-            f"{estimate:.0e} (dU/D is close to ~30)")
-
-
-def _spectral(gen, s, t, point, lr) -> ExitTimeLaw:
-    Q = gen.sub.tosparse() if gen.matrix_free else gen.sub
-    log_mu = linalg.log_detailed_balance(Q)
-    if log_mu is not None:
-        sym = linalg.symmetrized(Q).toarray()  # diag(mu)^(1/2) Q diag(mu)^(-1/2), entry by entry
-        lam, vec = dense.eigh(0.5 * (sym + sym.T))
-        coef = vec[s] * (vec.T @ np.exp(0.5 * (log_mu - log_mu[s])))
+    start_position(gen, start)  # the start's cell must be live: clear errors naming `start`
+    point = tuple(float(x) for x in np.atleast_1d(np.asarray(start, dtype=float)).ravel())
+    weights = start_weights(gen, point)
+    u1 = backward_solve(gen, -np.ones(gen.n_live), "exit-time law's mean")
+    u2 = backward_solve(gen, -2.0 * u1, "exit-time law's second moment")
+    lr = learning_rate(target.model)
+    if method == "spectral":
+        law = _spectral(gen, weights, point, lr)
     else:
-        lam, vec = dense.eig(Q.toarray())
-        coef = vec[s] * dense.solve(vec, np.ones(Q.shape[0]))
-    rate = float(np.min(-lam.real))
-    _require_resolved_rate(rate, gen)
-
-    def survival(time):
-        time = np.asarray(time, dtype=float)
-        out = np.real(np.exp(np.multiply.outer(time, lam)) @ coef)
-        return float(out) if out.ndim == 0 else out
-
-    def density(time):
-        time = np.asarray(time, dtype=float)
-        out = np.real(np.exp(np.multiply.outer(time, lam)) @ (-lam * coef))
-        return float(out) if out.ndim == 0 else out
-
-    mean = float(np.real(np.sum(coef / -lam)))
-    if t is None:
-        t = np.linspace(0.0, TAIL / rate, 401)
-    return ExitTimeLaw(t, np.clip(survival(t), 0.0, 1.0), mean, rate, "spectral", point, lr, survival, density)
+        law = _evolve(gen, weights, u1, u2, point, lr)
+    return law if t is None else replace(law, t=t, S=law.survival(t))
 
 
-def _evolve(gen, s, t, point, lr) -> ExitTimeLaw:
-    rate = float(gen.relaxation_rates(1)[0])
-    _require_resolved_rate(rate, gen)
-    if t is None:
-        coarse = TAIL / rate / 400.0
-        fine = coarse / 20.0
-        t = np.concatenate([np.arange(41) * fine, 2.0 * coarse + np.arange(1, 399) * coarse])
-    p0 = np.zeros(gen.n_live)
-    p0[s] = 1.0
-    y = _integrate.integrate(gen.forward, p0, t, "exponential").y
-    S = y.sum(axis=1)
-    f = y @ gen.killing
+def start_weights(gen, point: tuple) -> np.ndarray:
+    """Multilinear interpolation weights of ``point`` over the live cells of ``gen``.
+
+    :meth:`fpsolve.grid.Grid.interpolate` is linear in the cell values, so the weight of cell i
+    is the interpolant of the indicator of i; only the 3^d cells around the point's own cell
+    can carry weight. Weights on absorbed cells are dropped (the law's atom at t = 0).
+    """
+    grid = gen.grid
+    index = np.array(grid.cell_index(*point))
+    weights = np.zeros(grid.size)
+    for offset in np.ndindex(*(3,) * grid.ndim):
+        cell = index + np.array(offset) - 1
+        cell = np.where(grid.periodic, cell % np.array(grid.cells), cell)
+        if np.any(cell < 0) or np.any(cell >= np.array(grid.cells)):
+            continue
+        flat = int(np.ravel_multi_index(tuple(cell), grid.shape))
+        indicator = np.zeros(grid.size)
+        indicator[flat] = 1.0
+        weights[flat] = grid.interpolate(indicator.reshape(grid.shape), *point)
+    return weights[gen.live]
+
+
+def _evolve(gen, weights, u1, u2, point, lr) -> ExitTimeLaw:
+    nodes = survival_nodes(gen, weights, u1, u2)
+    t, S, f, rate = nodes.t, nodes.S, nodes.f, nodes.tail_rate
     spline = CubicHermiteSpline(t, S, -f)
+    slope = spline.derivative()
     t_end, s_end = float(t[-1]), float(S[-1])
 
     def survival(time):
-        time = np.asarray(time, dtype=float)
-        out = np.where(time <= t_end, spline(np.minimum(time, t_end)),
-                       s_end * np.exp(-rate * np.maximum(time - t_end, 0.0)))
-        out = np.clip(out, 0.0, 1.0)  # the cubic Hermite spline overshoots 1 by ~1e-6 where S is flat
-        return float(out) if out.ndim == 0 else out
+        inside = np.clip(spline(np.minimum(time, t_end)), 0.0, 1.0)
+        return np.where(time <= t_end, inside, s_end * np.exp(-rate * np.maximum(time - t_end, 0.0)))
 
     def density(time):
-        time = np.asarray(time, dtype=float)
-        out = np.where(time <= t_end, -spline.derivative()(np.minimum(time, t_end)),
-                       rate * s_end * np.exp(-rate * np.maximum(time - t_end, 0.0)))
-        return float(out) if out.ndim == 0 else out
+        return np.where(time <= t_end, -slope(np.minimum(time, t_end)),
+                        rate * s_end * np.exp(-rate * np.maximum(time - t_end, 0.0)))
 
-    mean = float(spline.integrate(0.0, t_end)) + s_end / rate
-    return ExitTimeLaw(t, S, mean, rate, "evolve", point, lr, survival, density)
+    length = np.diff(t)
+    at = t[:-1, None] + length[:, None] * _GAUSS_X  # 3 Gauss points per interval: exact for t S
+    first = float(spline.integrate(0.0, t_end))
+    second = float(np.sum(length * ((2.0 * at * spline(at)) @ _GAUSS_W)))
+    mu1, mu2 = nodes.tail_moments
+    # the tail S(t_end) e^{-r (t - t_end)} with r = S / mu1 integrates to mu1 exactly
+    mean = first + s_end / rate if rate > 0 else first
+    moment2 = second + 2.0 * (t_end * s_end / rate + s_end / rate**2) if rate > 0 else second
+    if rate > 0 and s_end > _TABLE_END:  # tabulate the exponential tail too, down to S = 1e-12
+        tail = t_end + np.geomspace(1e-3, np.log(s_end / _TABLE_END), 100) / rate
+        t, S = np.concatenate([t, tail]), np.concatenate([S, survival(tail)])
+    return ExitTimeLaw(t, S, mean, rate, "evolve", point, lr, survival, density, moment2)
+
+
+def _spectral(gen, weights, point, lr) -> ExitTimeLaw:
+    Q = gen.sub.tosparse() if gen.matrix_free else gen.sub
+    log_mu = linalg.log_detailed_balance(Q)
+    if log_mu is None:
+        raise ValueError("method: 'spectral' needs a reversible chain (detailed balance), and this "
+                         "one is not; use method='evolve'")
+    live = np.flatnonzero(weights > 0)
+    log_ratio = 0.5 * (log_mu[None, :] - log_mu[live, None])  # log sqrt(mu_j / mu_s)
+    log_bound = np.log(np.finfo(float).eps * Q.shape[0]) + logsumexp(log_ratio, b=weights[live, None])
+    if log_bound > np.log(SPECTRAL_CANCELLATION):
+        raise ValueError(
+            f"method: the spectral expansion of this law cancels (error bound "
+            f"{np.exp(min(log_bound, 700.0)):.2g}: the stationary weights grow by up to "
+            f"e^{2 * log_ratio.max():.0f} from the start, e.g. strong drift toward the exit); "
+            "use method='evolve'")
+    sym = linalg.symmetrized(Q).toarray()
+    lam, vec = dense.eigh(0.5 * (sym + sym.T))
+    rate = float(np.min(-lam))
+    _require_resolved_rate(rate, gen)
+    # S(t) = sum_s w_s sum_j sqrt(mu_j / mu_s) [exp(t sym)]_sj
+    shift = log_mu[live].min()  # both factors stay below the (checked) cancellation bound
+    left = (weights[live] * np.exp(-0.5 * (log_mu[live] - shift))) @ vec[live]
+    right = vec.T @ np.exp(0.5 * (log_mu - shift))
+    coef = left * right
+
+    def survival(time):
+        return np.clip(np.exp(np.multiply.outer(time, lam)) @ coef, 0.0, 1.0)
+
+    def density(time):
+        return np.exp(np.multiply.outer(time, lam)) @ (-lam * coef)
+
+    t_end = np.log(max(np.abs(coef).sum(), 1.0) / _TABLE_END) / rate
+    t = np.concatenate([[0.0], np.geomspace(1e-3 / gen.fastest_rate, t_end, 800)])
+    mean = float(np.sum(coef / -lam))
+    moment2 = float(np.sum(2.0 * coef / lam**2))
+    return ExitTimeLaw(t, survival(t), mean, rate, "spectral", point, lr, survival, density, moment2)
+
+
+def _require_resolved_rate(rate: float, gen) -> None:
+    """Refuse a spectral law whose slowest rate the dense eigensolver cannot give to
+    SPECTRAL_CANCELLATION: its absolute round-off eps * max|Q_ii| is relative to rate."""
+    estimate = np.finfo(float).eps * gen.fastest_rate / rate if rate > 0 else np.inf
+    if estimate > SPECTRAL_CANCELLATION:
+        raise ValueError(
+            f"method: the slowest exit rate {rate:.3g} is within {estimate:.1g} (relative) of the "
+            f"round-off of the fastest rate {gen.fastest_rate:.3g} in a dense eigensolver, so "
+            "method='spectral' cannot give the law to 1e-9; use method='evolve'")

@@ -7,16 +7,19 @@ import functools
 
 import numpy as np
 
-from ..analysis import basins as find_basins
+from ..analysis import basins as find_basins, with_error
+from ..analysis.error_estimate import field_at
 from ..studies.batch_size import batch_size_point, log_tau_slope, occupancy_over_time
 from ..studies.sweep import sweep
+from ..dynamics import SGD
 from ..noise import HESSIAN_FLOOR
+from ..problem import FokkerPlanck
 from . import plots
 from .config import (Case, CaseError, build_boundary, build_grid, build_landscape, build_model, build_problem, case_key,
                      domain_predicate, model_parameters)
 from .output import CaseResult
 
-__all__ = ["batch_size_sweep_task", "exit_time_task"]
+__all__ = ["batch_size_sweep_task", "exit_time_task", "estimate_numbers", "estimate_table"]
 
 
 def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
@@ -79,6 +82,7 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
     if occupancy:
         result.figures["occupancy_over_time"] = plots.occupancy_over_time(t, occupancy, flat)
     result.summary.extend(_sweep_table(per_noise, labels.n, flat))
+    result.numbers["error_estimates"] = _sweep_estimates(result, per_noise, landscape, grid, boundary, lr, scale, floor)
     for noise, columns in per_noise.items():
         b = columns["batch_size"]
         result.summary.append(
@@ -87,6 +91,27 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
             f"{columns[f'occupancy_{flat}'][0]:.3f} .. {columns[f'occupancy_{flat}'][-1]:.3f}"
         )
     return result
+
+
+def _sweep_estimates(result, per_noise: dict, landscape, grid, boundary, lr, scale, floor) -> dict:
+    """Discretization-error estimates of the sweep's numbers at the largest batch size of each
+    noise (the highest barrier): the point recomputed on the grid coarsened by 2 and 4."""
+    out = {}
+    for noise, columns in per_noise.items():
+        size = float(columns["batch_size"][-1])
+        names = [key for key in columns if key.startswith(("exit_time_", "occupancy_")) or key == "spectral_gap"]
+        model = SGD(landscape, lr=lr, batch_size=size, noise=noise, noise_scale=scale, hessian_floor=floor)
+
+        def point(problem, size=size, noise=noise):
+            return batch_size_point(landscape, problem.grid, lr=lr, batch_size=size, noise=noise, noise_scale=scale,
+                                    boundary=problem.boundary, hessian_floor=floor)
+
+        table, line = estimate_table(names, point, FokkerPlanck(model, grid, boundary=boundary),
+                                     value=lambda row, names=names: [row[k] for k in names],
+                                     fine={k: float(columns[k][-1]) for k in names})
+        out[f"{noise}, B = {size:g}"] = table
+        result.summary.append(f"{noise}, B = {size:g}: {line}")
+    return out
 
 
 def _swept_model(case: Case, landscape, sizes: list, noises: list) -> tuple:
@@ -115,9 +140,9 @@ def _sweep_table(per_noise: dict, n_basins: int, flat: int) -> list:
 
 def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
     """The mean exit-time field (with its second moment) from [exit] domain, the exit-time law
-    from [exit] start, and, when [exit] a and b are given, the committor between them."""
-    from ..analysis import committor, exit_time_distribution, mean_exit_time
-
+    from [exit] start, and, when [exit] a and b are given, the committor between them. The numbers
+    at the start carry discretization-error estimates (the same analyses on the grid coarsened by
+    2 and 4, :func:`fpsolve.with_error`)."""
     landscape = build_landscape(case)
     grid = build_grid(case)
     spec = case.table("exit")
@@ -126,17 +151,16 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
         missing = "b" if "a" in spec else "a"
         raise case.error("exit", missing, "missing: the committor needs both sets a and b")
     start = tuple(float(c) for c in np.atleast_1d(spec["start"])) if "start" in spec else None
+    sets = None
+    if "a" in spec and "b" in spec:
+        sets = (domain_predicate(case, spec["a"], grid.ndim, key="a"),
+                domain_predicate(case, spec["b"], grid.ndim, key="b"))
+    analyses = functools.partial(_exit_analyses, domain=domain, sets=sets, start=start,
+                                 moments=int(spec.get("moments", 2)))
     result = CaseResult()
     try:
         fpe = build_problem(case, build_model(case, landscape), landscape, grid)  # assembled once
-        tau = mean_exit_time(fpe, domain=domain, moments=int(spec.get("moments", 2)))
-        q = None
-        if "a" in spec and "b" in spec:
-            q = committor(fpe, a=domain_predicate(case, spec["a"], grid.ndim, key="a"),
-                          b=domain_predicate(case, spec["b"], grid.ndim, key="b"))
-        law = None
-        if start is not None:
-            law = exit_time_distribution(fpe, domain=domain, start=start)
+        tau, q, law = fine = analyses(fpe)
     except ValueError as error:
         raise CaseError(f"{case.path}: {error}") from error
     result.arrays.update(tau=tau.values, **{f"center_{a}": c for a, c in zip(grid.axis_names, grid.centers)})
@@ -155,9 +179,63 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
             result.numbers["committor_at_start"] = q(*start)
             line += f"; committor there {q(*start):.4f}"
         result.summary.append(line)
+        names = ["mean_exit_time", "median_exit_time"] + (["committor_at_start"] if q is not None else [])
+        estimate_numbers(result, names, analyses, fpe, fine=fine,
+                         value=functools.partial(_exit_numbers, start=start))
     if grid.ndim == 2:
         result.figures["exit_time_and_committor"] = plots.exit_time_and_committor(
             grid, tau.values, None if q is None else q.values, landscape)
     else:
         result.figures["exit_time"] = plots.exit_time_1d(grid, tau, law, landscape)
     return result
+
+
+def _exit_analyses(fpe, *, domain, sets, start, moments) -> tuple:
+    """(tau, committor or None, exit-time law or None) on one problem."""
+    from ..analysis import committor, exit_time_distribution, mean_exit_time
+
+    tau = mean_exit_time(fpe, domain=domain, moments=moments)
+    q = None if sets is None else committor(fpe, a=sets[0], b=sets[1])
+    law = None if start is None else exit_time_distribution(fpe, domain=domain, start=start)
+    return tau, q, law
+
+
+def _exit_numbers(analyses: tuple, *, start) -> list:
+    """The numbers at the start whose errors are estimated: tau, the law's median, the committor."""
+    tau, q, law = analyses
+    numbers = [float(np.squeeze(field_at(tau, start))), float(law.quantile(0.5))]
+    return numbers + ([float(np.squeeze(field_at(q, start)))] if q is not None else [])
+
+
+def estimate_numbers(result: CaseResult, names: list, analysis, problem, **kwargs) -> None:
+    """Add discretization-error estimates of the numbers ``names`` (what ``analysis`` and
+    ``value`` give on a problem) to ``result``: ``numbers["error_estimates"]`` and a summary line.
+    ``kwargs`` go to :func:`fpsolve.with_error`."""
+    table, line = estimate_table(names, analysis, problem, **kwargs)
+    result.numbers["error_estimates"] = table
+    result.summary.append(line)
+
+
+def estimate_table(names: list, analysis, problem, **kwargs) -> tuple:
+    """``(table, line)``: per name the value, error, observed order and status of
+    :func:`fpsolve.with_error`, and one line for the summary.
+
+    A refused estimate (the results do not converge on the coarsened grids) is reported, not
+    raised: the case's numbers stay, marked as having no trustworthy error bar.
+    """
+    try:
+        est = with_error(analysis, problem, **kwargs)
+    except ValueError as error:
+        message = str(error)
+        for i, name in enumerate(names):  # name the number instead of its position
+            message = message.replace(f"grid: element ({i},):", f"{name}:")
+        return {"refused": message}, f"no discretization-error estimate: {message.split('; ')[0]}"
+    value, error, order = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (est.value, est.error, est.order))
+    status = np.atleast_1d(est.status)
+    table = {name: {"value": float(value[i]), "error": float(error[i]), "order": float(order[i]),
+                    "status": str(status[i])} for i, name in enumerate(names)}
+    cells = " / ".join("x".join(str(n) for n in c) for c in est.cells)
+    line = (f"discretization error (Richardson on {cells} cells): "
+            + "; ".join(f"{name} {row['value']:.8g} ± {row['error']:.2g} (order {row['order']:.2f}, {row['status']})"
+                        for name, row in table.items()))
+    return table | {"cells": [list(c) for c in est.cells], "asymptotic": est.asymptotic}, line

@@ -5,6 +5,9 @@
 * ``batch_size_sweep``: exit times, stationary occupancy and spectral gap against the batch size.
 * ``exit_time``: the mean exit-time field from a domain and the committor between two sets.
 
+Every task adds discretization-error estimates of its main numbers (:func:`fpsolve.with_error`:
+the grid coarsened by 2 and 4) to ``numbers["error_estimates"]`` and the summary.
+
 The registry ``TASKS`` maps a case file's ``task`` key to its function; what each task reads
 from the case file is declared in fpsolve.cases.schema.TASK_TABLES (this module sits above the
 parsing layer: it imports fpsolve.cases.config, never the other way round).
@@ -17,7 +20,7 @@ import time
 import numpy as np
 
 from . import plots
-from .analysis_tasks import batch_size_sweep_task, exit_time_task
+from .analysis_tasks import batch_size_sweep_task, estimate_numbers, estimate_table, exit_time_task
 from .config import Case, build_grid, build_initial, build_landscape, build_model, build_problem
 from .output import CaseResult
 
@@ -63,14 +66,17 @@ def evolve_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
         result.arrays["stationary"] = p_inf
         result.summary.append("relaxation rates " + ", ".join(f"{r:.4g}" for r in rates)
                               + f"; L1 distance to stationary at the end {result.numbers['distance_to_stationary'][-1]:.3g}")
+        estimate_numbers(result, [f"relaxation_rate_{i + 1}" for i in range(len(rates))],
+                         lambda problem: problem.relaxation_rates(k), fpe, fine=rates)
     result.figures["density"] = plots.densities(sol, result.arrays.get("stationary"), fpe.model.landscape, case.title)
     return result
 
 
 def batch_sizes_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
     """For each batch size in [sweep] batch_size: evolve, then the basin occupancy over time and
-    at stationarity (basins by steepest descent, see fpsolve.analysis.basins)."""
-    from ..analysis import basins as find_basins
+    at stationarity (basins by steepest descent, see fpsolve.analysis.basins), the stationary
+    occupancy with its discretization-error estimate."""
+    from ..analysis import basin_occupancy, basins as find_basins
 
     landscape = build_landscape(case)
     grid = build_grid(case)
@@ -78,7 +84,7 @@ def batch_sizes_task(case: Case, progress: bool = False, scratch=None) -> CaseRe
     times, method = _times(case, "evolve")
     labels = find_basins(grid, landscape)
     result = CaseResult()
-    occupancy, stationary, rates = [], [], []
+    occupancy, stationary, rates, estimates = [], [], [], {}
     for size in sizes:
         fpe = build_problem(case, build_model(case, landscape, {"batch_size": size}), landscape, grid)
         sol = fpe.evolve(build_initial(case, grid), times, method=method, progress=progress)
@@ -94,11 +100,18 @@ def batch_sizes_task(case: Case, progress: bool = False, scratch=None) -> CaseRe
             f"B = {size:g}: stationary occupancy " + ", ".join(f"{f:.3f}" for f in _occupancy(p_inf[None], labels.labels, grid)[0])
             + f"; spectral gap {rates[-1]:.4g}"
         )
+        table, line = estimate_table(
+            [f"stationary_occupancy_{i}" for i in range(labels.n)],
+            lambda problem: basin_occupancy(problem.stationary(), landscape, grid=problem.grid).fractions[0],
+            fpe, fine=_occupancy(p_inf[None], labels.labels, grid)[0])
+        estimates[f"{size:g}"] = table
+        result.summary.append(f"B = {size:g}: {line}")
     occupancy = np.array(occupancy)
     final = np.array([_occupancy(p[None], labels.labels, grid)[0] for p in stationary])
     result.numbers.update(
         batch_sizes=sizes, times=times, minima=labels.minima, sharpness=labels.sharpness,
         occupancy=occupancy, stationary_occupancy=final, spectral_gap=rates,
+        error_estimates={"by_batch_size": estimates},
     )
     result.arrays.update(t=times, batch_sizes=np.array(sizes), occupancy=occupancy,
                          stationary=np.array(stationary), labels=labels.labels)

@@ -59,12 +59,23 @@ class FiniteVolumeOperator:
     peclet : tuple of float
         The largest cell Peclet number |Pe| per axis over the faces that matter (see
         :func:`assemble`).
+    diffusion_variation : tuple of numpy.ndarray
+        Per axis, for every interior face (shaped like the ``left`` cells of that axis): the
+        change of log D_kk sampled at the left centre, the face and the right centre,
+        |log(D_f/D_L)| + |log(D_R/D_f)| (about h/l, l the length on which D_kk changes by a
+        factor e); zero on faces whose density is negligible.
+    drift_error : tuple of float
+        Per axis, the largest relative error of the scheme's discrete drift over the cells that
+        matter, |Pe(i + 1/2) - Pe(i - 1/2)| / 6 = h^2 |d_k b_k| / (6 D_kk) to leading order (the
+        O(h^2) term of the fitted flux; transient means and covariances carry it).
     """
 
     generator: sp.csr_matrix
     face_flux: tuple
     monotonicity: MonotonicityReport
     peclet: tuple
+    diffusion_variation: tuple = ()
+    drift_error: tuple = ()
 
 
 #: Smallest rate factor: B(z) underflows to 0 for z > 745, which would cut links of the chain in
@@ -120,7 +131,8 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
     d_cell = _without_roundoff_cross_terms(model.diffusion(*centres, t=t))
     _require_positive_diffusion(d_cell, grid)
 
-    flux_rows, peclets = [], []
+    flux_rows, peclets, variations, drift_errors = [], [], [], []
+    boltzmann = _boltzmann_exponent(v_cell, d_cell)
     for k in range(d):
         h = grid.spacing[k]
         n = grid.shape[k]
@@ -152,6 +164,10 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
         cols += [left.ravel(), right.ravel()]
         vals += [(coef * bernoulli(-pe)).ravel(), (-coef * bernoulli(pe)).ravel()]
         peclets.append(_relevant_peclet(pe, v_cell, d_cell[k, k], left, right, potential_cutoff))
+        relevant_face = np.minimum(boltzmann.ravel()[left], boltzmann.ravel()[right]) < potential_cutoff
+        change = np.abs(np.log(dkk_face / dkk_l)) + np.abs(np.log(dkk_r / dkk_face))
+        variations.append(np.where(relevant_face, change, 0.0))
+        drift_errors.append(_drift_error(pe + np.log(dkk_r / dkk_l), relevant_face, k, periodic))
 
         # cross-diffusion -d_m(D_km p): the mean of one-sided differences at L and R, oriented by
         # the sign of D_km so that the diagonal neighbours along the correlation get positive rates
@@ -209,6 +225,8 @@ def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cu
         face_flux=tuple(flux_rows),
         monotonicity=report,
         peclet=tuple(peclets),
+        diffusion_variation=tuple(variations),
+        drift_error=tuple(drift_errors),
     )
 
 
@@ -347,6 +365,32 @@ def _relevant_peclet(pe, v_cell, dkk, left, right, cutoff) -> float:
     weight = (v_cell - v_cell.min()) / dkk
     mask = np.minimum(weight.ravel()[left], weight.ravel()[right]) < cutoff
     return float(pe[mask].max(initial=0.0))
+
+
+def _boltzmann_exponent(v_cell, d_cell) -> np.ndarray:
+    """(V - min V) / max D_kk per cell (zero without a potential): a lower bound on the exponent
+    of the stationary weight whatever D does in between (with state-dependent D the local D can
+    be a floor's tiny value where the density is not small at all)."""
+    if v_cell is None:
+        return np.zeros(d_cell.shape[2:])
+    largest = max(float(d_cell[k, k].max()) for k in range(d_cell.shape[0]))
+    return (v_cell - v_cell.min()) / largest
+
+
+def _drift_error(pe_drift, relevant_face, k: int, periodic: bool) -> float:
+    """max |Pe_drift(i + 1/2) - Pe_drift(i - 1/2)| / 6 over cells whose two faces along k matter.
+
+    For the fitted flux the discrete drift at cell i is -(D/h)(B(z_R) - B(z_L)) with z the face
+    Peclet numbers; expanding B, it is the exact drift times 1 - (z_R + z_L)/6 + O(z^3): the
+    relative error is the second difference of the Peclet number over 6 (h^2 V'' / (6 D))."""
+    if periodic:
+        jump = pe_drift - np.roll(pe_drift, 1, axis=k)
+        both = relevant_face & np.roll(relevant_face, 1, axis=k)
+    else:
+        n = pe_drift.shape[k]
+        jump = np.diff(pe_drift, axis=k)
+        both = np.take(relevant_face, np.arange(1, n), axis=k) & np.take(relevant_face, np.arange(n - 1), axis=k)
+    return float(np.abs(jump[both]).max(initial=0.0) / 6.0)
 
 
 def _require_positive_diffusion(d_cell: np.ndarray, grid) -> None:

@@ -9,6 +9,11 @@ written to ``stem.csv`` and ``stem.json`` after every finished point (atomically
 ``stem.json``. ``stem.json`` also holds a fingerprint of what else determines the results (the
 function, the arguments bound by ``functools.partial``, and the caller's ``key``): a rerun with a
 different fingerprint is refused rather than mixing two computations in one table.
+
+A point where ``fn`` refuses to answer (ValueError, RuntimeError, ArithmeticError: fpsolve's
+refusals of untrustworthy results) stops the sweep by default. With ``on_error="nan"`` the sweep
+warns, records the point with an ``error`` column (its other columns read NaN) and goes on; such
+points are computed again by a resumed sweep.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import _io
+from .._warnings import warn
 from .._fingerprint import fingerprint, qualified_name, unstable
 
 __all__ = ["sweep", "SweepTable"]
@@ -73,6 +79,14 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+#: Exceptions that ``on_error="nan"`` turns into NaN rows: fpsolve refuses untrustworthy results
+#: with ValueError or RuntimeError (numpy's LinAlgError is a ValueError). Anything else (TypeError,
+#: KeyError, ...) is a bug in the swept function and always propagates.
+REFUSALS = (ValueError, RuntimeError, ArithmeticError)
+
+ON_ERROR = ("raise", "nan")
 
 
 def _call(fn, point: dict) -> dict:
@@ -213,7 +227,8 @@ def _is_dask(executor) -> bool:
     return type(executor).__module__.split(".")[0] == "distributed"
 
 
-def sweep(fn, executor=None, results=None, progress: bool = True, key=None, **parameter_grid) -> SweepTable:
+def sweep(fn, executor=None, results=None, progress: bool = True, key=None, on_error: str = "raise",
+          **parameter_grid) -> SweepTable:
     """Evaluate ``fn`` on the Cartesian product of ``parameter_grid``.
 
     Parameters
@@ -232,6 +247,12 @@ def sweep(fn, executor=None, results=None, progress: bool = True, key=None, **pa
         Anything else that determines the results (a hash of the inputs, a version): stored with
         the fingerprint of ``fn`` (its qualified name and, for a ``functools.partial``, its bound
         arguments) in ``stem.json``; a resume with a different fingerprint is refused.
+    on_error : {"raise", "nan"}
+        What a point whose ``fn`` raises a refusal (ValueError, RuntimeError, ArithmeticError)
+        does: ``"raise"`` (default) stops the sweep as described below; ``"nan"`` warns and
+        records the point's row with an ``error`` column holding the message, so that its result
+        columns read NaN (``table["gap"]``). Rows with an error are saved but not reused: a
+        resumed sweep computes them again. Other exceptions always propagate.
     **parameter_grid : sequence
         One list of values per parameter name.
 
@@ -243,6 +264,8 @@ def sweep(fn, executor=None, results=None, progress: bool = True, key=None, **pa
     """
     if not callable(fn):
         raise TypeError(f"fn: expected a callable, got {type(fn).__name__}")
+    if not (isinstance(on_error, str) and on_error in ON_ERROR):
+        raise ValueError(f"on_error: expected one of {ON_ERROR}, got {on_error!r}")
     names, points = _points(parameter_grid)
     _check_signature(fn, names)
     stem = _stem(results)
@@ -250,7 +273,8 @@ def sweep(fn, executor=None, results=None, progress: bool = True, key=None, **pa
     done = {}
     if stem is not None:
         for row in _read_saved(stem, names, computation, fn):
-            done[_key(row, names)] = row
+            if "error" not in row:      # failed points are computed again
+                done[_key(row, names)] = row
     todo = [p for p in points if _key(p, names) not in done]
 
     def table() -> SweepTable:
@@ -278,8 +302,15 @@ def sweep(fn, executor=None, results=None, progress: bool = True, key=None, **pa
         if bar is not None:
             bar.update(1)
 
+    def fail(point, error) -> None:
+        if on_error == "raise" or not isinstance(error, REFUSALS):
+            raise error
+        message = f"{type(error).__name__}: {error}"
+        warn(f"sweep: the point {point} gave no result and is recorded as NaN ({message})")
+        finish(point, {"error": message})
+
     try:
-        _evaluate(fn, executor, todo, finish)
+        _evaluate(fn, executor, todo, finish, fail)
     finally:
         if bar is not None:
             bar.close()
@@ -301,12 +332,18 @@ def _points(parameter_grid: dict) -> tuple:
     return names, [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
 
-def _evaluate(fn, executor, todo, finish) -> None:
+def _evaluate(fn, executor, todo, finish, fail) -> None:
     """``fn(**point)`` for every point, here or on ``executor``, each result handed to ``finish``
-    as it arrives; on an error the pending points are cancelled and the error re-raised."""
+    as it arrives, each exception to ``fail`` (which re-raises it or records the point); when an
+    error propagates the pending points are cancelled."""
     if executor is None:
         for point in todo:
-            finish(point, fn(**point))
+            try:
+                result = fn(**point)
+            except Exception as error:  # noqa: BLE001 -- fail() re-raises all but refusals
+                fail(point, error)
+            else:
+                finish(point, result)
         return
     futures = {executor.submit(_call, fn, point): point for point in todo}
     if _is_dask(executor):
@@ -315,7 +352,12 @@ def _evaluate(fn, executor, todo, finish) -> None:
         from concurrent.futures import as_completed
     try:
         for future in as_completed(list(futures)):
-            finish(futures[future], future.result())
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 -- fail() re-raises all but refusals
+                fail(futures[future], error)
+            else:
+                finish(futures[future], result)
     except BaseException:
         for future in futures:
             future.cancel()

@@ -1,7 +1,8 @@
 """Referee a Monte Carlo simulator against the PDE: statistical checks with a verdict at level α.
 
     report = fpsolve.validate.densities(samples, p, grid=grid)
-    report = fpsolve.validate.mean_exit_time(exit_times, tau_pde)
+    report = fpsolve.validate.mean_exit_time(exit_times, tau_pde)     # or an fp.with_error Estimate,
+                                                                       # or reference_error=...
     report = fpsolve.validate.exit_times(exit_times, law, censored=flags, time_limit=T)
     report = fpsolve.validate.splitting(hits_b, n, q_pde)
     report.passed, report.p_value, report.plot(), report.to_dict()

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._json import to_jsonable
+
+
+def fmt(x, digits=4):
+    """A number for a human: 4 significant digits, a real minus sign."""
+    return f"{x:.{digits}g}".replace("-", "−")
+
+
+def check_alpha(alpha):
+    if not isinstance(alpha, numbers.Real) or not (0.0 < float(alpha) < 1.0):
+        raise ValueError(f"alpha: expected a level strictly between 0 and 1, got {alpha!r}")
+    return float(alpha)
 
 __all__ = ["ValidationReport"]
 
