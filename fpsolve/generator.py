@@ -244,10 +244,11 @@ class Generator:
             )
         return stationary_distribution(self.matrix)
 
-    def relaxation_rates(self, k: int) -> np.ndarray:
-        """The k smallest nonzero relaxation rates (positive, ascending) of the live chain."""
+    def relaxation_rates(self, k: int, *, rtol: float = linalg.RATES_RTOL) -> np.ndarray:
+        """The k smallest nonzero relaxation rates (positive, ascending) of the live chain, each
+        certified to relative accuracy ``rtol`` or refused (:func:`fpsolve.linalg.relaxation_rates`)."""
         self.require_markov("relaxation rates")
-        return linalg.relaxation_rates(self.sub, k)
+        return linalg.relaxation_rates(self.sub, k, rtol=rtol)
 
 
 def as_mask(grid: Grid, where, name: str = "domain") -> np.ndarray:

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from . import checkpoint as _checkpoint
 from . import discretize
 from . import integrate as _integrate
+from . import linalg
 from .boundary import normalize_boundary
 from .discretize.finite_volumes import PECLET_WARNING
 from .generator import Generator, as_mask
@@ -304,11 +305,13 @@ class FokkerPlanck:
         p = np.where(self.absorbing, 0.0, p) if self.absorbing is not None else p
         return self.scheme.current(self._assemble(0.0), p)
 
-    def relaxation_rates(self, k: int = 1) -> np.ndarray:
-        """The k smallest nonzero relaxation rates (positive, ascending), in units of 1/time."""
+    def relaxation_rates(self, k: int = 1, *, rtol: float = linalg.RATES_RTOL) -> np.ndarray:
+        """The k smallest nonzero relaxation rates (positive, ascending), in units of 1/time,
+        each certified to relative accuracy ``rtol`` for this chain or refused with RuntimeError
+        (see :func:`fpsolve.linalg.relaxation_rates`)."""
         if int(k) != k or k < 1:
             raise ValueError(f"k: expected a positive integer, got {k!r}")
-        return self.generator.relaxation_rates(int(k))
+        return self.generator.relaxation_rates(int(k), rtol=rtol)
 
 
 class _ScheduleOperator:

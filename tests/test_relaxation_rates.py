@@ -201,3 +201,15 @@ def test_bad_arguments_are_refused():
         relaxation_rates(Q, 1, rtol=0.0)
     with pytest.raises(ValueError, match="^k:"):
         relaxation_rates(Q, Q.shape[0])
+
+
+def test_problem_passes_rtol_through_to_the_certified_rates():
+    # the refusal message suggests a looser rtol=: the problem and generator must accept it.
+    # Reference: the 1-D chain's rates come from the bidiagonal route, certified to 4 n eps, so
+    # both tolerances return the same numbers; an invalid rtol is named.
+    fpe = fp.FokkerPlanck(fp.Langevin(fp.landscapes.double_well(), temperature=0.25),
+                          fp.Grid([(-3, 3)], [400]))
+    strict, loose = fpe.relaxation_rates(2), fpe.relaxation_rates(2, rtol=1e-3)
+    np.testing.assert_allclose(loose, strict, rtol=1e-12)
+    with pytest.raises(ValueError, match="rtol"):
+        fpe.relaxation_rates(2, rtol=2.0)
