@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
+import fpsolve as fp
+
 from fpsolve.studies import sweep
 
 
@@ -204,3 +206,17 @@ def test_bugs_propagate_even_with_nan_and_bad_on_error_is_named():
         sweep(broken, progress=False, on_error="nan", batch_size=[1, 2])
     with pytest.raises(ValueError, match="^on_error: expected one of"):
         sweep(model_point, progress=False, on_error="ignore", batch_size=[1])
+
+
+@pytest.mark.filterwarnings("ignore:grid. too coarse")
+def test_batch_size_study_passes_on_error_through():
+    # a batch size below 1 is refused by SGD (ValueError): with on_error="nan" the study records
+    # that point as NaN and keeps the others, which are the plain batch_size_point values
+    from fpsolve.studies import batch_size_study
+    from fpsolve.studies.batch_size import batch_size_point
+    U, grid = fp.landscapes.double_well(), fp.Grid([(-2.0, 2.0)], [120])
+    with pytest.warns(UserWarning, match="gave no result"):
+        table = batch_size_study(U, grid, lr=0.1, batch_sizes=[0.5, 8], noises=["isotropic"],
+                                 on_error="nan")
+    alone = batch_size_point(U, grid, lr=0.1, batch_size=8, noise="isotropic")
+    assert np.isnan(table["exit_time_0"][0]) and table["exit_time_0"][1] == alone["exit_time_0"]

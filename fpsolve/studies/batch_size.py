@@ -52,14 +52,16 @@ def batch_size_point(landscape, grid: Grid, *, lr: float, batch_size: float, noi
 
 def batch_size_study(landscape, grid: Grid, *, lr: float, batch_sizes, noises=("isotropic", "hessian"),
                      noise_scale: float = 1.0, boundary="reflecting", executor=None, results=None,
-                     progress: bool = False, hessian_floor: float = HESSIAN_FLOOR, key=None):
+                     progress: bool = False, hessian_floor: float = HESSIAN_FLOOR, key=None,
+                     on_error: str = "raise"):
     """:func:`batch_size_point` over ``batch_sizes`` x ``noises`` with :func:`sweep` (resumable;
-    ``key`` joins the fingerprint that decides whether saved rows belong to this study)."""
+    ``key`` joins the fingerprint that decides whether saved rows belong to this study;
+    ``on_error="nan"`` records refused points as NaN rows with a warning, see :func:`sweep`)."""
     point = functools.partial(batch_size_point, landscape, grid, lr=lr, noise_scale=noise_scale,
                               boundary=boundary, basins=find_basins(grid, landscape),
                               hessian_floor=hessian_floor)
     return sweep(point, executor=executor, results=results, progress=progress, key=key,
-                 batch_size=list(batch_sizes), noise=list(noises))
+                 on_error=on_error, batch_size=list(batch_sizes), noise=list(noises))
 
 
 def log_tau_slope(landscape, minimum, saddle, *, lr: float, noise="isotropic", noise_scale: float = 1.0,
