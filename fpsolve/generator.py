@@ -248,7 +248,7 @@ class Generator:
         """The k smallest nonzero relaxation rates (positive, ascending) of the live chain, each
         certified to relative accuracy ``rtol`` or refused (:func:`fpsolve.linalg.relaxation_rates`)."""
         self.require_markov("relaxation rates")
-        return linalg.relaxation_rates(self.sub, k, rtol=rtol)
+        return linalg.relaxation_rates(self.sub, k, rtol=rtol, killing=self.killing)
 
 
 def as_mask(grid: Grid, where, name: str = "domain") -> np.ndarray:

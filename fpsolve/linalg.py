@@ -138,7 +138,7 @@ def is_reversible(Q, rtol=1e-8) -> bool:
     return log_detailed_balance(as_generator(Q), rtol) is not None
 
 
-def relaxation_rates(Q, k, *, reversible=None, rtol: float = RATES_RTOL) -> np.ndarray:
+def relaxation_rates(Q, k, *, reversible=None, rtol: float = RATES_RTOL, killing=None) -> np.ndarray:
     """The k smallest nonzero relaxation rates −Re λ of the generator Q, ascending, positive, each
     certified to relative accuracy ``rtol`` for the chain whose rates are Q's off-diagonal entries
     and killing rates (the diagonal is taken as minus their sum, exactly).
@@ -165,6 +165,10 @@ def relaxation_rates(Q, k, *, reversible=None, rtol: float = RATES_RTOL) -> np.n
     rtol : float
         Relative accuracy to certify. A rate whose a-posteriori error estimate exceeds
         ``rtol`` times the rate is refused with RuntimeError, never returned.
+    killing : array, optional
+        The exact killing rate of each state (e.g. :attr:`fpsolve.Generator.killing`, the rates
+        into removed absorbing cells). Default: :func:`killing_rates` (Q's row deficits, which
+        carry round-off ~eps·max|Q_ii| when killing is small against the rates).
 
     Returns
     -------
@@ -173,7 +177,13 @@ def relaxation_rates(Q, k, *, reversible=None, rtol: float = RATES_RTOL) -> np.n
     """
     Q = as_generator(Q)
     n = Q.shape[0]
-    killing = killing_rates(Q)
+    if killing is None:
+        killing = killing_rates(Q)
+    else:
+        killing = np.asarray(killing, dtype=float)
+        if killing.shape != (n,) or not np.all(np.isfinite(killing)) or np.any(killing < 0):
+            raise ValueError(f"killing: expected {n} finite non-negative rates, one per state, "
+                             f"got shape {killing.shape}")
     closed = not np.any(killing > 0)
     if not (isinstance(rtol, (float, int)) and 0 < rtol < 1):
         raise ValueError(f"rtol: expected a relative tolerance in (0, 1), got {rtol!r}")
@@ -212,7 +222,7 @@ def _certified(rates, error, rtol, method):
         f"{relative[a]:.1e}, above rtol = {rtol:.0e} ({method}, double precision): the chain is "
         "too metastable or too non-normal for its slow rates to be resolved. Mean exit times "
         "(fpsolve.mean_exit_time, linear solves) resolve these time scales; a coarser grid "
-        f"(smaller max|Q_ii|) or a looser tolerance (fpsolve.linalg.relaxation_rates(Q, k, "
+        f"(smaller max|Q_ii|) or a looser tolerance (relaxation_rates(..., "
         f"rtol={max(10 * relative[a], 10 * rtol):.0e})) also helps")
 
 

@@ -213,3 +213,31 @@ def test_problem_passes_rtol_through_to_the_certified_rates():
     np.testing.assert_allclose(loose, strict, rtol=1e-12)
     with pytest.raises(ValueError, match="rtol"):
         fpe.relaxation_rates(2, rtol=2.0)
+
+
+def test_generator_uses_exact_killing_not_row_sums():
+    # A birth-death chain with fast internal rates (~1e4) absorbed through one slow link (1e-9):
+    # the live chain's row deficit 1e-9 sits below the round-off of its row sums (eps*2e4 ~ 4e-12
+    # per row, and the killing threshold 1e-12*|Q_ii| = 2e-8), so killing recovered from row sums
+    # is lost and the chain would look closed. The Generator passes its exact rates into the
+    # absorbing cell. Reference: the smallest eigenvalue of the symmetrized killed chain in 40-digit
+    # mpmath (no fpsolve solver); tolerance 1e-9, far above the bidiagonal route's ~n eps bound.
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(5)
+    n = 40
+    up, down = rng.uniform(5e3, 1e4, n), rng.uniform(5e3, 1e4, n)
+    up[-1], down[0] = 1e-9, 0.0          # the last live cell leaks into the absorbing cell n
+    Q = sparse.diags_array([np.append(down[1:], 1e4), np.append(-(up + down), -1e4), up],
+                           offsets=[-1, 0, 1], shape=(n + 1, n + 1)).tolil()
+    Q[n, n - 1], Q[n, n] = 1e4, -1e4     # the absorbing cell's own row (removed by the mask)
+    grid = fp.Grid([(0.0, 1.0)], [n + 1])
+    absorbing = np.arange(n + 1) == n
+    gen = fp.Generator(sparse.csr_array(Q), grid, absorbing)
+    mpmath.mp.dps = 40
+    S = mpmath.matrix(n, n)
+    for i in range(n):
+        S[i, i] = mpmath.mpf(up[i]) + mpmath.mpf(down[i])
+        if i + 1 < n:
+            S[i, i + 1] = S[i + 1, i] = -mpmath.sqrt(mpmath.mpf(up[i]) * mpmath.mpf(down[i + 1]))
+    exact = float(min(mpmath.eigsy(S, eigvals_only=True)))
+    assert gen.relaxation_rates(1)[0] == pytest.approx(exact, rel=1e-9)
