@@ -198,6 +198,40 @@ class Grid:
                 raise ValueError(
                     f"points: coordinate {self.axis_names[k]} = {bad:g} lies outside [{lo:g}, {hi:g}]"
                 )
+        lower, weight = self._interpolation_stencil(coords)
+        result = np.zeros(coords[0].shape)
+        for corner in np.ndindex(*(2,) * self.ndim):
+            idx, wt = [], np.ones_like(result)
+            for k, bit in enumerate(corner):
+                i = lower[k] + bit
+                if self.periodic[k]:
+                    i = i % self.cells[k]
+                idx.append(i)
+                wt = wt * (weight[k] if bit else 1.0 - weight[k])
+            result += wt * values[tuple(idx)]
+        return float(result[0]) if scalar else result.reshape(np.broadcast(*points).shape)
+
+    def interpolation_weights(self, *point) -> np.ndarray:
+        """Grid-shaped weights w of one point with ``interpolate(values, *point) == (w * values).sum()``
+        for every field: the multilinear (cloud-in-cell) weights of the 2^d nearest cell centres,
+        summing to 1 (all on the outer cell between the outermost centre and a wall; wrapped on
+        periodic axes). Points outside the box raise a ValueError naming ``point``."""
+        self.require_inside(point)
+        lower, weight = self._interpolation_stencil([np.array([x]) for x in self._as_point(point)])
+        factors = []
+        for i0, w, n, per in zip(lower, weight, self.cells, self.periodic):
+            axis = np.zeros(n)
+            axis[i0[0]] += 1.0 - w[0]
+            axis[(i0[0] + 1) % n if per else min(i0[0] + 1, n - 1)] += w[0]
+            factors.append(axis)
+        out = factors[0]
+        for axis in factors[1:]:
+            out = np.multiply.outer(out, axis)
+        return out.reshape(self.shape)
+
+    def _interpolation_stencil(self, coords) -> tuple:
+        """Per axis, the lower stencil cell index and the weight of the upper one for 1-D
+        coordinate arrays (the shared core of :meth:`interpolate` and :meth:`interpolation_weights`)."""
         lower, weight = [], []
         for c, (lo, hi), n, per in zip(coords, self.bounds, self.cells, self.periodic):
             s = (c - lo) / (hi - lo) * n - 0.5  # fractional index relative to centres
@@ -212,17 +246,7 @@ class Grid:
                 w = np.clip(w, 0.0, 1.0)
             lower.append(i0)
             weight.append(w)
-        result = np.zeros(coords[0].shape)
-        for corner in np.ndindex(*(2,) * self.ndim):
-            idx, wt = [], np.ones_like(result)
-            for k, bit in enumerate(corner):
-                i = lower[k] + bit
-                if self.periodic[k]:
-                    i = i % self.cells[k]
-                idx.append(i)
-                wt = wt * (weight[k] if bit else 1.0 - weight[k])
-            result += wt * values[tuple(idx)]
-        return float(result[0]) if scalar else result.reshape(np.broadcast(*points).shape)
+        return lower, weight
 
     def _as_point(self, point) -> tuple:
         if len(point) == 1 and np.ndim(point[0]) == 1:

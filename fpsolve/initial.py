@@ -54,25 +54,7 @@ def point_mass(grid: Grid, point) -> np.ndarray:
     the first cell, and the mean is off by the distance to its centre (< h/2).
     """
     point = _per_axis(point, grid, "point")
-    grid.require_inside(point, "point")
-    factors = [_linear_weights(x, centres, h, periodic)
-               for x, centres, h, periodic in zip(point, grid.centers, grid.spacing, grid.periodic)]
-    return _outer(factors) / grid.cell_volume
-
-
-def _linear_weights(x: float, centres: np.ndarray, h: float, periodic: bool) -> np.ndarray:
-    """Weights 1 - f and f on the two centres around x along one axis (f its fractional
-    position between them); wrapped on a periodic axis, all on the outer cell beyond the outer
-    centres of a bounded one."""
-    n = centres.size
-    s = (x - centres[0]) / h  # position in cells from the first centre
-    s = s % n if periodic else min(max(s, 0.0), n - 1.0)
-    i = min(int(np.floor(s)), n - 1 if periodic else n - 2)
-    f = s - i
-    weights = np.zeros(n)
-    weights[i] += 1.0 - f
-    weights[(i + 1) % n] += f
-    return weights
+    return grid.interpolation_weights(*point) / grid.cell_volume
 
 
 def uniform(grid: Grid, where=None) -> np.ndarray:

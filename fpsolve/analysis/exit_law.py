@@ -201,25 +201,11 @@ def exit_time_distribution(problem, grid: Grid | None = None, domain=left_half, 
 
 
 def start_weights(gen, point: tuple) -> np.ndarray:
-    """Multilinear interpolation weights of ``point`` over the live cells of ``gen``.
-
-    :meth:`fpsolve.grid.Grid.interpolate` is linear in the cell values, so the weight of cell i
-    is the interpolant of the indicator of i; only the 3^d cells around the point's own cell
-    can carry weight. Weights on absorbed cells are dropped (the law's atom at t = 0).
-    """
-    grid = gen.grid
-    index = np.array(grid.cell_index(*point))
-    weights = np.zeros(grid.size)
-    for offset in np.ndindex(*(3,) * grid.ndim):
-        cell = index + np.array(offset) - 1
-        cell = np.where(grid.periodic, cell % np.array(grid.cells), cell)
-        if np.any(cell < 0) or np.any(cell >= np.array(grid.cells)):
-            continue
-        flat = int(np.ravel_multi_index(tuple(cell), grid.shape))
-        indicator = np.zeros(grid.size)
-        indicator[flat] = 1.0
-        weights[flat] = grid.interpolate(indicator.reshape(grid.shape), *point)
-    return weights[gen.live]
+    """Multilinear interpolation weights of ``point`` over the live cells of ``gen``
+    (:meth:`fpsolve.grid.Grid.interpolation_weights`, the weights of ``Grid.interpolate``, so the
+    law starts where :func:`mean_exit_time` is read). Weights on absorbed cells are dropped (the
+    law's atom at t = 0)."""
+    return gen.grid.interpolation_weights(*point).ravel()[gen.live]
 
 
 def _evolve(gen, weights, u1, u2, point, lr) -> ExitTimeLaw:
