@@ -109,3 +109,18 @@ def test_other_bad_input(quadratic):
     model = fp.UnderdampedLangevin(quadratic, friction=1.0, temperature=1.0)
     with pytest.raises(ValueError, match="phase space"):
         model.drift(np.array(0.0))
+
+
+def test_empirical_noise_is_the_per_sample_gradient_covariance():
+    # linear regression l_i = (x_i theta - y_i)^2 / 2 in 1-D: grad l_i = x_i r_i with r_i = x_i theta - y_i,
+    # so Sigma(theta) = mean(x^2 r^2) - mean(x r)^2 (computed here with numpy, independently)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 1))
+    y = 0.7 * X[:, 0] + 0.2 * rng.normal(size=50)
+    loss = fp.FiniteSumLoss.linear_regression(X, y)
+    model = fp.MomentumSGD(loss, lr=0.05, batch_size=5, momentum=0.8, noise="empirical")
+    theta = 0.3
+    g = X[:, 0] * (X[:, 0] * theta - y)
+    assert model.velocity_covariance(np.array(theta))[0, 0] == pytest.approx(np.mean(g**2) - np.mean(g) ** 2, rel=1e-10)
+    with pytest.raises(ValueError, match="batch_size"):
+        fp.MomentumSGD(loss, lr=0.05, batch_size=80, momentum=0.8, noise="empirical")
