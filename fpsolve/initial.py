@@ -88,12 +88,14 @@ def from_samples(grid: Grid, samples) -> np.ndarray:
 NEGATIVE_TOLERANCE = 1e-9
 
 
-def require_density(p, grid: Grid, name: str = "p", normalised: bool = False) -> np.ndarray:
+def require_density(p, grid: Grid, name: str = "p", normalised: bool = False,
+                    allow_negative: bool = False) -> np.ndarray:
     """Check that ``p`` is a density on ``grid`` and return it as a float array.
 
     A density has the grid's shape, is finite and non-negative (negatives down to
     :data:`NEGATIVE_TOLERANCE` times its maximum, the accuracy of fpsolve's exact-in-time
-    integrators, are tolerated and kept); with ``normalised=True`` its mass
+    integrators, are tolerated and kept; ``allow_negative=True`` accepts any sign, for the densities
+    of schemes that do not preserve positivity); with ``normalised=True`` its mass
     ``p.sum() * grid.cell_volume`` must also be 1 within ``1e-6``. Raises ValueError naming
     ``name`` otherwise (TypeError when ``p`` is not numeric). The array itself is returned when it
     already is a float array: do not modify it.
@@ -113,7 +115,7 @@ def require_density(p, grid: Grid, name: str = "p", normalised: bool = False) ->
         where = np.unravel_index(int(np.argmax(~np.isfinite(p))), grid.shape)
         raise ValueError(f"{name}: the density contains NaN or inf ({p[where]} at x = {_point(grid, where)})")
     peak = float(np.abs(p).max(initial=0.0))
-    if p.min(initial=0.0) < -NEGATIVE_TOLERANCE * max(peak, 1e-300):
+    if not allow_negative and p.min(initial=0.0) < -NEGATIVE_TOLERANCE * max(peak, 1e-300):
         where = np.unravel_index(int(np.argmin(p)), grid.shape)
         raise ValueError(f"{name}: the density is negative ({p.min():.3g}) at x = {_point(grid, where)}")
     if normalised:
