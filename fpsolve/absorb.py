@@ -70,7 +70,7 @@ def absorb(gen: Generator, where, name: str = "domain", complement: bool = False
             raise ValueError("matrix: a row with a cut link stores no diagonal entry; Q is not a generator")
         np.add.at(data, diagonal, -added)  # each row keeps its sum
         Q = sp.csr_matrix((data, Q.indices, Q.indptr), shape=Q.shape)
-    killed = Generator(Q, gen.grid, gen.absorbing | removed, gen.face_flux, gen.markov)
+    killed = Generator(Q, gen.grid, gen.absorbing | removed, gen.face_flux, gen.markov, gen.generator_like)
     return killed, removed
 
 

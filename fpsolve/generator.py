@@ -47,6 +47,15 @@ class Generator:
     markov : bool
         Whether Q is the generator of a Markov chain (non-negative rates). Spectral operators are
         not; analyses that need rates refuse them (:meth:`require_markov`).
+    generator_like : bool, optional
+        Whether Q, though not Markov, is a conservative generator on the cells: rows summing to
+        zero, or to minus a killing rate (the kinetic scheme's second-order transport, whose only
+        fault is small negative off-diagonal entries). Its eigenvalues and survival functions keep
+        their meaning and are computed with a-posteriori checks (:meth:`require_generator_like`).
+        Default: True for Markov generators; for others, True when a sparse Q's rows all sum to
+        zero within round-off (a closed conservative operator), else False: a scheme with absorbing
+        box faces declares it (``Discretization.generator_like``), since next to an exit such a Q
+        has rows of either sign.
     """
 
     matrix: object
@@ -54,6 +63,7 @@ class Generator:
     absorbing: np.ndarray = None
     face_flux: tuple | None = field(default=None, repr=False)
     markov: bool = True
+    generator_like: bool | None = None
 
     def __post_init__(self):
         if not (sp.issparse(self.matrix) or is_matrix_free(self.matrix)):
@@ -70,6 +80,9 @@ class Generator:
             if mask.shape != self.grid.shape:
                 raise ValueError(f"absorbing: expected a mask of shape {self.grid.shape}, got {mask.shape}")
             object.__setattr__(self, "absorbing", mask)
+        if self.generator_like is None:
+            like = self.markov or (not self.matrix_free and _conservative(self.matrix))
+            object.__setattr__(self, "generator_like", bool(like))
 
     def __repr__(self) -> str:
         size = "matrix-free" if self.matrix_free else f"nonzeros {self.matrix.nnz}"
@@ -83,11 +96,26 @@ class Generator:
         return is_matrix_free(self.matrix)
 
     def require_markov(self, what: str) -> None:
-        """ValueError when Q is not a Markov generator (e.g. a spectral operator)."""
-        if not self.markov:
+        """ValueError when Q is not a Markov generator (a spectral operator, or the kinetic
+        scheme's second-order transport with its negative off-diagonal entries)."""
+        if self.markov:
+            return
+        if self.generator_like:
             raise ValueError(
-                f"discretization: {what} need the rate matrix of a Markov chain, and this operator "
-                "(a spectral discretization) is not one; use discretization='fv'")
+                f"discretization: {what} need the rate matrix of a Markov chain (non-negative "
+                "rates), and this operator has negative off-diagonal entries (second-order "
+                "transport); use a first-order Markov scheme (discretization='kinetic-upwind' for "
+                "phase-space models, less accurate) or mean exit times and committors, which work "
+                "on this operator")
+        raise ValueError(
+            f"discretization: {what} need the rate matrix of a Markov chain, and this operator "
+            "(a spectral discretization) is not one; use discretization='fv'")
+
+    def require_generator_like(self, what: str) -> None:
+        """ValueError unless Q is a Markov generator or a conservative one with rows summing to
+        zero or to minus a killing rate (:attr:`generator_like`)."""
+        if not self.generator_like:
+            self.require_markov(what)
 
     # --- the state space ----------------------------------------------------------------------
     @cached_property
@@ -127,15 +155,18 @@ class Generator:
 
     @cached_property
     def killing(self) -> np.ndarray:
-        """Rate of absorption from each live cell (non-negative), without cancellation: the rates
-        into absorbing cells (entries of Q) plus what the full Q itself kills
-        (:func:`fpsolve.linalg.killing_rates`: box faces, jumps out of the domain)."""
+        """Rate of absorption from each live cell, without cancellation: the rates into absorbing
+        cells (entries of Q) plus what the full Q itself kills (:func:`fpsolve.linalg.killing_rates`:
+        box faces, jumps out of the domain). Non-negative for Markov generators; for a conservative
+        non-Markov Q some entries may be negative (second-order outflow reads a cell upwind of the
+        exit with a negative weight), while the outflow k . p of a density stays the exit flux."""
         into = self.rates_into(self.absorbing) if not self.live.all() else 0.0
-        return linalg.killing_rates(self.matrix)[self.live] + into
+        signed = not self.markov  # a non-M-matrix may move negative mass to the cemetery
+        return linalg.killing_rates(self.matrix, signed=signed)[self.live] + into
 
     @property
     def has_killing(self) -> bool:
-        return bool(self.killing.max(initial=0.0) > linalg.KILLING_RTOL * max(self.fastest_rate, 1e-300))
+        return bool(np.abs(self.killing).max(initial=0.0) > linalg.KILLING_RTOL * max(self.fastest_rate, 1e-300))
 
     @cached_property
     def forward(self):
@@ -145,7 +176,7 @@ class Generator:
     def with_absorbing(self, mask) -> "Generator":
         """The same chain with the cells of ``mask`` (or also those already absorbing) removed."""
         mask = np.asarray(mask, dtype=bool) | self.absorbing
-        return Generator(self.matrix, self.grid, mask, self.face_flux, self.markov)
+        return Generator(self.matrix, self.grid, mask, self.face_flux, self.markov, self.generator_like)
 
     # --- fields on the live cells ---------------------------------------------------------------
     def restrict(self, field_values) -> np.ndarray:
@@ -215,7 +246,7 @@ class Generator:
         return float(np.finfo(float).eps * self.fastest_rate * x_max / max(size, 1e-300))
 
     def _require_killing(self) -> None:
-        if self.markov and not self.has_killing:
+        if self.generator_like and not self.has_killing:
             raise ValueError(
                 "domain: nothing is ever absorbed (no absorbing cells or faces are reachable), "
                 "so exit times are infinite; give a domain smaller than the box or an absorbing boundary"
@@ -246,9 +277,26 @@ class Generator:
 
     def relaxation_rates(self, k: int, *, rtol: float = linalg.RATES_RTOL) -> np.ndarray:
         """The k smallest nonzero relaxation rates (positive, ascending) of the live chain, each
-        certified to relative accuracy ``rtol`` or refused (:func:`fpsolve.linalg.relaxation_rates`)."""
-        self.require_markov("relaxation rates")
-        return linalg.relaxation_rates(self.sub, k, rtol=rtol, killing=self.killing)
+        certified to relative accuracy ``rtol`` or refused (:func:`fpsolve.linalg.relaxation_rates`).
+
+        A conservative non-Markov Q (:attr:`generator_like`) is treated as a non-reversible chain:
+        shift-invert Arnoldi with right and left eigenvectors, each rate certified by its
+        eigen-residual and condition number (the estimate kappa(lambda) |r|)."""
+        self.require_generator_like("relaxation rates")
+        if self.markov:
+            return linalg.relaxation_rates(self.sub, k, rtol=rtol, killing=self.killing)
+        # the killing only tells a closed chain (a zero eigenvalue to leave out) from a killed one
+        closed_or_killed = np.where(self.has_killing, np.abs(self.killing), 0.0)
+        return linalg.relaxation_rates(self.sub, k, rtol=rtol, killing=closed_or_killed, reversible=False)
+
+
+def _conservative(Q) -> bool:
+    """Whether every row of the sparse Q sums to zero within round-off: a closed conservative
+    generator, whatever the signs of its entries."""
+    Q = sp.csr_matrix(Q)
+    rows = np.asarray(Q.sum(axis=1)).ravel()
+    scale = np.asarray(abs(Q).sum(axis=1)).ravel()
+    return bool(np.all(np.abs(rows) <= linalg.KILLING_RTOL * np.maximum(scale, np.finfo(float).tiny)))
 
 
 def as_mask(grid: Grid, where, name: str = "domain") -> np.ndarray:

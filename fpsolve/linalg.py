@@ -54,10 +54,14 @@ def as_generator(Q, name="Q"):
     return Q
 
 
-def killing_rates(Q) -> np.ndarray:
+def killing_rates(Q, signed: bool = False) -> np.ndarray:
     """The killing rate of each state, −(Q 1)_i where that exceeds the round-off of row i
     (:data:`KILLING_RTOL` times its absolute sum), else 0. A :class:`MatrixFree` operator that
-    declares its ``killing`` is taken at its word."""
+    declares its ``killing`` is taken at its word.
+
+    With ``signed=True``, negative values −(Q 1)_i beyond round-off are kept too: a conservative
+    operator with negative off-diagonal entries (second-order transport) can have rows summing
+    to a positive number next to an exit, while its total outflow k · p stays the exit flux."""
     if is_matrix_free(Q):
         if Q.killing is not None:
             return Q.killing.copy()
@@ -69,7 +73,8 @@ def killing_rates(Q) -> np.ndarray:
         rows = np.bincount(row_of, weights=Q.data, minlength=Q.shape[0])
         scale = np.bincount(row_of, weights=np.abs(Q.data), minlength=Q.shape[0])
     killing = -rows
-    killing[killing <= KILLING_RTOL * np.maximum(scale, np.finfo(float).tiny)] = 0.0
+    roundoff = KILLING_RTOL * np.maximum(scale, np.finfo(float).tiny)
+    killing[(np.abs(killing) if signed else killing) <= roundoff] = 0.0
     return killing
 
 
@@ -278,10 +283,34 @@ def _slowest_symmetric_vectors(S, m, sigma, null):
 
 def _general_rates(Q, k, killing, closed):
     """Rates and first-order error estimates κ(λ)|r| of any generator (sparse or matrix-free):
-    right and left eigenvectors by shift-invert Arnoldi (dense for small chains)."""
+    right and left eigenvectors by shift-invert Arnoldi (dense for small chains).
+
+    Shift-invert finds the eigenvalues nearest 0 in modulus; the rates are the smallest real
+    parts. For a spectrum away from the real axis (kinetic operators: Re λ = -γ/2 with |Im λ|
+    up to ω) these differ: an eigenvalue -1.5 + 0.87i (modulus 1.7) comes before -1 + 1.73i
+    (modulus 2) although its rate is larger. When the eigenvalues found are complex, twice as
+    many plus two are computed and the smallest real parts among them returned."""
     n = Q.shape[0]
     want = k + 1 if closed else k
     scale = float(np.max(np.abs(Q.diagonal())))
+    lam, right, left = _slowest_eigentriples(Q, want, scale, closed)
+    if lam.size < n and np.any(np.abs(lam.imag) > 1e-8 * np.abs(lam)):
+        lam, right, left = _slowest_eigentriples(Q, min(2 * want + 2, n - 2), scale, closed)
+    order = np.argsort(-lam.real)[:want] if lam.size > want else np.argsort(-lam.real)
+    lam, right, left = lam[order], right[:, order], left[:, order]
+    residual = _residual_norms(Q, lam, right, scale)
+    error = eigenvalue_error_estimates(lam, right, left, residual)
+    rates = -lam.real
+    if closed:  # the eigenvalue nearest 0 is the stationary law's
+        keep = np.arange(rates.size) != int(np.argmin(np.abs(lam)))
+        rates, error = rates[keep], error[keep]
+    return rates[:k], error[:k]
+
+
+def _slowest_eigentriples(Q, want, scale, closed):
+    """(λ, right, left): the ``want`` eigenvalues of Q nearest 0 with right and left
+    eigenvectors (all of them, densely, for small chains)."""
+    n = Q.shape[0]
     if not is_matrix_free(Q) and (n <= DENSE_EIG or want >= n - 2):
         lam, left, right = scipy.linalg.eig(Q.toarray(), left=True, right=True)
         left = left.conj()                      # eigenvectors of Q^T
@@ -294,15 +323,7 @@ def _general_rates(Q, k, killing, closed):
         sigma = max(1e-10 * scale, 0.5 * float(np.sort(-lam.real)[1])) if closed else 1e-10 * scale
         mu, left = _eigenpairs(Q.T, want, sigma)
         left = left[:, [int(np.argmin(np.abs(mu - value))) for value in lam]]
-    order = np.argsort(-lam.real)[:want] if lam.size > want else np.argsort(-lam.real)
-    lam, right, left = lam[order], right[:, order], left[:, order]
-    residual = _residual_norms(Q, lam, right, scale)
-    error = eigenvalue_error_estimates(lam, right, left, residual)
-    rates = -lam.real
-    if closed:  # the eigenvalue nearest 0 is the stationary law's
-        keep = np.arange(rates.size) != int(np.argmin(np.abs(lam)))
-        rates, error = rates[keep], error[keep]
-    return rates[:k], error[:k]
+    return lam, right, left
 
 
 def _eigenpairs(Q, want, sigma):

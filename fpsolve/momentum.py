@@ -47,6 +47,13 @@ class KineticModel(Model):
 
     dim: int
     sigma = None
+    #: The gradient-noise model behind Sigma(theta) (as for :class:`fpsolve.SGD`).
+    noise = "isotropic"
+    noise_scale: float = 1.0
+    hessian_floor: float = HESSIAN_FLOOR
+    constant_diffusion: bool = False
+    #: L2 coefficient w: the force is -force_factor(t) (grad U + w theta).
+    weight_decay: float = 0.0
 
     @property
     def ndim(self) -> int:
@@ -70,9 +77,18 @@ class KineticModel(Model):
         """gamma(t) > 0, units 1/time."""
         raise TypeError(f"{type(self).__name__} does not define its friction")
 
-    def force(self, *theta, t: float = 0.0) -> np.ndarray:
-        """F(theta, t), the velocity-independent part of dv/dt, shape ``(d,) + shape``."""
+    def force_factor(self, t: float = 0.0) -> float:
+        """kappa(t) in F = -kappa(t) (grad U + weight_decay theta), units 1/time^2 per unit of
+        U'' (1 for Langevin dynamics with unit mass, c = 2 / (lr (1 + momentum)) for momentum)."""
         raise TypeError(f"{type(self).__name__} does not define its force")
+
+    def force(self, *theta, t: float = 0.0) -> np.ndarray:
+        """F(theta, t) = -force_factor(t) (grad U + weight_decay theta), the velocity-independent
+        part of dv/dt, shape ``(d,) + shape``."""
+        g = self.landscape.grad(*theta)
+        if self.weight_decay:
+            g = g + self.weight_decay * np.stack(np.broadcast_arrays(*theta))
+        return -self.force_factor(t) * g
 
     def drift(self, *x, t: float = 0.0) -> np.ndarray:
         """(v, -gamma v + F(theta)), shape ``(2d,) + shape``."""
@@ -187,11 +203,8 @@ class MomentumSGD(KineticModel):
     def friction(self, t=0.0):
         return self.scale(t) * (1.0 - self.momentum)
 
-    def force(self, *theta, t=0.0):
-        g = self.landscape.grad(*theta)
-        if self.weight_decay:
-            g = g + self.weight_decay * np.stack(np.broadcast_arrays(*theta))
-        return -self.scale(t) * g
+    def force_factor(self, t=0.0):
+        return self.scale(t)
 
     def noise_amplitude(self, t=0.0):
         return float(self.scale(t) * np.sqrt(self.lr(t) / self.batch_size(t)))
@@ -272,8 +285,8 @@ class UnderdampedLangevin(KineticModel):
     def friction(self, t=0.0):
         return self._friction(t)
 
-    def force(self, *theta, t=0.0):
-        return -self.landscape.grad(*theta)
+    def force_factor(self, t=0.0):
+        return 1.0
 
     def noise_amplitude(self, t=0.0):
         return float(np.sqrt(2.0 * self._friction(t) * self.temperature(t)))

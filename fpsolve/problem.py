@@ -174,7 +174,8 @@ class FokkerPlanck:
     def generator_at(self, t: float = 0.0) -> Generator:
         """The generator Q at time t (models with schedules change with t)."""
         op = self._assemble(t)
-        return Generator(op.generator, self.grid, self.absorbing, op.face_flux, self.scheme.markov)
+        return Generator(op.generator, self.grid, self.absorbing, op.face_flux, self.scheme.markov,
+                         self.scheme.generator_like)
 
     @property
     def generator(self) -> Generator:

@@ -251,23 +251,31 @@ def basin_occupancy(sol, basins=None, *, grid: Grid | None = None) -> Occupancy:
         ``sol.t``, ``sol.p``, ``sol.grid``; or one grid-shaped density (e.g.
         ``fpe.stationary()``), reported at t = inf (then pass ``grid=``). Densities must be
         finite and non-negative (:func:`fpsolve.initial.require_density`); a ValueError names
-        ``p`` (an array) or the offending ``density`` of a Solution.
+        ``p`` (an array) or the offending ``density`` of a Solution. Phase-space densities
+        (theta, v) are integrated over the velocities first: basins are those of U in theta,
+        ``occupancy.basins.grid`` the theta grid; the theta-marginal may carry the small
+        undershoots of the second-order kinetic scheme (counted with their sign).
     basins : Basins, Landscape, model or None
         The partition; a landscape (or a model's ``.landscape``) is partitioned with
         :func:`basins`. None uses the basins of -log p of the last density (the landscape's
         basins at equilibrium with constant temperature); prefer passing the landscape.
     """
     if hasattr(sol, "p") and hasattr(sol, "t"):
-        p, t, grid = np.asarray(sol.p, dtype=float), np.asarray(sol.t, dtype=float), sol.grid
-        for i, (row, ti) in enumerate(zip(p, t)):
-            require_density(row, grid, f"sol.p[{i}] (t = {ti:g})")
+        rows, t, grid = sol.p, np.asarray(sol.t, dtype=float), sol.grid
+        names = [f"sol.p[{i}] (t = {ti:g})" for i, ti in enumerate(t)]
     else:
         if grid is None:
             grid = getattr(basins, "grid", None)
         if grid is None:
             raise ValueError("grid: pass grid= (or a Basins) with a single density array")
-        p = require_density(sol, grid, "p")[None]
-        t = np.array([np.inf])
+        rows, t, names = [sol], np.array([np.inf]), ["p"]
+    d = _position_dim(grid, basins)
+    # phase-space densities come from second-order kinetic transport, which undershoots slightly
+    # (its discretization error, reported by FokkerPlanck.evolve): their signed mass is counted
+    rows = [require_density(row, grid, name, allow_negative=bool(d)) for row, name in zip(rows, names)]
+    p = np.stack(rows)
+    if d:
+        p, grid = _position_marginal(p, grid, d)
     if isinstance(basins, Basins) and basins.labels.shape != grid.shape:
         raise ValueError(f"basins: computed on {basins.grid!r}, but the density lives on {grid!r}")
     if basins is None:
@@ -285,3 +293,28 @@ def basin_occupancy(sol, basins=None, *, grid: Grid | None = None) -> Occupancy:
         [np.bincount(labels, weights=row.ravel(), minlength=basins.n) for row in p]
     ) * grid.cell_volume
     return Occupancy(t, fractions, basins)
+
+
+def _position_dim(grid: Grid, basins) -> int:
+    """dim theta when ``grid`` is a phase space (theta, v), else 0: axes named as by
+    :func:`fpsolve.phase_space_grid`, or basins given on half of the grid's dimensions."""
+    if grid.ndim % 2:
+        return 0
+    d = grid.ndim // 2
+    named = ("theta", "v") if d == 1 else tuple(f"theta{k + 1}" for k in range(d)) + tuple(
+        f"v{k + 1}" for k in range(d))
+    if tuple(grid.axis_names) == named:
+        return d
+    if isinstance(basins, Basins):
+        return d if basins.grid.ndim == d else 0
+    landscape = getattr(basins, "landscape", basins)
+    return d if getattr(landscape, "ndim", None) == d else 0
+
+
+def _position_marginal(p: np.ndarray, grid: Grid, d: int) -> tuple:
+    """``(marginals, theta_grid)``: densities of shape ``(times,) + phase-space shape`` integrated
+    over the velocity axes (the last d)."""
+    velocity_axes = tuple(range(1 + d, 1 + 2 * d))
+    marginal = p.sum(axis=velocity_axes) * float(np.prod(grid.spacing[d:]))
+    theta_grid = Grid(grid.bounds[:d], grid.cells[:d], periodic=grid.periodic[:d], axis_names=grid.axis_names[:d])
+    return marginal, theta_grid

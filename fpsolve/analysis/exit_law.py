@@ -20,6 +20,10 @@ Two ways, both checked:
   stationary weights mu vary by many orders over the domain (drift-dominated problems, a start
   high above the exit); the a-priori bound eps * n * sum_j sqrt(mu_j / mu_s) on that cancellation
   is checked and the method refused above SPECTRAL_CANCELLATION.
+
+Conservative operators that are not Markov chains (the kinetic scheme's second-order transport)
+take the "evolve" way too; their survival function is checked to be non-increasing
+(:data:`fpsolve.analysis.survival.RISE_WARN`, :data:`~fpsolve.analysis.survival.RISE_REFUSE`).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from .. import linalg
 from ..grid import Grid
 from .backward import (backward_solve, killed_generator, learning_rate,
                        left_half, resolve, start_position)
-from .survival import survival_nodes
+from .._warnings import warn as _warn
+from .survival import RISE_REFUSE, RISE_WARN, largest_rise, survival_nodes
 
 __all__ = ["exit_time_distribution", "ExitTimeLaw", "start_weights", "SPECTRAL_CANCELLATION"]
 
@@ -185,7 +190,7 @@ def exit_time_distribution(problem, grid: Grid | None = None, domain=left_half, 
         if t.size < 2 or t[0] != 0.0 or np.any(np.diff(t) <= 0) or not np.all(np.isfinite(t)):
             raise ValueError("t: expected finite increasing times starting at 0")
     target = resolve(problem, grid, boundary=boundary, discretization=discretization)
-    target.generator.require_markov("exit-time laws")
+    target.generator.require_generator_like("exit-time laws")
     gen, _ = killed_generator(target, domain)
     start_position(gen, start)  # the start's cell must be live: clear errors naming `start`
     point = tuple(float(x) for x in np.atleast_1d(np.asarray(start, dtype=float)).ravel())
@@ -211,6 +216,7 @@ def start_weights(gen, point: tuple) -> np.ndarray:
 def _evolve(gen, weights, u1, u2, point, lr) -> ExitTimeLaw:
     nodes = survival_nodes(gen, weights, u1, u2)
     t, S, f, rate = nodes.t, nodes.S, nodes.f, nodes.tail_rate
+    _require_non_increasing(t, S, gen)
     spline = CubicHermiteSpline(t, S, -f)
     slope = spline.derivative()
     t_end, s_end = float(t[-1]), float(S[-1])
@@ -273,6 +279,20 @@ def _spectral(gen, weights, point, lr) -> ExitTimeLaw:
     mean = float(np.sum(coef / -lam))
     moment2 = float(np.sum(2.0 * coef / lam**2))
     return ExitTimeLaw(t, survival(t), mean, rate, "spectral", point, lr, survival, density, moment2)
+
+
+def _require_non_increasing(t, S, gen) -> None:
+    """A survival function that rises (a non-Markov operator pushing negative mass out) is
+    refused above RISE_REFUSE and reported above RISE_WARN (:mod:`fpsolve.analysis.survival`)."""
+    rise, when = largest_rise(t, S)
+    if rise <= RISE_WARN:
+        return
+    message = (f"the survival function rises by {rise:.2g} near t = {when:.3g}: the operator is not "
+               "a Markov generator and pushes negative mass out of the domain there (a start or a "
+               "domain boundary the grid does not resolve); refine the grid")
+    if rise > RISE_REFUSE:
+        raise ValueError(f"grid: {message}; the law is not trustworthy beyond {RISE_REFUSE:g}")
+    _warn(f"exit_time_distribution: {message} (the law is off by about that much)")
 
 
 def _require_resolved_rate(rate: float, gen) -> None:

@@ -6,5 +6,6 @@ schemes. A user scheme registers itself by subclassing :class:`Discretization` w
 
 from .base import Assembled, Discretization, choose, get, names, register
 from . import finite_volumes  # noqa: F401  (registers "fv")
+from . import kinetic  # noqa: F401  (registers "kinetic" and "kinetic-upwind")
 
 __all__ = ["Assembled", "Discretization", "register", "get", "choose", "names"]

@@ -58,12 +58,18 @@ class Discretization:
     markov : bool
         Whether the operator is the generator of a Markov chain (non-negative rates). Analyses
         that need rates (relaxation rates, exit-time laws from rates) refuse others.
+    generator_like : bool or None
+        For schemes that are not Markov: whether the operator is still a conservative generator
+        (rows summing to zero or to minus a killing rate), so that eigenvalues and survival
+        functions keep their meaning (checked a posteriori). None: decided from the matrix
+        (:class:`fpsolve.generator.Generator`).
     priority : int
         Among schemes that suit a model, the highest priority is chosen by default.
     """
 
     name: ClassVar[str] = ""
     markov: ClassVar[bool] = True
+    generator_like: ClassVar[bool | None] = None
     priority: ClassVar[int] = 0
 
     def __init_subclass__(cls, **kwargs):
