@@ -10,6 +10,7 @@ from .grid import Grid
 from .landscape import Landscape
 from .dynamics import Diffusion, Langevin, SGD
 from .momentum import MomentumSGD, UnderdampedLangevin, phase_space_grid
+from .hermite import HermiteKinetic
 from .generator import Generator
 from .initial import from_samples, gaussian, point_mass, uniform
 from .problem import FokkerPlanck, Solution
@@ -25,7 +26,7 @@ from . import discretize
 
 __all__ = [
     "Grid", "Landscape", "Langevin", "SGD", "Diffusion", "MomentumSGD", "UnderdampedLangevin",
-    "phase_space_grid", "Generator", "FokkerPlanck", "Solution",
+    "phase_space_grid", "HermiteKinetic", "Generator", "FokkerPlanck", "Solution",
     "gaussian", "point_mass", "uniform", "from_samples", "landscapes", "FiniteSumLoss", "validate",
     "montecarlo", "Field", "mean_exit_time", "committor", "exit_locations", "exit_time_distribution",
     "transition_rates", "basins", "basin_occupancy", "sweep", "with_error", "Estimate",
