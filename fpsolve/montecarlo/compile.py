@@ -28,9 +28,11 @@ the measured maximum error at 2000 random points is kept in ``StepKernel.notes``
 user's Model subclass is always tabulated (from ``model.drift(*x, t=0)``, so the model must be
 autonomous; give the class a ``step_kernel`` otherwise).
 
-Models to come (momentum in phase space, Levy noise) plug in without changing the simulator: give
-the model class a method ``step_kernel(self, dt) -> StepKernel``, or call
-``register_step_kernel(ModelClass, factory)`` with ``factory(model, dt) -> StepKernel``.
+Other models plug in without changing the simulator: give the model class a method
+``step_kernel(self, dt) -> StepKernel``, or call ``register_step_kernel(ModelClass, factory)`` with
+``factory(model, dt) -> StepKernel`` (it also receives ``bounds=`` and ``tabulate=`` when it accepts
+them). The kinetic models (momentum SGD, underdamped Langevin) are registered this way with the
+BAOAB kernel of :mod:`.phase_space`.
 
 Domains (boxes, half-spaces, predicates) compile in :mod:`.domains`; the Euler-Maruyama update and
 the built-in landscapes' drifts as data are in :mod:`.em_step`.
@@ -46,6 +48,7 @@ So are Langevin and isotropic-noise SGD models on the polynomial landscapes of f
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -89,6 +92,10 @@ class StepKernel:
     noise_factor : (state_dim, state_dim) array, optional
         The ``S`` that ``step`` writes, when it is the same at every state and time (additive,
         autonomous noise): the simulator then precomputes the bridge test's per-face variances.
+    reflect_partner : (state_dim,) int array, optional
+        For walls of ``bounds``: when axis ``a`` is mirrored at a wall and ``reflect_partner[a] >= 0``,
+        that coordinate changes sign too (specular reflection of a position and its velocity in
+        phase space). None (or -1) mirrors the position only.
     """
 
     step: object
@@ -98,6 +105,7 @@ class StepKernel:
     bridge: bool = True
     notes: tuple = field(default=())
     noise_factor: np.ndarray | None = None
+    reflect_partner: np.ndarray | None = None
 
     def parameters(self, n_steps: int, dt: float):
         if self.make_params is not None:
@@ -106,8 +114,22 @@ class StepKernel:
 
 
 def register_step_kernel(model_class: type, factory: Callable) -> None:
-    """Register ``factory(model, dt) -> StepKernel`` for instances of ``model_class``."""
+    """Register ``factory(model, dt) -> StepKernel`` for instances of ``model_class``.
+
+    A factory that also accepts keywords ``bounds`` and ``tabulate`` receives the simulator's (for
+    tabulating functions that numba cannot compile).
+    """
     _REGISTRY[model_class] = factory
+
+
+def _call_factory(factory, model, dt, bounds, tabulate):
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    if "bounds" in parameters and "tabulate" in parameters:
+        return factory(model, dt, bounds=bounds, tabulate=tabulate)
+    return factory(model, dt)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -301,7 +323,7 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
     """Return the StepKernel of ``model`` (plug-in, registered factory, or Euler-Maruyama)."""
     for cls in type(model).__mro__:
         if cls in _REGISTRY:
-            return _REGISTRY[cls](model, dt)
+            return _call_factory(_REGISTRY[cls], model, dt, bounds, tabulate)
     if hasattr(model, "step_kernel"):
         return model.step_kernel(dt)
     if not isinstance(model, Model):

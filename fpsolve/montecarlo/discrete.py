@@ -4,7 +4,9 @@ These are the algorithms the SDE models approximate (DESIGN.md section 1), run e
 training loop, in parallel over independent runs (``numba.prange``), each run with its own random
 stream ``(seed, run)`` so results are identical for any thread count:
 
-* SGD / heavy ball:  theta_{k+1} = theta_k - lr g_k + momentum (theta_k - theta_{k-1});
+* SGD / heavy ball:  theta_{k+1} = theta_k - lr g_k + momentum (theta_k - theta_{k-1}); with
+  ``velocities=True`` also v_k = (theta_k - theta_{k-1}) / lr, the phase-space point (theta, v) at
+  t = lr k of the momentum SDE;
 * Adam:  m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,
   theta -= lr (m / (1 - b1^k)) / (sqrt(v / (1 - b2^k)) + eps),
 
@@ -165,7 +167,7 @@ def _custom_kernel(per_sample_gradient):
 
 
 def _run(loss, algo, name, lr, batch_size, n_steps, theta0, n_runs, seed, replacement, momentum,
-         betas, eps, record, domain, per_sample_gradient):
+         betas, eps, record, domain, per_sample_gradient, velocities=False):
     X, Y = loss.data
     X = np.ascontiguousarray(np.asarray(X, float).reshape(len(Y), -1))
     Y = np.ascontiguousarray(np.asarray(Y, float))
@@ -193,6 +195,9 @@ def _run(loss, algo, name, lr, batch_size, n_steps, theta0, n_runs, seed, replac
     record = np.unique(np.asarray([0, n_steps] if record is None else record, dtype=np.int64))
     if record[0] < 0 or record[-1] > n_steps:
         raise ValueError(f"record: iteration counts must lie in [0, n_steps = {n_steps}]")
+    wanted = record
+    if velocities:  # also keep theta_{k-1} for v_k = (theta_k - theta_{k-1}) / lr
+        record = np.union1d(record, record[record > 0] - 1)
     if domain is not None and not isinstance(domain, (Box, HalfSpace)):
         raise TypeError("domain: discrete runs take a Box or HalfSpace")
     A, c = domain.halfspaces() if domain is not None else (np.zeros((0, p)), np.zeros(0))
@@ -209,12 +214,19 @@ def _run(loss, algo, name, lr, batch_size, n_steps, theta0, n_runs, seed, replac
         iters = np.where(censored, n_steps, out_exit)
         exits = ExitTimes(times=lr * iters, censored=censored, locations=out_loc, n_paths=n_runs,
                           dt=lr, seed=int(seed), t_max=lr * n_steps, iterations=iters)
+    velocity = None
+    if velocities:
+        at = np.searchsorted(record, wanted)
+        before = np.searchsorted(record, np.maximum(wanted - 1, 0))
+        velocity = (out_theta[at] - out_theta[before]) / lr  # k = 0: the run starts at rest, v = 0
+        out_theta = out_theta[at]
+        record = wanted
     return Iterates(iterations=record, times=lr * record, theta=out_theta, exits=exits,
-                    algorithm=name, seed=int(seed))
+                    algorithm=name, seed=int(seed), velocity=velocity)
 
 
 def sgd(loss, lr, batch_size, n_steps, theta0, n_runs=1, seed=0, replacement=True, momentum=0.0,
-        record=None, domain=None, per_sample_gradient=None) -> Iterates:
+        record=None, domain=None, per_sample_gradient=None, velocities=False) -> Iterates:
     """Minibatch SGD (heavy ball when ``momentum > 0``) on a FiniteSumLoss.
 
     Parameters
@@ -238,12 +250,17 @@ def sgd(loss, lr, batch_size, n_steps, theta0, n_runs=1, seed=0, replacement=Tru
         times ``t = lr k``, censored at ``n_steps``.
     per_sample_gradient : njit function, optional
         ``(theta, x_i, y_i, out)`` for losses other than the built-in models.
+    velocities : bool
+        Also return the heavy ball's phase-space velocities v_k = (theta_k - theta_{k-1}) / lr at
+        the recorded iterations (``Iterates.velocity``; v_0 = 0, the run starts at rest), so that
+        ``Iterates.phase_space(i)`` gives points (theta, v) at time t = lr k to compare with the
+        SDE and the kinetic PDE of :class:`fpsolve.MomentumSGD` (DESIGN.md section 1).
     """
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum: expected 0 <= momentum < 1, got {momentum!r}")
     name = "heavy-ball" if momentum > 0 else "sgd"
     return _run(loss, 0, name, lr, batch_size, n_steps, theta0, n_runs, seed, replacement, momentum,
-                (0.9, 0.999), 1e-8, record, domain, per_sample_gradient)
+                (0.9, 0.999), 1e-8, record, domain, per_sample_gradient, velocities=velocities)
 
 
 def adam(loss, lr, batch_size, n_steps, theta0, n_runs=1, seed=0, betas=(0.9, 0.999), eps=1e-8,

@@ -89,19 +89,30 @@ def compile_domain(domain, state_dim: int) -> CompiledDomain:
             raise ValueError(f"domain: {domain!r} has {A.shape[1]} axes, the state has {state_dim}")
         return CompiledDomain(np.ascontiguousarray(A), c, _always_inside, False, repr(domain))
     if callable(domain):
-        args = ", ".join(f"x[{i}]" for i in range(state_dim))
-        try:
-            jitted = _jit(domain)
-            namespace = {"f": jitted}
-            exec(f"def inside(x):\n    return bool(f({args}))", namespace)
-            inside = njit(inline="always")(namespace["inside"])
-            inside(np.zeros(state_dim))
-        except Exception as error:  # numba typing errors, wrong arity
-            raise ValueError(
-                f"domain: the predicate could not be compiled with numba ({type(error).__name__}); "
-                "write it with scalar arithmetic (e.g. lambda x, y: x < 0) or pass a Box/HalfSpace"
-            ) from error
-        return CompiledDomain(np.zeros((0, state_dim)), np.zeros(0), inside, True, "predicate")
+        key = (domain, state_dim)
+        if key not in _COMPILED_PREDICATES:  # once per predicate: the simulator's driver is keyed by it
+            _COMPILED_PREDICATES[key] = _compile_predicate(domain, state_dim)
+        return _COMPILED_PREDICATES[key]
     raise TypeError(f"domain: expected a Box, HalfSpace or predicate, got {type(domain).__name__}")
+
+
+_COMPILED_PREDICATES: dict = {}
+
+
+def _compile_predicate(domain, state_dim: int) -> CompiledDomain:
+    """The njit predicate ``inside(x)`` of ``domain(*x)`` (compiled once per predicate)."""
+    args = ", ".join(f"x[{i}]" for i in range(state_dim))
+    try:
+        jitted = _jit(domain)
+        namespace = {"f": jitted}
+        exec(f"def inside(x):\n    return bool(f({args}))", namespace)
+        inside = njit(inline="always")(namespace["inside"])
+        inside(np.zeros(state_dim))
+    except Exception as error:  # numba typing errors, wrong arity
+        raise ValueError(
+            f"domain: the predicate could not be compiled with numba ({type(error).__name__}); "
+            "write it with scalar arithmetic (e.g. lambda x, y: x < 0) or pass a Box/HalfSpace"
+        ) from error
+    return CompiledDomain(np.zeros((0, state_dim)), np.zeros(0), inside, True, "predicate")
 
 

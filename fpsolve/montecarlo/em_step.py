@@ -5,7 +5,8 @@ landscapes as data.
 fpsolve.landscapes whose gradient is a short polynomial (``double_well``, ``tilted_double_well``,
 ``double_well_2d``/``separable_2d``, ``rotated_double_well``, ``quadratic``) are recognised from
 their gradient function and passed to one generic, disk-cached step (``builtin_step``) as a
-parameter array; its arithmetic repeats the factories' own, bitwise.
+parameter array; its arithmetic repeats the factories' own, bitwise. Kinetic models on them (a
+negative kind code) take the BAOAB branch, ``builtin_kinetic_step``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
+from . import baoab
 from .rng import normal
 
 __all__ = ["builtin_step", "builtin_drift"]
@@ -83,7 +85,7 @@ def builtin_drift(p, d, x0, x1, x2):
     Each branch repeats the operations of the factory's ``grad`` in fpsolve.landscapes in the same
     order, so that the result is bitwise that of the compiled ``grad_function``.
     """
-    kind = int(p[0])
+    kind = abs(int(p[0]))  # negative: the same landscape for a kinetic model
     if kind == _DOUBLE_WELL:  # p = [kind, depth, a^2, a^4]
         return (-1.0 * (4.0 * p[1] * x0 * (x0 * x0 - p[2]) / p[3]), 0.0, 0.0)
     if kind == _TILTED_DOUBLE_WELL:  # p = [kind, tilt]
@@ -113,10 +115,35 @@ def builtin_drift(p, d, x0, x1, x2):
     return (-1.0 * g0, -1.0 * g1 if d > 1 else 0.0, -1.0 * g2 if d > 2 else 0.0)
 
 
+@njit(cache=True)  # a call, not IR-inlined: keeps the simulator's drivers quick to compile
+def builtin_kinetic_step(x, t, dt, rng, table, p, R, S):
+    """BAOAB (:mod:`.baoab`) in phase space (theta, v), theta = x[:d], with -grad U as data ``p``,
+    the constant noise root R (d, d) and the (rows, 4) coefficient table of :mod:`.phase_space`."""
+    d = x.shape[0] // 2
+    f, decay, sd, w = baoab.coefficients(table, t, dt)
+    half = 0.5 * dt
+    x0, x1, x2 = baoab.theta_of(x, d)
+    baoab.kick(x, builtin_drift(p, d, x0, x1, x2), f, w, half, d)
+    baoab.drift(x, half, d)
+    root = S[:d, :d]
+    for i in range(d):
+        for j in range(d):
+            root[i, j] = R[i, j]
+    baoab.ou_step(x, root, decay, sd, dt, rng, S, d)
+    baoab.drift(x, half, d)
+    x0, x1, x2 = baoab.theta_of(x, d)
+    baoab.kick(x, builtin_drift(p, d, x0, x1, x2), f, w, half, d)
+
+
 @njit(cache=True, inline="always")
 def builtin_step(x, t, dt, rng, params, S):
-    """The EM step of ``_make_em_step`` with the drift as data: ``params = (table, p, R)``."""
+    """The EM step of ``_make_em_step`` with the drift as data: ``params = (table, p, R)``.
+
+    ``p[0] < 0`` marks a kinetic model (phase space, BAOAB: :func:`builtin_kinetic_step`)."""
     table, p, R = params
+    if p[0] < 0.0:
+        builtin_kinetic_step(x, t, dt, rng, table, p, R, S)
+        return
     d = x.shape[0]
     c, lr = _coefficients(table, t, dt)
     x0 = x[0]

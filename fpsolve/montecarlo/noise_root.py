@@ -189,6 +189,13 @@ def _hessian_floor(model) -> float:
     return float(floor)
 
 
+def _hessian_noise(model) -> bool:
+    """SGD's Hessian noise, or a kinetic model's velocity noise of that law (its theta-space view,
+    :class:`.phase_space.VelocityNoiseView`): both carry ``noise``, ``noise_scale`` and the floor."""
+    return (isinstance(model, SGD) or hasattr(model, "hessian_floor")) and \
+        isinstance(model.noise, str) and model.noise == "hessian"
+
+
 def noise_root(model, hessian, grid: Callable[[], Grid], notes: list):
     """``(root, R)``: the kernel piece ``root(x0, x1, x2, S)`` writing R(x) = Sigma(x)^(1/2) into S,
     and R itself when it is the same at every x (else None).
@@ -197,7 +204,7 @@ def noise_root(model, hessian, grid: Callable[[], Grid], notes: list):
     ``grid()`` gives the tabulation grid; a tabulation appends its measured error to ``notes``.
     """
     d = model.ndim
-    if isinstance(model, SGD) and model.noise == "hessian" and hessian is not None:
+    if _hessian_noise(model) and hessian is not None:
         return _hessian_root(hessian, model.noise_scale, _hessian_floor(model), d), None
     if model.constant_diffusion:
         origin = [np.zeros(())] * d

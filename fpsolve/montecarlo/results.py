@@ -140,6 +140,8 @@ class Iterates:
     algorithm : str
         E.g. ``"sgd"``, ``"heavy-ball"``, ``"adam"``.
     seed : int
+    velocity : (m, n_runs, p) array or None
+        Heavy-ball velocities v_k = (theta_k - theta_{k-1}) / lr (``sgd(..., velocities=True)``).
     """
 
     iterations: np.ndarray
@@ -148,6 +150,14 @@ class Iterates:
     exits: ExitTimes | None
     algorithm: str
     seed: int
+    velocity: np.ndarray | None = field(default=None)
+
+    def phase_space(self, index: int = -1) -> np.ndarray:
+        """Points (theta, v), shape (n_runs, 2p), at the ``index``-th recorded iteration (time
+        ``times[index]``): the heavy ball in the phase space of :class:`fpsolve.MomentumSGD`."""
+        if self.velocity is None:
+            raise ValueError("index: these iterates carry no velocities; run sgd(..., velocities=True)")
+        return np.concatenate([self.theta[index], self.velocity[index]], axis=-1)
 
     def __repr__(self) -> str:
         return (f"Iterates({self.algorithm}, records={len(self.iterations)} up to k = "

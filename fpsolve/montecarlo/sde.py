@@ -8,7 +8,8 @@ threads and any chunking of the paths (``progress=True`` runs chunks under tqdm)
 Per step (time ``t = k dt``, coefficients at the step's start)::
 
     x_new = step(x)                       # Euler-Maruyama, or a plug-in kernel
-    x_new = walls(x_new)                  # mirror at non-periodic faces of `bounds`, wrap periodic
+    x_new = walls(x_new)                  # mirror at non-periodic faces of `bounds`, wrap periodic;
+                                          # phase space: v -> -v with theta (specular)
     exit if x_new is outside the domain, or (Box/HalfSpace) with the Brownian-bridge probability
         p = 1 - prod_faces [1 - exp(-2 d_old d_new / (sigma_n^2 dt))]
 
@@ -46,19 +47,27 @@ DEFAULT_MAX_STEPS = 10**9
 
 
 @njit(cache=True, inline="always")
-def _walls(x, lo, hi, periodic):
+def _walls(x, lo, hi, periodic, partner):
+    """Wrap periodic axes; mirror the others at the box faces. A mirrored axis ``a`` with
+    ``partner[a] >= 0`` flips the sign of that coordinate too (specular walls in phase space:
+    theta -> mirror, v -> -v)."""
     for a in range(x.shape[0]):
         if periodic[a]:
             width = hi[a] - lo[a]
             if x[a] < lo[a] or x[a] >= hi[a]:
                 x[a] = lo[a] + (x[a] - lo[a]) % width
         else:
+            mirrored = False
             if x[a] > hi[a]:
                 x[a] = 2.0 * hi[a] - x[a]
+                mirrored = True
             if x[a] < lo[a]:
                 x[a] = 2.0 * lo[a] - x[a]
+                mirrored = not mirrored
             if x[a] > hi[a]:  # a step longer than the box: clamp
                 x[a] = hi[a]
+            if mirrored and partner[a] >= 0:
+                x[partner[a]] = -x[partner[a]]
 
 
 #: Faces farther than this (in units of the exponent 2 d_old d_new / (sigma_n^2 dt)) are skipped:
@@ -155,7 +164,7 @@ _STEP, _INSIDE = builtin_step, _always_inside
 
 
 def _run_paths(x0, seed, offset, dt, n_max, params, record, use_domain, A, c, bridge, fixed_noise,
-               inv_var_dt, lo, hi, periodic, out_x, out_step, out_loc):
+               inv_var_dt, lo, hi, periodic, partner, out_x, out_step, out_loc):
     n, d = x0.shape
     n_rec = record.shape[0]
     test_bridge = use_domain and bridge and A.shape[0] > 0
@@ -180,7 +189,7 @@ def _run_paths(x0, seed, offset, dt, n_max, params, record, use_domain, A, c, br
             for i in range(d):
                 x_old[i] = x[i]
             _STEP(x, k * dt, dt, rng, params, S)
-            _walls(x, lo, hi, periodic)
+            _walls(x, lo, hi, periodic, partner)
             k += 1
             if use_domain:
                 if _outside(x, A, c) or not _INSIDE(x):
@@ -271,6 +280,8 @@ class Simulator:
             self.lo[:] = [lo for lo, _ in grid.bounds]
             self.hi[:] = [hi for _, hi in grid.bounds]
             self.periodic[:] = grid.periodic
+        partner = self.kernel.reflect_partner
+        self.partner = np.full(d, -1, dtype=np.int64) if partner is None else np.asarray(partner, dtype=np.int64)
         self.domain = domain
         self.notes = self.kernel.notes
 
@@ -333,7 +344,7 @@ class Simulator:
                 continue
             a, b = chunk[0], chunk[-1] + 1
             run(starts[a:b], self.seed, a, self.dt, n_max, params, record, use, A, c,
-                self.kernel.bridge, fixed, inv_var_dt, self.lo, self.hi, self.periodic,
+                self.kernel.bridge, fixed, inv_var_dt, self.lo, self.hi, self.periodic, self.partner,
                 out_x[:, a:b], out_step[a:b], out_loc[a:b])
         return out_x, out_step, out_loc
 

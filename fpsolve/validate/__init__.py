@@ -5,6 +5,7 @@
                                                                        # or reference_error=...
     report = fpsolve.validate.exit_times(exit_times, law, censored=flags, time_limit=T)
     report = fpsolve.validate.splitting(hits_b, n, q_pde)
+    report = fpsolve.validate.phase_space(samples, p, grid)          # (theta, v): joint + marginals
     report.passed, report.p_value, report.plot(), report.to_dict()
 
 Samples travel between a simulator and these checks in the .npz format of ``samples_file``
@@ -12,6 +13,7 @@ Samples travel between a simulator and these checks in the .npz format of ``samp
 """
 
 from .checks import densities, exit_times, mean_exit_time, splitting
+from .phase_space import marginal_density, phase_space
 from .report import ValidationReport
 from .samples_file import SamplesFile, load_samples, save_samples
 
@@ -20,6 +22,8 @@ __all__ = [
     "mean_exit_time",
     "exit_times",
     "splitting",
+    "phase_space",
+    "marginal_density",
     "ValidationReport",
     "SamplesFile",
     "save_samples",

@@ -79,6 +79,40 @@ def _exit_data(exit_times, censored, time_limit):
     return t, flags, time_limit
 
 
+def _unpack(exit_times, censored, time_limit):
+    """Accept a simulator's :class:`fpsolve.montecarlo.ExitTimes` (its times, censoring flags and
+    t_max) as well as a bare array."""
+    if hasattr(exit_times, "times") and hasattr(exit_times, "censored") and hasattr(exit_times, "t_max"):
+        flags = np.asarray(exit_times.censored, dtype=bool)
+        if censored is None:
+            censored = flags
+        if time_limit is None and flags.any():
+            time_limit = float(exit_times.t_max)
+        exit_times = exit_times.times
+    return exit_times, censored, time_limit
+
+
+def _at_start(reference, start, name):
+    """A PDE Field of mean exit times (``.values`` on ``.grid``; phase space too) read at the paths'
+    start point; any other reference unchanged."""
+    if not (hasattr(reference, "values") and hasattr(reference, "grid") and callable(reference)):
+        if start is not None:
+            raise ValueError(f"start: only used with a Field reference (mean exit times on a grid); "
+                             f"{name} is a {type(reference).__name__}")
+        return reference
+    ndim = int(reference.grid.ndim)
+    if start is None:
+        raise ValueError(f"start: {name} is a Field of mean exit times on a {ndim}-D grid; pass start=, "
+                         "the point the paths started from (in phase space (theta, v))")
+    point = np.asarray(start, dtype=float).reshape(-1)
+    if point.shape != (ndim,):
+        raise ValueError(f"start: expected a point with {ndim} coordinates for this Field, got {point.shape}")
+    value = float(np.asarray(reference(*point)).reshape(-1)[0])
+    if not np.isfinite(value):
+        raise ValueError(f"start: the Field is not finite at {point.tolist()} (outside its grid?)")
+    return value
+
+
 def _survival(reference):
     """The vectorised S(t): ``.survival``, or ``.sf`` (a frozen scipy.stats distribution)."""
     for name in ("survival", "sf"):
@@ -176,7 +210,7 @@ def _mean_z(t, flags, time_limit, reference, name, reference_error=None):
 
 
 def mean_exit_time(exit_times, reference_mean, *, censored=None, time_limit=None, alpha=0.01,
-                   reference_error=None):
+                   reference_error=None, start=None):
     """z-test of the simulator's mean exit time against the PDE's: z = (τ̄ − τ_PDE)/(s/√n).
 
     ``reference_mean`` is a number, or an object with ``.mean`` and/or ``.survival(t)``. With
@@ -189,8 +223,14 @@ def mean_exit_time(exit_times, reference_mean, *, censored=None, time_limit=None
     else 0) is the PDE's own discretization error: the test is against the nearest point of
     reference ± reference_error (module docstring), and the message reports the error when it is
     not negligible (at least 1/10 of the standard error).
+
+    ``exit_times`` may be a simulator's :class:`fpsolve.montecarlo.ExitTimes` (its censoring flags
+    and t_max are used). ``reference_mean`` may be a Field of mean exit times (``fp.mean_exit_time``
+    on any grid, phase space included) with ``start=`` the paths' start point, where it is read.
     """
     alpha = _check_alpha(alpha)
+    exit_times, censored, time_limit = _unpack(exit_times, censored, time_limit)
+    reference_mean = _at_start(reference_mean, start, "reference_mean")
     t, flags, time_limit = _exit_data(exit_times, censored, time_limit)
     m = _mean_z(t, flags, time_limit, reference_mean, "reference_mean", reference_error)
     passed = m["p_value"] > alpha
@@ -207,7 +247,8 @@ def mean_exit_time(exit_times, reference_mean, *, censored=None, time_limit=None
     return ValidationReport("mean_exit_time", bool(passed), m["p_value"], m["z"], alpha, details, message, plot_data)
 
 
-def exit_times(exit_times, reference, *, censored=None, time_limit=None, alpha=0.01, reference_error=None):
+def exit_times(exit_times, reference, *, censored=None, time_limit=None, alpha=0.01, reference_error=None,
+               start=None):
     """Test the law of exit times against the PDE's survival function S(t) = P(τ > t).
 
     Two tests, combined by Bonferroni (verdict at α overall, each at α/2, p = min(1, 2 min p)):
@@ -223,9 +264,12 @@ def exit_times(exit_times, reference, *, censored=None, time_limit=None, alpha=0
     Given only a number (or an object with only ``.mean``), the law cannot be tested: the report
     is the mean z-test, and its message says so. ``reference_error`` bounds the PDE mean's
     discretization error and widens the mean test as in :func:`mean_exit_time`; the KS test
-    compares laws at the resolution of 1/sqrt(n) and is left as it is.
+    compares laws at the resolution of 1/sqrt(n) and is left as it is. ``exit_times`` and
+    ``start`` as in :func:`mean_exit_time` (a Field reference is a mean only: its law is not tested).
     """
     alpha = _check_alpha(alpha)
+    exit_times, censored, time_limit = _unpack(exit_times, censored, time_limit)
+    reference = _at_start(reference, start, "reference")
     survival = _survival(reference)
     t, flags, time_limit = _exit_data(exit_times, censored, time_limit)
     if survival is None:

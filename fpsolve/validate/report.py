@@ -31,7 +31,8 @@ class ValidationReport:
     Attributes
     ----------
     check : str
-        ``"densities"``, ``"mean_exit_time"``, ``"exit_times"`` or ``"splitting"``.
+        ``"densities"``, ``"mean_exit_time"``, ``"exit_times"``, ``"splitting"`` or
+        ``"phase_space"`` (joint law and theta/v marginals, each report in ``parts``).
     passed : bool
         ``p_value > alpha``: the data give no evidence, at level α, against the PDE's answer.
         Under the null the check fails with probability at most α (its false-alarm rate).
@@ -57,6 +58,7 @@ class ValidationReport:
     details: dict
     message: str
     plot_data: dict = field(default_factory=dict, repr=False, compare=False)
+    parts: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"{'PASS' if self.passed else 'REJECT'}: {self.message}"
@@ -98,6 +100,7 @@ class ValidationReport:
             "exit_times": _plot_survival,
             "mean_exit_time": _plot_interval,
             "splitting": _plot_interval,
+            "phase_space": _plot_phase_space,
         }[self.check]
         if self.check == "exit_times" and "t" not in self.plot_data:
             draw = _plot_interval  # only the mean was tested
@@ -134,6 +137,16 @@ def _plot_densities(report, ax):
         ax.axhline(0, color="k", lw=0.5)
         ax.set_xlabel("bin")
         ax.set_ylabel("(O − E)/√E")
+
+
+def _plot_phase_space(report, ax):
+    """The joint law's picture (residuals per bin over phase space); the marginals' reports are in
+    ``report.parts`` and draw with their own ``plot()``."""
+    _plot_densities(report.parts["joint"], ax)
+    names = report.plot_data.get("axis_names")
+    if names and report.parts["joint"].plot_data.get("ndim") == 2:
+        ax.set_xlabel(names[0])
+        ax.set_ylabel(names[1])
 
 
 def _plot_survival(report, ax):
