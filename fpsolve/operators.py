@@ -13,7 +13,10 @@ What an operator must provide (the seam's contract, docs/architecture.md):
 * optionally ``approximate``, a sparse matrix close to Q (its near field, for instance) whose LU
   preconditions the Krylov solves;
 * optionally ``killing``, the rate at which each cell's mass leaves the state space through
-  no other cell (jumps out of a bounded domain), known without cancellation.
+  no other cell (jumps out of a bounded domain), known without cancellation;
+* optionally ``preconditioner``, a factory of approximate inverses that needs no matrix (the
+  kinetic scheme's alternating-direction plane solves, :mod:`fpsolve.discretize.kinetic_planes`),
+  for operators too large for any factorization.
 """
 
 from __future__ import annotations
@@ -44,12 +47,18 @@ class MatrixFree:
     killing : array (n,), optional
         Non-negative rates of leaving the state space from each state (Q 1 = -killing for a
         Markov generator), when known exactly.
+    preconditioner : callable, optional
+        ``preconditioner(live, identity, transpose) -> apply``: ``apply(r)`` approximates
+        (identity I - Q_live)^{-1} r, or the inverse of its transpose, where Q_live is Q restricted
+        to the states of the boolean mask ``live`` (None: all) and ``identity`` >= 0 (units of Q).
+        Krylov solves use it instead of ``approximate`` (:func:`fpsolve.solvers.krylov_solver`).
     """
 
     ndim = 2
     dtype = np.dtype(float)
 
-    def __init__(self, n: int, matvec, rmatvec, diagonal, *, approximate=None, killing=None):
+    def __init__(self, n: int, matvec, rmatvec, diagonal, *, approximate=None, killing=None,
+                 preconditioner=None):
         self.shape = (int(n), int(n))
         self._matvec, self._rmatvec = matvec, rmatvec
         self._diagonal = np.asarray(diagonal, dtype=float).reshape(-1)
@@ -59,9 +68,10 @@ class MatrixFree:
         if self.approximate is not None and self.approximate.shape != self.shape:
             raise ValueError(f"approximate: expected shape {self.shape}, got {self.approximate.shape}")
         self.killing = None if killing is None else np.asarray(killing, dtype=float).reshape(-1)
+        self.preconditioner = preconditioner
 
     def __repr__(self) -> str:
-        extras = ", preconditioner" if self.approximate is not None else ""
+        extras = ", preconditioner" if self.approximate is not None or self.preconditioner else ""
         return f"MatrixFree(n={self.shape[0]}{extras})"
 
     def matvec(self, f) -> np.ndarray:
@@ -83,7 +93,12 @@ class MatrixFree:
     def T(self) -> "MatrixFree":
         """Q^T as a matrix-free operator (killing is a property of Q's rows, not carried over)."""
         approx = None if self.approximate is None else self.approximate.T
-        return MatrixFree(self.shape[0], self._rmatvec, self._matvec, self._diagonal, approximate=approx)
+        preconditioner = None
+        if self.preconditioner is not None:
+            original = self.preconditioner
+            preconditioner = lambda live, identity, transpose: original(live, identity, not transpose)  # noqa: E731
+        return MatrixFree(self.shape[0], self._rmatvec, self._matvec, self._diagonal, approximate=approx,
+                          preconditioner=preconditioner)
 
     def sum(self, axis):
         """Row sums (axis=1, Q 1) or column sums (axis=0, Q^T 1), as sparse matrices offer."""
@@ -107,8 +122,19 @@ class MatrixFree:
             approx = _with_row_sums(self.approximate[keep][:, keep], self._diagonal[keep],
                                     matvec(np.ones(int(keep.sum()))))
         killing = None if self.killing is None else self.killing[keep]
+        preconditioner = None
+        if self.preconditioner is not None:
+            original = self.preconditioner
+
+            def preconditioner(live, identity, transpose):
+                within = keep.copy()       # the restricted operator's live states, as states of Q
+                if live is not None:
+                    within[keep] = np.asarray(live, dtype=bool)
+                return original(within, identity, transpose)
+
         return MatrixFree(int(keep.sum()), matvec, lambda x: self._rmatvec(lift(x))[keep],
-                          self._diagonal[keep], approximate=approx, killing=killing)
+                          self._diagonal[keep], approximate=approx, killing=killing,
+                          preconditioner=preconditioner)
 
     def toarray(self) -> np.ndarray:
         """The dense matrix (n products; for small operators and tests)."""

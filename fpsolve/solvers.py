@@ -8,14 +8,17 @@ structure, never the grid it came from:
   cancellation (:func:`solve_birth_death`), entrywise accurate at any barrier height;
 * other sparse matrices: LAPACK's banded LU for bandwidth <= 2, else SuperLU with a minimum-degree
   ordering, or smoothed-aggregation AMG (pyamg) for very large 3-D stencils;
-* matrix-free operators (:class:`fpsolve.operators.MatrixFree`): GMRES preconditioned by the LU of
-  the operator's sparse approximation, to a stated residual that is checked after every solve.
+* matrix-free operators (:class:`fpsolve.operators.MatrixFree`): GMRES preconditioned by the
+  operator's own matrix-free preconditioner when it has one (the kinetic scheme's plane solves,
+  for 4-D phase space where no factorization fits), else by the LU of its sparse approximation,
+  to a stated backward error that is checked after every solve.
 """
 
 import numba
 import numpy as np
 import scipy.sparse as sparse
 from scipy.linalg import lapack
+from scipy.sparse import csgraph
 from scipy.sparse import linalg as sla
 
 from .operators import MatrixFree, is_matrix_free
@@ -31,8 +34,13 @@ ORDERING = "MMD_AT_PLUS_A"
 #: Normwise backward error to which Krylov solves of matrix-free operators are driven.
 KRYLOV_RTOL = 1e-11
 
-#: Restart cycles of 30 GMRES iterations allowed per solve before the solve is refused.
+#: Restart cycles of KRYLOV_RESTART GMRES iterations allowed per solve before it is refused.
 KRYLOV_CYCLES = 100
+
+#: GMRES iterations per restart cycle: the kinetic plane preconditioner converges in about 30
+#: (16^4 to 48^4, docs/numerics.md "Phase space at scale"); a cycle of 40 keeps its Krylov space
+#: whole (41 vectors: 1.4 GB at 48^4 with the absorbed cells removed).
+KRYLOV_RESTART = 40
 
 
 def birth_death_parts(Q):
@@ -65,21 +73,115 @@ def factorize(M, *, method="auto", rtol=1e-12):
     n = M.shape[0]
     if M.shape[0] != M.shape[1]:
         raise ValueError(f"M: expected a square matrix, got shape {M.shape}")
+    coo = M.tocoo()
+    bandwidth = int(np.abs(coo.row.astype(np.int64) - coo.col).max(initial=0))
     if method == "auto":
-        method = "direct" if n <= 1_000_000 and not (M.nnz > 6 * n and n > 200_000) else "amg"
+        # a 3-D stencil: many neighbours and a band far wider than a 2-D grid's ~sqrt(n) (the
+        # 2-D kinetic operator also has 7 nonzeros a row, but its band is ~3 sqrt(n))
+        looks_3d = M.nnz > 6 * n and n > 200_000 and bandwidth > 4 * np.sqrt(n)
+        method = "direct" if n <= 1_000_000 and not looks_3d else "amg"
     if method == "direct":
-        coo = M.tocoo()
-        bandwidth = int(np.abs(coo.row.astype(np.int64) - coo.col).max(initial=0))
         if bandwidth <= 2:  # 1-D grids: LAPACK's banded LU is ~10x faster than SuperLU
             return _banded_solver(M, bandwidth)
-        try:
-            lu = sla.splu(M, permc_spec=ORDERING)
-        except RuntimeError as exc:
-            raise ValueError(f"M: the matrix is singular ({exc})") from exc
-        return lu.solve
+        if n < NONSYMMETRIC_LU_SIZE or _structurally_symmetric(M):
+            try:
+                lu = sla.splu(M, permc_spec=ORDERING)
+            except RuntimeError as exc:
+                raise ValueError(f"M: the matrix is singular ({exc})") from exc
+            return lu.solve
+        return _nonsymmetric_lu_solver(M)
     if method == "amg":
         return _amg_solver(M, rtol)
     raise ValueError(f"method: unknown solver {method!r}; choose 'auto', 'direct' or 'amg'")
+
+
+#: Structurally nonsymmetric matrices from this many unknowns are factored by
+#: :func:`_nonsymmetric_lu_solver`; smaller ones keep the minimum-degree ordering, which is fast
+#: at that size and whose round-off the integrators' mass budgets were measured with (a 12-state
+#: long-time test keeps mass to 1e-14 with it, 1.3e-14 with COLAMD).
+NONSYMMETRIC_LU_SIZE = 10_000
+
+#: Threshold partial pivoting for structurally nonsymmetric matrices: a diagonal pivot is kept
+#: while it is at least this fraction of its column's largest entry, which keeps the nested
+#: dissection ordering (full partial pivoting, 1.0, would reorder rows freely).
+PIVOT_THRESHOLD = 0.1
+
+#: Normwise backward error |b - M x| / (|b| + |M| |x|) that LU solves of structurally
+#: nonsymmetric matrices must meet (round-off gives ~1e-16; a badly pivoted elimination 1e-6 and
+#: worse).
+LU_BACKWARD_RTOL = 1e-10
+
+
+def _structurally_symmetric(M) -> bool:
+    pattern = sparse.csr_array(M != 0)
+    return (pattern != pattern.T).nnz == 0
+
+
+def _nonsymmetric_lu_solver(M):
+    """SuperLU on M ordered by :func:`nested_dissection`, with threshold pivoting
+    (:data:`PIVOT_THRESHOLD`); every solve is checked by its normwise backward error.
+
+    For the structurally nonsymmetric kinetic operators (upwind transport) a minimum-degree
+    ordering of A^T + A with partial pivoting is pathological (574 s against 0.5 s for a 38k-unknown
+    exit time, /work/notes/splu_pivoting_pathology.md); COLAMD is sound but fills in more. On the
+    2-D kinetic exit problem at 512^2 (240k unknowns) nested dissection gave 2.0e7 nonzeros in L + U
+    and 1.6 s, COLAMD 3.2e7 and 5.7 s (same loaded machine)."""
+    order = nested_dissection(M)
+    permuted = sparse.csc_array(M[order][:, order])
+    try:
+        lu = sla.splu(permuted, permc_spec="NATURAL", diag_pivot_thresh=PIVOT_THRESHOLD)
+    except RuntimeError as exc:
+        raise ValueError(f"M: the matrix is singular ({exc})") from exc
+    norm_m = float(abs(M).sum(axis=0).max())    # the 1-norm of M
+
+    def solver(rhs):
+        rhs = np.asarray(rhs, dtype=float)
+        x = np.empty_like(rhs)
+        x[order] = lu.solve(rhs[order])
+        residual = np.abs(rhs - M @ x).sum(axis=0).max()
+        scale = np.abs(rhs).sum(axis=0).max() + norm_m * np.abs(x).sum(axis=0).max()
+        if not residual <= LU_BACKWARD_RTOL * scale:
+            raise ValueError(
+                f"M: the sparse LU is inaccurate (backward error {residual / scale:.1e}): the "
+                "matrix is too close to singular for double precision; coarsen the grid or raise "
+                "the noise")
+        return x
+
+    return solver
+
+
+def nested_dissection(M, leaf: int = 256) -> np.ndarray:
+    """A fill-reducing ordering of the graph of M + M^T (George's automatic nested dissection):
+    split by a middle level of a breadth-first search from a pseudo-peripheral node (a vertex
+    separator, since edges join adjacent levels only), order both parts recursively, the
+    separator last; parts of at most ``leaf`` nodes keep their order. On 2-D grid graphs the LU
+    then costs O(n log n) memory and O(n^1.5) work. Decided from the matrix alone."""
+    graph = sparse.csr_array(abs(M) + abs(M.T))
+    graph.setdiag(0)
+    graph.eliminate_zeros()
+    order = []
+
+    def dissect(nodes, sub):
+        if nodes.size <= leaf:
+            order.append(nodes)
+            return
+        reached = csgraph.breadth_first_order(sub, 0, directed=False, return_predecessors=False)
+        if reached.size < nodes.size:            # disconnected: each component on its own
+            _, labels = csgraph.connected_components(sub, directed=False)
+            for label in np.unique(labels):
+                part = np.flatnonzero(labels == label)
+                dissect(nodes[part], sub[part][:, part])
+            return
+        levels = csgraph.shortest_path(sub, unweighted=True, indices=reached[-1],
+                                       directed=False).astype(np.int64)
+        middle = int(np.searchsorted(np.cumsum(np.bincount(levels)), nodes.size / 2))
+        for part in (np.flatnonzero(levels < middle), np.flatnonzero(levels > middle)):
+            if part.size:
+                dissect(nodes[part], sub[part][:, part])
+        order.append(nodes[levels == middle])
+
+    dissect(np.arange(M.shape[0]), graph)
+    return np.concatenate(order)
 
 
 def solve_birth_death(lower, upper, killing, rhs) -> np.ndarray:
@@ -197,15 +299,26 @@ def shifted_solver(A, c, s):
     if is_matrix_free(A):
         approx = None if A.approximate is None else (
             c * sparse.identity(n, format="csr") - s * A.approximate)
+        preconditioner = None
+        if A.preconditioner is not None and s > 0 and c >= 0:
+            # (sigma I - (c I - s A))^-1 = -(1/s) ((c - sigma)/s I - A)^-1: A's own approximate
+            # inverse, scaled (krylov_solver asks sigma = 0)
+            inner = A.preconditioner
+            preconditioner = lambda live, identity, transpose: _scaled(  # noqa: E731
+                inner(live, (c - identity) / s, transpose), -1.0 / s)
         shifted = MatrixFree(n, lambda x: c * x - s * A.matvec(x), lambda x: c * x - s * A.rmatvec(x),
-                             c - s * A.diagonal(), approximate=approx)
+                             c - s * A.diagonal(), approximate=approx, preconditioner=preconditioner)
         return krylov_solver(shifted)
     return factorize(c * sparse.identity(n, format="csc") - s * sparse.csc_array(A), method="direct")
 
 
+def _scaled(apply, factor):
+    return lambda r: factor * apply(r)
+
+
 def krylov_solver(M: MatrixFree, rtol: float = KRYLOV_RTOL):
-    """x = solver(b) for M x = b by GMRES, preconditioned by the LU of ``M.approximate`` (else by
-    the diagonal).
+    """x = solver(b) for M x = b by GMRES, preconditioned by ``M.preconditioner`` (an approximate
+    inverse of -M, negated), else by the LU of ``M.approximate``, else by the diagonal.
 
     The answer is checked by its normwise backward error |b - M x| / (|b| + |M| |x|), with
     |M| estimated by 2 max|M_ii| (rows of generators and their shifts are diagonally dominant):
@@ -214,7 +327,10 @@ def krylov_solver(M: MatrixFree, rtol: float = KRYLOV_RTOL):
     shifted systems of eigensolvers, where |x| ~ |b| / shift.)
     """
     n = M.shape[0]
-    if M.approximate is not None:
+    if M.preconditioner is not None:
+        inverse_of_minus_m = M.preconditioner(None, 0.0, False)
+        precondition = sla.LinearOperator((n, n), matvec=lambda x: -inverse_of_minus_m(x), dtype=float)
+    elif M.approximate is not None:
         lu = sla.splu(sparse.csc_array(M.approximate), permc_spec=ORDERING)
         precondition = sla.LinearOperator((n, n), matvec=lu.solve, dtype=float)
     else:
@@ -232,15 +348,18 @@ def krylov_solver(M: MatrixFree, rtol: float = KRYLOV_RTOL):
         backward = np.inf
         for _ in range(KRYLOV_CYCLES):  # restart cycles, each judged by the backward error
             allowed = rtol * (norm_b + norm_m * float(np.linalg.norm(x)))
-            x, _ = sla.gmres(operator, b, x0=x, rtol=0.0, atol=allowed, restart=min(n, 30),
+            x, _ = sla.gmres(operator, b, x0=x, rtol=0.0, atol=allowed, restart=min(n, KRYLOV_RESTART),
                              maxiter=1, M=precondition)
             residual = float(np.linalg.norm(b - M.matvec(x)))
             backward = residual / (norm_b + norm_m * float(np.linalg.norm(x)))
             if backward <= rtol:
                 return x
+        advice = ("its preconditioner does not capture it: refine the velocity grid, or lower the "
+                  "barrier (dU / T)" if M.preconditioner is not None else
+                  "give the operator a better preconditioner (MatrixFree(approximate=...)) or a "
+                  "coarser grid")
         raise ValueError(
             f"M: the preconditioned Krylov solve of the matrix-free operator stopped at backward "
-            f"error {backward:.1e} (asked {rtol:.0e}) after {KRYLOV_CYCLES} restarts; give the "
-            "operator a better preconditioner (MatrixFree(approximate=...)) or a coarser grid")
+            f"error {backward:.1e} (asked {rtol:.0e}) after {KRYLOV_CYCLES} restarts; {advice}")
 
     return solver

@@ -190,7 +190,33 @@ def _four_d_residual(n, model, covariance):
     return np.abs(op.generator.T @ p).max() / (abs(op.generator).T @ p).max(), op
 
 
-def test_four_d_assembles_and_is_second_order_for_maxwell_boltzmann():
+@pytest.fixture
+def sparse_4d(monkeypatch):
+    """Keep 16^4 grids on the sparse path (above MATRIX_FREE_CELLS they are matrix-free), so the
+    truncation residual can be read off the matrix."""
+    import fpsolve.discretize.kinetic as kinetic
+
+    monkeypatch.setattr(kinetic, "MATRIX_FREE_CELLS", 10**9)
+
+
+def test_large_4d_grids_are_matrix_free():
+    landscape = fp.Landscape(lambda x, y: 0.5 * x**2 + y**2, name="anisotropic")
+    model = fp.UnderdampedLangevin(landscape, friction=1.0, temperature=0.5)
+    grid = fp.phase_space_grid(theta=[(-2.5, 2.5), (-2.5, 2.5)], v=[(-4, 4), (-4, 4)], cells=[14, 14, 12, 12])
+    op = assembled(model, grid)
+    assert op.diagnostics["matrix_free"] and op.face_flux is None
+    x = np.random.default_rng(0).normal(size=grid.size)
+    with pytest.MonkeyPatch.context() as patch:
+        import fpsolve.discretize.kinetic as kinetic
+
+        patch.setattr(kinetic, "MATRIX_FREE_CELLS", 10**9)
+        Q = assembled(model, grid).generator
+    # the same operator: the kernels against the sparse scheme (round-off of sums of ~10 terms)
+    np.testing.assert_allclose(op.generator.matvec(x), Q @ x, rtol=0, atol=1e-12 * abs(Q).max())
+    np.testing.assert_allclose(op.generator.rmatvec(x), Q.T @ x, rtol=0, atol=1e-12 * abs(Q).max())
+
+
+def test_four_d_assembles_and_is_second_order_for_maxwell_boltzmann(sparse_4d):
     T = 0.5
     landscape = fp.Landscape(lambda x, y: 0.5 * x**2 + y**2, name="anisotropic")
     model = fp.UnderdampedLangevin(landscape, friction=1.0, temperature=T)
@@ -202,7 +228,7 @@ def test_four_d_assembles_and_is_second_order_for_maxwell_boltzmann():
     assert np.log2(coarse / fine) > 1.8
 
 
-def test_four_d_cross_diffusion_is_consistent_and_reported():
+def test_four_d_cross_diffusion_is_consistent_and_reported(sparse_4d):
     # Sigma = [[1, 0.6], [0.6, 1]] (noise correlated across velocities): a 4-D OU process whose
     # stationary covariance solves the Lyapunov equation B C + C B^T = 2 D
     landscape = fp.Landscape(lambda x, y: 0.5 * (x**2 + y**2), name="isotropic bowl")
