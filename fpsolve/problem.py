@@ -259,6 +259,7 @@ class FokkerPlanck:
         elapsed = _time.perf_counter() - begin
         p = np.stack([gen.extend(y) for y in states]) / self.grid.cell_volume
         self._warn_negative(p, method)
+        self.scheme.check_densities(p)
         stats = {"steps": steps, "factorizations": factorizations, "seconds": elapsed,
                  "min_density": float(p.min())}
 

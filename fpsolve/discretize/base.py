@@ -96,6 +96,10 @@ class Discretization:
     def report(self, assembled: Assembled) -> None:
         """Warn about the diagnostics of an assembled operator (nothing by default)."""
 
+    def check_densities(self, p) -> None:
+        """Warn about evolved densities ``p`` (shape ``(times,) + grid.shape``) that the scheme
+        cannot represent well (nothing by default; the kinetic scheme checks its velocity box)."""
+
     def current(self, assembled: Assembled, p) -> tuple:
         raise ValueError(
             f"current: the {self.name!r} discretization does not define a probability current")

@@ -36,6 +36,11 @@ __all__ = ["Kinetic", "KineticUpwind", "VELOCITY_BOX_MASS", "velocity_box_report
 #: in and distort the velocity law.
 VELOCITY_BOX_MASS = 1e-6
 
+#: Share of the mass in the outermost velocity cells above which an evolved density is reported
+#: as reaching the velocity box (a Gaussian tail beyond ~4.5 standard deviations, the box of
+#: VELOCITY_BOX_MASS, holds ~1e-6 in its last cell on resolved grids).
+VELOCITY_EDGE_SHARE = 1e-5
+
 #: The box suggested by the warning leaves at most this mass of the local Maxwellian outside.
 VELOCITY_BOX_TARGET = 1e-9
 
@@ -184,6 +189,25 @@ class Kinetic(Discretization):
                 f"{assembled.diagnostics['velocity_peclet']}); a finer velocity grid helps"
                 + ("" if not self.markov else "; those rates were rerouted through faces (first "
                    "order on the rerouted links)"))
+
+    def check_densities(self, p) -> None:
+        """Warn when evolved densities reach the velocity box: the zero-flux outer faces hold
+        back what should leave the box (a transient can overshoot the stationary spread, which
+        is all :func:`velocity_box_report` looks at)."""
+        p = np.asarray(p)
+        total = np.abs(p).sum(axis=tuple(range(1, p.ndim)))
+        for v_axis in self.model.velocity_axes:
+            edge = np.take(p, [0, -1], axis=v_axis + 1)
+            share = np.abs(edge).sum(axis=tuple(range(1, p.ndim))) / np.maximum(total, np.finfo(float).tiny)
+            worst = int(np.argmax(share))
+            if share[worst] > VELOCITY_EDGE_SHARE:
+                lo, hi = self.grid.bounds[v_axis]
+                _warn(
+                    f"grid: the density reaches the edge of the velocity box {self.grid.axis_names[v_axis]} "
+                    f"in ({lo:g}, {hi:g}): the outermost velocity cells hold {share[worst]:.2g} of the "
+                    f"mass at output {worst}, which the closed box holds back; widen the velocity box "
+                    "(transients can spread further than the stationary law)")
+                return
 
     def current(self, assembled: Assembled, p) -> tuple:
         """The scheme's face fluxes J_a = F_a p per axis (theta axes: transport, v axes: friction,
