@@ -146,15 +146,15 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
     landscape = build_landscape(case)
     grid = build_grid(case)
     spec = case.table("exit")
-    domain = domain_predicate(case, spec["domain"], grid.ndim)
+    domain = domain_predicate(case, spec["domain"], grid.ndim, grid=grid)
     if ("a" in spec) != ("b" in spec):
         missing = "b" if "a" in spec else "a"
         raise case.error("exit", missing, "missing: the committor needs both sets a and b")
     start = tuple(float(c) for c in np.atleast_1d(spec["start"])) if "start" in spec else None
     sets = None
     if "a" in spec and "b" in spec:
-        sets = (domain_predicate(case, spec["a"], grid.ndim, key="a"),
-                domain_predicate(case, spec["b"], grid.ndim, key="b"))
+        sets = (domain_predicate(case, spec["a"], grid.ndim, key="a", grid=grid),
+                domain_predicate(case, spec["b"], grid.ndim, key="b", grid=grid))
     analyses = functools.partial(_exit_analyses, domain=domain, sets=sets, start=start,
                                  moments=int(spec.get("moments", 2)))
     result = CaseResult()

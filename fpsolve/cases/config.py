@@ -10,11 +10,11 @@ A case file names what to build and what to compute::
     name = "double_well"
     # ... or an expression in the coordinates x, y, z:  expression = "(x**2 - 1)**2 + 2*y**2"
 
-    [model]                               # "langevin" (temperature) or "sgd" (lr, batch_size, noise, ...)
-    kind = "langevin"
-    temperature = 0.25
+    [model]                               # "langevin" (temperature), "sgd" (lr, batch_size, noise, ...),
+    kind = "langevin"                     # or in phase space "momentum_sgd" (lr, batch_size, momentum, ...)
+    temperature = 0.25                    # and "underdamped_langevin" (friction, temperature)
 
-    [grid]
+    [grid]                                # a box; in phase space: theta = [[-2.5, 0.5]], v = [[-3, 3]]
     bounds = [[-2.5, 2.5]]
     cells = [2000]
 
@@ -55,6 +55,7 @@ from ..dynamics import SGD, Langevin
 from ..grid import Grid
 from ..initial import gaussian, point_mass, uniform
 from ..landscape import Landscape
+from ..momentum import MomentumSGD, UnderdampedLangevin, phase_space_grid
 from . import schema
 from .expressions import expression_function
 from .schema import CaseError
@@ -112,7 +113,7 @@ def build_landscape(case: Case, table: str = "landscape") -> Landscape:
     """A named landscape (``name`` + parameters) or an ``expression`` in x, y, z."""
     spec = dict(case.table(table))
     if "expression" in spec:
-        ndim = spec.get("ndim", _grid_ndim(case))
+        ndim = spec["ndim"] if "ndim" in spec else _grid_ndim(case)
         f = expression_function(case.path, table, "expression", spec["expression"], ndim)
         return Landscape(f, ndim=ndim, name=spec.get("label", spec["expression"]))
     from .. import landscapes
@@ -128,7 +129,7 @@ def model_parameters(case: Case, overrides: dict | None = None) -> dict:
     """The [model] table with ``overrides`` (keys a task sets itself, e.g. a swept batch size)."""
     spec = {**case.table("model"), **(overrides or {})}
     kind = spec["kind"]
-    keys = schema.LANGEVIN if kind == "langevin" else schema.SGD
+    keys = schema.MODEL_KINDS[kind]
     for key in overrides or {}:
         if key not in keys:
             raise case.error("model", "kind", f"the task {case.task!r} sets {key}, which a {kind!r} model "
@@ -139,23 +140,47 @@ def model_parameters(case: Case, overrides: dict | None = None) -> dict:
     return spec
 
 
+MODELS = {"langevin": Langevin, "sgd": SGD, "momentum_sgd": MomentumSGD, "underdamped_langevin": UnderdampedLangevin}
+
+
 def build_model(case: Case, landscape: Landscape, overrides: dict | None = None):
-    """The Langevin or SGD model of [model]; ``overrides`` replaces keys (used by sweeps)."""
+    """The model of [model] (Langevin, SGD, MomentumSGD or UnderdampedLangevin by ``kind``);
+    ``overrides`` replaces keys (used by sweeps)."""
     spec = model_parameters(case, overrides)
     kind = spec.pop("kind")
     try:
-        if kind == "langevin":
-            return Langevin(landscape, temperature=spec["temperature"])
-        return SGD(landscape, **spec)
+        return MODELS[kind](landscape, **spec)
     except (TypeError, ValueError) as error:
         raise CaseError(f"{case.path}: [model] {error}") from error
 
 
 def build_grid(case: Case) -> Grid:
+    """The [grid]: a box (``bounds``), or a phase-space grid (``theta`` and ``v`` boxes, axes
+    named theta, v; theta1, theta2, v1, v2 in 4-D) for the kinetic model kinds."""
     spec = case.table("grid")
+    kinetic = case.tables.get("model", {}).get("kind") in schema.KINETIC_KINDS
+    phase_space = "theta" in spec or "v" in spec
+    if phase_space != kinetic:
+        raise case.error("grid", "theta" if phase_space else "bounds", (
+            "a phase-space grid (theta, v) is for the kinetic models momentum_sgd and underdamped_langevin; "
+            "give bounds" if phase_space else
+            "a momentum_sgd or underdamped_langevin model lives in phase space: give theta = [[lo, hi]] and "
+            "v = [[lo, hi]] instead of bounds"))
     try:
+        if phase_space:
+            for key in ("theta", "v"):
+                if key not in spec:
+                    raise case.error("grid", key, "missing: a phase-space grid needs both theta and v boxes")
+            if "bounds" in spec or "periodic" in spec:
+                key = "bounds" if "bounds" in spec else "periodic"
+                raise case.error("grid", key, "not a key of a phase-space grid (theta, v, cells, periodic_theta)")
+            return phase_space_grid(spec["theta"], spec["v"], spec["cells"], spec.get("periodic_theta", False))
+        if "bounds" not in spec:
+            raise case.error("grid", "bounds", "missing")
         return Grid(spec["bounds"], spec["cells"], periodic=spec.get("periodic", False))
     except ValueError as error:
+        if isinstance(error, CaseError):
+            raise
         raise CaseError(f"{case.path}: [grid] {error}") from error
 
 
@@ -193,11 +218,17 @@ def build_problem(case: Case, model=None, landscape=None, grid=None):
         raise CaseError(f"{case.path}: {error}") from error
 
 
-def domain_predicate(case: Case, expression, ndim: int, key: str = "domain", table: str = "exit"):
-    """A predicate of the coordinates from an expression such as ``"x < 0"`` ([table] key)."""
-    return expression_function(case.path, table, key, expression, ndim)
+def domain_predicate(case: Case, expression, ndim: int, key: str = "domain", table: str = "exit", grid=None):
+    """A predicate of the coordinates from an expression such as ``"x < 0"`` ([table] key); on a
+    phase-space ``grid`` the coordinates are its axis names (``"theta < 0"``, ``"theta1 + v1 > 0"``)."""
+    names = grid.axis_names if grid is not None and grid.axis_names[0].startswith("theta") else None
+    return expression_function(case.path, table, key, expression, ndim, names=names)
 
 
 def _grid_ndim(case: Case) -> int:
-    bounds = case.table("grid")["bounds"]
+    """The dimension of the landscape's coordinates: the grid's, or theta's on a phase-space grid."""
+    spec = case.table("grid")
+    bounds = spec.get("theta", spec.get("bounds"))
+    if bounds is None:
+        raise case.error("grid", "bounds", "missing")
     return 1 if all(isinstance(b, (int, float)) for b in bounds) else len(bounds)

@@ -34,13 +34,14 @@ _NODES = (
 )
 
 
-def expression_function(path, table: str, key: str, text, ndim: int):
+def expression_function(path, table: str, key: str, text, ndim: int, names=None):
     """A function of ``ndim`` coordinate arrays (x, y, z) evaluating the expression ``text``.
 
+    ``names`` replaces the coordinate names, e.g. ``("theta", "v")`` for a domain in phase space.
     Raises CaseError naming ``path``, ``[table]`` and ``key`` when the text is not a valid
     expression or uses anything beyond numbers, the coordinates and :data:`FUNCTIONS`.
     """
-    names = COORDINATES[:ndim]
+    names = COORDINATES[:ndim] if names is None else tuple(names)
 
     def fail(what: str) -> CaseError:
         return CaseError(f"{path}: [{table}] {key}: {what}")

@@ -75,7 +75,7 @@ def stationary_panels(grid, stationary, sizes, landscape):
 
 def _image(ax, grid, p, landscape):
     grid_image(ax, grid, p, cmap="magma")
-    if landscape is not None and grid.ndim == 2:
+    if landscape is not None and grid.ndim == 2 and landscape.ndim == 2:  # not on a phase-space grid
         X, Y = grid.mesh()
         ax.contour(X, Y, landscape(X, Y), levels=15, colors="w", linewidths=0.4, alpha=0.6)
 
@@ -160,7 +160,8 @@ def exit_time_and_committor(grid, tau, q, landscape):
         axes[0, 1].contour(X, Y, q, levels=[0.5], colors="k", linewidths=1.0)
         axes[0, 1].set_title("committor (black: q = 1/2)")
     for ax in axes[0]:
-        ax.contour(X, Y, landscape(X, Y), levels=20, colors="w", linewidths=0.4, alpha=0.6)
+        if landscape.ndim == 2:  # a phase-space grid (theta, v) has a 1-D landscape: no contours
+            ax.contour(X, Y, landscape(X, Y), levels=20, colors="w", linewidths=0.4, alpha=0.6)
         ax.set_xlabel(grid.axis_names[0])
         ax.set_ylabel(grid.axis_names[1])
     fig.tight_layout()

@@ -93,8 +93,23 @@ SGD = {
     "lr": required(NUMBER), "batch_size": required(NUMBER), "noise": optional(STRING),
     "noise_scale": optional(NUMBER), "modified_loss": optional(BOOLEAN), "hessian_floor": optional(NUMBER),
 }
-MODEL = Table(kinds={"langevin": LANGEVIN, "sgd": SGD})
-GRID = Table({"bounds": required(BOUNDS), "cells": required(INTEGERS), "periodic": optional(BOOLEANS)})
+NOISE = {"noise": optional(STRING), "noise_scale": optional(NUMBER), "hessian_floor": optional(NUMBER)}
+#: Kinetic (phase-space) models, fpsolve.momentum: heavy-ball SGD and underdamped Langevin dynamics
+MOMENTUM_SGD = {
+    "lr": required(NUMBER), "batch_size": required(NUMBER), "momentum": required(NUMBER),
+    "weight_decay": optional(NUMBER), **NOISE,
+}
+UNDERDAMPED_LANGEVIN = {"friction": required(NUMBER), "temperature": required(NUMBER), **NOISE}
+MODEL_KINDS = {"langevin": LANGEVIN, "sgd": SGD, "momentum_sgd": MOMENTUM_SGD,
+               "underdamped_langevin": UNDERDAMPED_LANGEVIN}
+KINETIC_KINDS = ("momentum_sgd", "underdamped_langevin")
+MODEL = Table(kinds=MODEL_KINDS)
+#: A box grid (``bounds``), or a phase-space grid (``theta`` and ``v`` boxes, axes named theta, v);
+#: config.build_grid asks for exactly one of the two forms.
+GRID = Table({
+    "bounds": optional(BOUNDS), "cells": required(INTEGERS), "periodic": optional(BOOLEANS),
+    "theta": optional(BOUNDS), "v": optional(BOUNDS), "periodic_theta": optional(BOOLEANS),
+})
 INITIAL = Table(kinds={
     "gaussian": {"mean": required(NUMBERS), "std": required(NUMBERS)},
     "point": {"point": required(NUMBERS)},
@@ -108,6 +123,42 @@ EXIT = Table({
     "start": optional(NUMBERS), "moments": optional(INTEGER),
 })
 LANDSCAPE = "landscape"  # checked against the named factory's signature, see _check_landscape
+SYMMETRIC_2X2 = Type("a 2x2 matrix [[a, b], [b, c]]", lambda v: isinstance(v, list) and len(v) == 2 and all(map(_pair, v)))
+HEAVY_BALL = {"lr": required(NUMBER), "momentum": required(NUMBER), "batch_size": required(NUMBER),
+              "noise_scale": required(NUMBER)}
+
+#: Tables of the momentum cases (fpsolve.cases.momentum_exit, fpsolve.cases.kunin)
+MOMENTUM_EXIT = {
+    "landscape": (LANDSCAPE, True),
+    "model": (Table(kinds={"momentum_sgd": {k: MOMENTUM_SGD[k] for k in ("lr", "noise_scale")}},
+                    swept={"momentum": "[sweep] momentum", "batch_size": "[sweep] batch_size"}), True),
+    "grid": (Table({"theta": required(BOUNDS), "cells": required(INTEGERS), "velocity_box": optional(NUMBER)}), True),
+    "exit": (Table({"domain": required(STRING), "start": required(NUMBERS)}), True),
+    "sweep": (Table({"momentum": required(NUMBER_LIST), "batch_size": required(NUMBER_LIST)}), True),
+    "turnover": (Table({"friction": required(NUMBER_LIST), "temperature": required(NUMBER),
+                        "cells": optional(INTEGERS), "monte_carlo_paths": optional(INTEGER),
+                        "monte_carlo_dt": optional(NUMBER)}), False),
+    "overdamped": (Table({"momentum": required(NUMBER), "lr": required(NUMBER_LIST), "batch_size": required(NUMBER),
+                          "temperature": required(NUMBER)}), False),
+    "heavy_ball": (Table({"momentum": required(NUMBER_LIST), "batch_size": required(NUMBER),
+                          "paths": required(INTEGER), "seed": optional(INTEGER),
+                          "max_steps": optional(INTEGER)}), False),
+}
+KUNIN = {
+    "landscape": (LANDSCAPE, True),
+    "quadratic": (Table({"curvature": required(NUMBER), **HEAVY_BALL, "cells": required(INTEGERS),
+                         "box_sd": optional(NUMBER), "start": required(NUMBERS), "t_end": required(NUMBER)}), True),
+    "current": (Table({"hessian": required(NUMBER_LIST), "noise_covariance": required(SYMMETRIC_2X2),
+                       **HEAVY_BALL, "cells": required(INTEGERS), "box_sd": optional(NUMBER)}), True),
+    "modified_loss": (Table({"lr": required(NUMBER_LIST), "momentum": required(NUMBER),
+                             "batch_size": required(NUMBER), "temperature": required(NUMBER),
+                             "theta": required(BOUNDS), "cells": required(INTEGERS), "paths": required(INTEGER),
+                             "steps": required(INTEGER), "seed": optional(INTEGER)}), True),
+    "anomalous": (Table({"modes": required(INTEGER), "curvature_max": required(NUMBER),
+                         "spectrum_exponent": required(NUMBER), **HEAVY_BALL, "times": required(NUMBER_LIST),
+                         "fit_window": required(NUMBER_LIST),
+                         "pde_modes": optional(INTEGERS), "cells": optional(INTEGERS)}), True),
+}
 
 #: Per task: table name -> (table schema, required). A table not listed is an error.
 TASK_TABLES = {
@@ -137,6 +188,8 @@ TASK_TABLES = {
         "landscape": (LANDSCAPE, True), "model": (MODEL, True), "grid": (GRID, True),
         "boundary": (BOUNDARY, False), "exit": (EXIT, True),
     },
+    "momentum_exit": MOMENTUM_EXIT,
+    "kunin_phase_space": KUNIN,
 }
 TOP_LEVEL = {"name": STRING, "title": STRING, "task": STRING}
 

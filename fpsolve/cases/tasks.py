@@ -4,6 +4,9 @@
 * ``batch_sizes``: where mass settles among the basins as the batch size changes (SGD models).
 * ``batch_size_sweep``: exit times, stationary occupancy and spectral gap against the batch size.
 * ``exit_time``: the mean exit-time field from a domain and the committor between two sets.
+* ``momentum_exit``: momentum SGD's exit time against momentum and batch size, Kramers' turnover
+  and the discrete heavy-ball algorithm (fpsolve.cases.momentum_exit).
+* ``kunin_phase_space``: Kunin et al.'s phase-space results for heavy-ball SGD (fpsolve.cases.kunin).
 
 Every task adds discretization-error estimates of its main numbers (:func:`fpsolve.with_error`:
 the grid coarsened by 2 and 4) to ``numbers["error_estimates"]`` and the summary.
@@ -22,6 +25,8 @@ import numpy as np
 from . import plots
 from .analysis_tasks import batch_size_sweep_task, estimate_numbers, estimate_table, exit_time_task
 from .config import Case, build_grid, build_initial, build_landscape, build_model, build_problem
+from .kunin import kunin_task
+from .momentum_exit import momentum_exit_task
 from .output import CaseResult
 
 __all__ = ["TASKS", "evolve_task", "batch_sizes_task"]
@@ -132,4 +137,6 @@ TASKS = {
     "batch_sizes": batch_sizes_task,
     "batch_size_sweep": batch_size_sweep_task,
     "exit_time": exit_time_task,
+    "momentum_exit": momentum_exit_task,
+    "kunin_phase_space": kunin_task,
 }

@@ -87,7 +87,7 @@ def _exit_times(case, data, alpha: float) -> ValidationReport:
     if "start" not in spec:
         raise case.error("exit", "start", "missing: an exit-time validation starts the law at [exit] start")
     fpe = build_problem(case)
-    domain = domain_predicate(case, spec["domain"], fpe.grid.ndim)
+    domain = domain_predicate(case, spec["domain"], fpe.grid.ndim, grid=fpe.grid)
     start = tuple(np.atleast_1d(spec["start"]))
     law = exit_time_distribution(fpe, domain=domain, start=start)
     try:

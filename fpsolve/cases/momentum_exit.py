@@ -1,0 +1,240 @@
+"""The ``momentum_exit`` task: mean exit time of momentum SGD from a basin against momentum and batch size.
+
+For each momentum beta and batch size B of [sweep], the kinetic PDE (``MomentumSGD`` on a phase-space
+grid whose velocity box is ``velocity_box`` stationary standard deviations wide) gives the mean
+exit time tau from [exit] start. Next to it, with no PDE involved (fpsolve.cases.momentum_theory):
+
+* the overdamped limit (1 - beta) tau_SGD, tau_SGD the 1-D double integral for SGD with the
+  effective lr / (1 - beta) (``MomentumSGD.overdamped``: its time is t / (1 - beta));
+* Kramers' escape time 1 / k(gamma), the same model as underdamped Langevin dynamics.
+
+[turnover] sweeps the friction of ``UnderdampedLangevin`` over decades (Kramers' turnover) against
+gamma tau_overdamped (the high-friction limit), Kramers' 1 / k and the energy-diffusion 1 / k at low
+friction; [heavy_ball] runs the discrete heavy-ball algorithm (fpsolve.cases.heavy_ball) at a few
+momenta, with 99 % confidence intervals.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..analysis import mean_exit_time
+from ..momentum import UnderdampedLangevin, phase_space_grid
+from . import momentum_plots, momentum_theory as theory
+from .config import Case, CaseError, build_landscape, build_model, build_problem, domain_predicate
+from .heavy_ball import heavy_ball_exit_times
+from .output import CaseResult
+
+__all__ = ["momentum_exit_task"]
+
+Z99 = 2.5758  # two-sided 99 % normal quantile
+
+
+def momentum_exit_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
+    """Exit times against (momentum, batch size), the turnover in friction and the discrete algorithm."""
+    landscape = build_landscape(case)
+    if landscape.ndim != 1:
+        raise case.error("landscape", "name", f"the momentum_exit case needs a 1-D landscape, got dim {landscape.ndim}")
+    setup = _setup(case)
+    result = CaseResult()
+    rows = []
+    for momentum in case.table("sweep")["momentum"]:
+        for size in case.table("sweep")["batch_size"]:
+            model = build_model(case, landscape, {"momentum": float(momentum), "batch_size": float(size)})
+            rows.append(_exit_row(case, model, landscape, setup))
+    result.numbers.update(exit_point=setup["exit_at"], minimum=setup["minimum"], saddle=setup["saddle"],
+                          table=rows)
+    result.summary.extend(_table_lines(rows))
+    result.figures["exit_time_vs_momentum"] = momentum_plots.exit_time_table(rows)
+    if "turnover" in case.tables:
+        turnover = [_turnover_row(case, landscape, setup, float(g)) for g in case.table("turnover")["friction"]]
+        result.numbers["turnover"] = turnover
+        result.figures["kramers_turnover"] = momentum_plots.turnover(turnover, case.table("turnover")["temperature"])
+        barrier = np.sqrt(abs(float(np.ravel(landscape.hessian(np.array([setup["saddle"]])))[0])))
+        momentum_plots.add_turnover_ratio(result.figures["exit_time_vs_momentum"], turnover, barrier)
+        for r in turnover:
+            result.summary.append(
+                f"turnover gamma = {r['friction']:g}: tau = {r['tau']:.5g} ± {abs(r['error']):.2g}"
+                f"{'' if r['resolved'] else ' UNRESOLVED (refine the grid)'}; tau / (gamma tau_overdamped) = "
+                f"{r['tau'] / r['high_friction']:.3f}, tau k_Kramers = {r['tau'] / r['kramers']:.3f}, "
+                f"tau k_energy-diffusion = {r['tau'] / r['energy_diffusion']:.3f}"
+                + (f"; Monte Carlo {r['monte_carlo']['mean']:.5g} ± {r['monte_carlo']['ci99_half_width']:.2g} (99 %, "
+                   f"{r['monte_carlo']['paths']} paths, dt = {r['monte_carlo']['dt']:g})" if "monte_carlo" in r else ""))
+    if "overdamped" in case.tables:
+        series = _overdamped_series(case, landscape, setup)
+        result.numbers["overdamped_series"] = series
+        momentum_plots.add_overdamped_series(result.figures["exit_time_vs_momentum"], series)
+        result.summary.extend(
+            f"overdamped limit, beta = {r['momentum']:g}, lr = {r['lr']:g} (gamma/w_b = "
+            f"{r['friction_over_barrier_frequency']:.3g}): tau / ((1-beta) tau_SGD(lr/(1-beta))) = "
+            f"{r['tau'] / r['overdamped_limit']:.4f} ± {abs(r['error']) / r['overdamped_limit']:.2g}" for r in series)
+    if "heavy_ball" in case.tables:
+        result.numbers["heavy_ball"] = _heavy_ball(case, landscape, setup, rows, result.summary)
+        momentum_plots.add_heavy_ball(result.figures["exit_time_vs_momentum"], result.numbers["heavy_ball"])
+    return result
+
+
+def _setup(case: Case) -> dict:
+    """Grid, start and exit geometry shared by every point; the exit point and the well's minimum
+    and saddle for the closed forms."""
+    grid_spec, exit_spec = case.table("grid"), case.table("exit")
+    theta = np.asarray(grid_spec["theta"], dtype=float).reshape(-1, 2)
+    if theta.shape[0] != 1:
+        raise case.error("grid", "theta", "the momentum_exit case is 1-D in theta: give one [low, high] pair")
+    start = tuple(float(s) for s in np.atleast_1d(exit_spec["start"]))
+    if len(start) != 2:
+        raise case.error("exit", "start", f"expected a phase-space point [theta, v], got {list(start)}")
+    cells = np.atleast_1d(grid_spec["cells"]).astype(int)
+    probe = phase_space_grid(tuple(theta[0]), (-1.0, 1.0), tuple(cells) if cells.size == 2 else (int(cells[0]),) * 2)
+    domain = domain_predicate(case, exit_spec["domain"], 2, grid=probe)
+    exit_at = _exit_point(case, domain, start, theta[0])
+    faces = theta[0, 0] + np.arange(probe.cells[0] + 1) * probe.spacing[0]
+    on_face = bool(np.min(np.abs(faces - exit_at)) < 1e-6 * probe.spacing[0])
+    landscape = build_landscape(case)
+    minimum, saddle = theory.well_and_barrier(landscape, start[0], exit_at)
+    return dict(theta=tuple(theta[0]), cells=tuple(probe.cells), start=start, domain=domain, exit_at=exit_at,
+                on_face=on_face, minimum=minimum, saddle=saddle, box=float(grid_spec.get("velocity_box", 6.0)))
+
+
+def _exit_point(case, domain, start, theta) -> float:
+    """Where the domain ends to the right of the start along v = 0 (bisection on the predicate)."""
+    line = np.linspace(start[0], theta[1], 4001)
+    inside = np.asarray(domain(line, np.zeros_like(line)), dtype=bool)
+    if not inside[0]:
+        raise case.error("exit", "start", f"the start {start} is outside the domain")
+    if inside.all():
+        raise case.error("exit", "domain", f"the domain does not end between the start and theta = {theta[1]:g}; "
+                         "the grid must extend past the exit")
+    hi = int(np.argmin(inside))
+    a, b = line[hi - 1], line[hi]
+    for _ in range(60):
+        mid = 0.5 * (a + b)
+        a, b = (mid, b) if bool(domain(np.array([mid]), np.zeros(1))[0]) else (a, mid)
+    return float(0.5 * (a + b))
+
+
+#: A point whose Richardson error estimate exceeds this fraction of tau is reported as unresolved
+RESOLVED = 0.05
+
+
+def _solve_tau(case, model, landscape, setup) -> dict:
+    """tau at the start on a grid whose velocity box is setup['box'] stationary sd wide, and on the
+    grid with half the cells per axis: the Richardson estimate (tau_h - tau_2h) / 3 of the
+    second-order scheme's error; ``resolved`` is False when it exceeds RESOLVED of tau."""
+    sd = float(np.sqrt(np.max(model.velocity_variance(np.array([setup["minimum"]])))))
+    values = []
+    begin = time.perf_counter()
+    for cells in (setup["cells"], tuple(n // 2 for n in setup["cells"])):
+        grid = phase_space_grid(setup["theta"], (-setup["box"] * sd, setup["box"] * sd), cells)
+        try:
+            fpe = build_problem(case, model, landscape, grid)
+            values.append(float(mean_exit_time(fpe, domain=setup["domain"])(*setup["start"])))
+        except ValueError as error:
+            raise CaseError(f"{case.path}: {model!r} on {cells} cells: {error}") from error
+    error = (values[0] - values[1]) / 3.0
+    return dict(tau=values[0], error=error, resolved=bool(abs(error) <= RESOLVED * values[0]),
+                seconds=time.perf_counter() - begin)
+
+
+def _exit_row(case, model, landscape, setup) -> dict:
+    solved = _solve_tau(case, model, landscape, setup)
+    tau = solved["tau"]
+    form = theory.langevin_form(model)
+    overdamped = theory.overdamped_exit_time(landscape, form.theta_temperature, setup["theta"][0],
+                                             setup["exit_at"], setup["start"][0])
+    kramers = theory.kramers_rate(landscape, form, setup["minimum"], setup["saddle"])
+    barrier_frequency = np.sqrt(form.potential_scale * abs(float(np.ravel(landscape.hessian(np.array([setup["saddle"]])))[0])))
+    return dict(momentum=model.momentum, batch_size=model.batch_size(0.0), **solved,
+                iterations=tau / model.lr(0.0), theta_temperature=form.theta_temperature, friction=form.friction,
+                friction_over_barrier_frequency=form.friction / barrier_frequency,
+                overdamped_limit=(1.0 - model.momentum) * overdamped, kramers=1.0 / kramers)
+
+
+def _overdamped_series(case, landscape, setup) -> list:
+    """MomentumSGD at one momentum and a shrinking lr at a fixed theta-temperature T_eff (noise_scale
+    = 2 B (1 - beta) T_eff / lr): the friction over the barrier frequency grows like lr^(-1/2) and
+    tau / ((1 - beta) tau_SGD(lr / (1 - beta))) must tend to 1."""
+    spec = case.table("overdamped")
+    beta, size, temperature = float(spec["momentum"]), float(spec["batch_size"]), float(spec["temperature"])
+    rows = []
+    for lr in (float(v) for v in spec["lr"]):
+        model = build_model(case, landscape, {"momentum": beta, "batch_size": size, "lr": lr,
+                                              "noise_scale": 2 * size * (1 - beta) * temperature / lr})
+        rows.append({"lr": lr, **_exit_row(case, model, landscape, setup)})
+    return rows
+
+
+def _turnover_row(case, landscape, setup, friction: float) -> dict:
+    spec = case.table("turnover")
+    model = UnderdampedLangevin(landscape, friction=friction, temperature=spec["temperature"])
+    cells = tuple(np.atleast_1d(spec.get("cells", setup["cells"])).astype(int))
+    solved = _solve_tau(case, model, landscape, {**setup, "cells": cells if len(cells) == 2 else cells * 2})
+    form = theory.langevin_form(model)
+    overdamped = theory.overdamped_exit_time(landscape, form.temperature, setup["theta"][0], setup["exit_at"],
+                                             setup["start"][0])
+    if not solved["resolved"] and "monte_carlo_paths" in spec:
+        solved["monte_carlo"] = _monte_carlo_tau(model, setup, int(spec["monte_carlo_paths"]),
+                                                 float(spec.get("monte_carlo_dt", 0.01)), 40.0 * solved["tau"])
+    return dict(friction=friction, **solved, high_friction=friction * overdamped,
+                kramers=1.0 / theory.kramers_rate(landscape, form, setup["minimum"], setup["saddle"]),
+                energy_diffusion=1.0 / theory.energy_diffusion_rate(landscape, form, setup["minimum"], setup["saddle"]),
+                action_over_temperature=friction * theory.separatrix_action(landscape, form, setup["minimum"],
+                                                                             setup["saddle"]) / form.temperature)
+
+
+def _monte_carlo_tau(model, setup, n_paths: int, dt: float, t_max: float) -> dict:
+    """The SDE's mean exit time by the phase-space Monte Carlo referee (fp.montecarlo, BAOAB
+    splitting, exit tested at step ends: an O(dt) bias), with its 99 % half-width; where the PDE
+    grid does not resolve the point (low friction), this is the number to read."""
+    from ..montecarlo import simulator
+    from ..montecarlo.domains import HalfSpace
+
+    # the case's domain as the simulator's half-space theta < exit point (the turnover's exit is a
+    # theta threshold; the expression itself cannot be compiled for the simulator's kernel)
+    domain = HalfSpace((1.0, 0.0), setup["exit_at"])
+    exits = simulator(model, dt=dt, seed=1).exit_times(setup["start"], n_paths=n_paths, domain=domain,
+                                                      t_max=max(t_max, 1000.0))
+    if exits.censored.any():
+        raise RuntimeError(f"[turnover] monte_carlo_paths: {int(exits.censored.sum())} paths still inside at "
+                           f"t = {exits.t_max:g}")
+    times = np.asarray(exits.times, dtype=float)
+    return dict(mean=float(times.mean()), ci99_half_width=float(Z99 * times.std(ddof=1) / np.sqrt(times.size)),
+                paths=n_paths, dt=dt)
+
+
+def _heavy_ball(case, landscape, setup, rows, summary) -> list:
+    spec = case.table("heavy_ball")
+    size = float(spec["batch_size"])
+    out = []
+    for k, momentum in enumerate(spec["momentum"]):
+        model = build_model(case, landscape, {"momentum": float(momentum), "batch_size": size})
+        known = [r for r in rows if r["momentum"] == model.momentum and r["batch_size"] == size]
+        tau_pde = known[0]["tau"] if known else _solve_tau(case, model, landscape, setup)["tau"]
+        lr = model.lr(0.0)
+        try:
+            exits = heavy_ball_exit_times(landscape, lr, model.momentum, size, model.noise_scale, setup["start"],
+                                          setup["domain"], int(spec["paths"]), seed=int(spec.get("seed", 0)) + k,
+                                          max_steps=int(spec.get("max_steps", 200_000)))
+        except (RuntimeError, ValueError) as error:
+            raise CaseError(f"{case.path}: [heavy_ball] {error}") from error
+        half = Z99 * exits.standard_error
+        out.append(dict(momentum=model.momentum, batch_size=size, lr=lr, paths=int(exits.times.size),
+                        mean=exits.mean, ci99_half_width=half, pde_tau=tau_pde,
+                        relative_deviation=exits.mean / tau_pde - 1.0))
+        summary.append(f"heavy ball beta = {model.momentum:g}, B = {size:g}: tau = {exits.mean:.4g} ± {half:.2g} "
+                       f"(99 %, {exits.times.size} runs) vs the SDE's {tau_pde:.4g} ({exits.mean / tau_pde - 1:+.1%})")
+    return out
+
+
+def _table_lines(rows) -> list:
+    head = (f"{'beta':>5s} {'B':>5s} {'T_eff':>7s} {'gamma/w_b':>9s} {'tau (PDE)':>11s} {'error':>8s} "
+            f"{'iterations':>11s} {'(1-b)tau_SGD':>12s} {'1/k_Kramers':>11s}")
+    lines = [head]
+    for r in rows:
+        lines.append(f"{r['momentum']:5g} {r['batch_size']:5g} {r['theta_temperature']:7.3f} "
+                     f"{r['friction_over_barrier_frequency']:9.3f} {r['tau']:11.5g} {abs(r['error']):8.2g} "
+                     f"{r['iterations']:11.4g} {r['overdamped_limit']:12.5g} {r['kramers']:11.5g}"
+                     + ("" if r["resolved"] else "  UNRESOLVED (refine the grid)"))
+    return lines
