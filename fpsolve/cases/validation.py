@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..validate import ValidationReport, densities, exit_times, load_samples
+from ..momentum import is_kinetic
+from ..validate import ValidationReport, densities, exit_times, load_samples, phase_space
 from .catalog import resolve_case
 from .config import (CaseError, build_boundary, build_grid, build_initial, build_landscape, build_model,
                      build_problem, domain_predicate, load_case)
@@ -63,9 +64,14 @@ def _densities(case, data, alpha: float) -> ValidationReport:
     if samples.shape[0] != times.size:
         raise CaseError(f"samples file: samples has {samples.shape[0]} time slices but times has {times.size}")
     grid_times = np.unique(np.concatenate([[0.0], times]))
-    sol = fpe.evolve(build_initial(case, grid), grid_times, method="exponential" if model.autonomous else "trbdf2")
+    sol = fpe.evolve(build_initial(case, grid), grid_times)  # "auto": exact in time where it can be
     level = alpha / times.size
-    reports = [densities(samples[i], sol(t), grid=grid, alpha=level) for i, t in enumerate(times)]
+    # phase-space samples: the joint law and the theta- and v-marginals (each at level / 3)
+    check = phase_space if is_kinetic(model) else densities
+    # a second-order scheme that is not a Markov chain undershoots slightly where the density is
+    # negligible (evolve warns above 1e-3 of the peak): the reference is its non-negative part
+    reference = sol if fpe.scheme.markov else (lambda t: _non_negative_part(sol(t)))
+    reports = [check(samples[i], reference(t), grid=grid, alpha=level) for i, t in enumerate(times)]
     worst = min(reports, key=lambda r: r.p_value)
     p_value = min(1.0, worst.p_value * times.size)
     passed = all(r.passed for r in reports)
@@ -100,3 +106,8 @@ def _exit_times(case, data, alpha: float) -> ValidationReport:
     return exit_times(data.exit_times, law, censored=data.censored, time_limit=data.time_limit,
                       alpha=alpha, reference_error=error)
 
+
+def _non_negative_part(p: np.ndarray) -> np.ndarray:
+    """p with its negative undershoot set to zero, rescaled to p's own total mass."""
+    clipped = np.maximum(p, 0.0)
+    return clipped * (p.sum() / clipped.sum())
