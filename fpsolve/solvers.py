@@ -59,13 +59,15 @@ def birth_death_parts(Q):
     return lower, upper
 
 
-def factorize(M, *, method="auto", rtol=1e-12):
+def factorize(M, *, method="auto", rtol=1e-12, ordering=None):
     """A reusable solver ``x = solver(rhs)`` for the sparse system M x = rhs.
 
     ``method="direct"`` is a sparse LU (SuperLU, COLAMD ordering), good up to ~1e6 unknowns in
     1-D and 2-D. ``method="amg"`` is GMRES (CG for symmetric M) preconditioned by pyamg smoothed aggregation to
     relative residual ``rtol`` (CG when M is symmetric; needs the ``amg`` extra). ``"auto"`` picks direct for
     N ≤ 1e6 unless the stencil looks 3-D (more than 6 nonzeros per row and N > 2e5).
+    ``ordering``: a fill-reducing ordering to reuse for structurally nonsymmetric matrices (e.g.
+    :func:`nested_dissection` of a matrix with nearly the same graph), else computed here.
     """
     if is_matrix_free(M):
         return krylov_solver(M, rtol=max(rtol, KRYLOV_RTOL))
@@ -89,7 +91,7 @@ def factorize(M, *, method="auto", rtol=1e-12):
             except RuntimeError as exc:
                 raise ValueError(f"M: the matrix is singular ({exc})") from exc
             return lu.solve
-        return _nonsymmetric_lu_solver(M)
+        return _nonsymmetric_lu_solver(M, ordering)
     if method == "amg":
         return _amg_solver(M, rtol)
     raise ValueError(f"method: unknown solver {method!r}; choose 'auto', 'direct' or 'amg'")
@@ -117,7 +119,7 @@ def _structurally_symmetric(M) -> bool:
     return (pattern != pattern.T).nnz == 0
 
 
-def _nonsymmetric_lu_solver(M):
+def _nonsymmetric_lu_solver(M, order=None):
     """SuperLU on M ordered by :func:`nested_dissection`, with threshold pivoting
     (:data:`PIVOT_THRESHOLD`); every solve is checked by its normwise backward error.
 
@@ -126,7 +128,7 @@ def _nonsymmetric_lu_solver(M):
     exit time, /work/notes/splu_pivoting_pathology.md); COLAMD is sound but fills in more. On the
     2-D kinetic exit problem at 512^2 (240k unknowns) nested dissection gave 2.0e7 nonzeros in L + U
     and 1.6 s, COLAMD 3.2e7 and 5.7 s (same loaded machine)."""
-    order = nested_dissection(M)
+    order = nested_dissection(M) if order is None else order
     permuted = sparse.csc_array(M[order][:, order])
     try:
         lu = sla.splu(permuted, permc_spec="NATURAL", diag_pivot_thresh=PIVOT_THRESHOLD)

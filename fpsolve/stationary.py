@@ -18,7 +18,7 @@ from .balance import _cut_error, balance_errors
 from .gth import axis_orderings, band_ordering, bandwidth_of, gth_banded
 from .linalg import as_generator, killing_rates, log_detailed_balance
 from .operators import MatrixFree, is_matrix_free
-from .solvers import factorize, krylov_solver
+from .solvers import NONSYMMETRIC_LU_SIZE, factorize, krylov_solver, nested_dissection
 
 
 __all__ = ["stationary_distribution", "BALANCE_RTOL", "GTH_MAX_WORK", "GTH_MAX_BYTES"]
@@ -194,11 +194,13 @@ def _refined_lu_law(Q, refinements=3, clip=True):
     guess was light. Negative entries are set to zero unless ``clip`` is False. Returns None if
     the LU breaks down."""
     j = _heavy_state(Q)
-    pi = _pinned_solve(Q, j, refinements)
+    # one fill-reducing ordering for both pinned systems (their graphs differ in one row only)
+    ordering = nested_dissection(Q) if Q.shape[0] >= NONSYMMETRIC_LU_SIZE else None
+    pi = _pinned_solve(Q, j, refinements, ordering)
     # a light pinned state costs relative accuracy ~ max pi / pi_j, and not visibly: the cells
     # can balance to round-off while the shares across cuts are wrong. Re-pin at the heaviest.
     if pi is not None and pi[j] < 1e-3 * np.max(pi):
-        pi = _pinned_solve(Q, int(np.argmax(pi)), refinements)
+        pi = _pinned_solve(Q, int(np.argmax(pi)), refinements, ordering)
     if pi is None:
         return None
     return np.maximum(pi, 0.0) if clip else pi
@@ -246,7 +248,7 @@ def _heavy_state(Q) -> int:
     return int(np.argmax(in_rate / np.maximum(out_rate, np.finfo(float).tiny)))
 
 
-def _pinned_solve(Q, j, refinements):
+def _pinned_solve(Q, j, refinements, ordering=None):
     n = Q.shape[0]
     M = sparse.csr_array(Q.T)
     M.data[M.indptr[j]:M.indptr[j + 1]] = 0.0  # equation j becomes pi_j = 1
@@ -255,7 +257,7 @@ def _pinned_solve(Q, j, refinements):
     rhs[j] = 1.0
     try:
         with np.errstate(all="ignore"):
-            solve = factorize(M, method="direct")
+            solve = factorize(M, method="direct", ordering=ordering)
             pi = solve(rhs)
             for _ in range(refinements):
                 pi = pi + solve(rhs - M @ pi)
