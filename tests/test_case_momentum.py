@@ -223,10 +223,10 @@ def test_momentum_exit_case_reaches_the_high_friction_limit_and_kramers(tmp_path
     from fpsolve.cases import run_case
 
     case = _case_with(tmp_path, "momentum_exit", {
-        "momentum = [0.0, 0.5, 0.8, 0.9]": "momentum = [0.9]", "batch_size = [2, 4, 8, 16]": "batch_size = [8]",
+        "momentum = [0.0, 0.5, 0.8, 0.9]": "momentum = [0.9]", "batch_size = [2, 4, 8, 16]": "batch_size = [4]",
         "friction = [0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]": "friction = [1.0, 30.0]",
         "cells = [384, 256]": "cells = [192, 128]", "momentum = [0.5, 0.8, 0.9]": "momentum = [0.9]",
-        "paths = 2000": "paths = 400", "lr = [0.1, 0.03, 0.01, 0.003]": "lr = [0.003]"})
+        "paths = 2000": "paths = 400", "batch_size = 8": "batch_size = 4", "lr = [0.1, 0.03, 0.01, 0.003]": "lr = [0.003]"})
     folder, result, _ = run_case(case.path, tmp_path / "out")
     low, high = result.numbers["turnover"]
     assert high["tau"] / high["high_friction"] == pytest.approx(1.075, abs=0.02)

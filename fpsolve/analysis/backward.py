@@ -163,8 +163,9 @@ def backward_solve(gen: Generator, rhs, what: str = "exit time", transpose: bool
         raise ValueError(
             f"domain: the {what} came out with the wrong sign nearly everywhere (largest value of "
             f"the right sign {max((sign * x).max(initial=0.0), 0.0):.3g}, of the wrong sign {scale:.3g}): the "
-            "operator restricted to the domain is (nearly) singular, so almost nothing is absorbed; "
-            "check that the domain's exterior or an absorbing face is reachable from the start")
+            "grid is far too coarse for this second-order scheme (refine it), or the operator "
+            "restricted to the domain is (nearly) singular (check that the domain's exterior or an "
+            "absorbing face is reachable from the start)")
     if np.all(np.isfinite(x)) and wrong_sign and not gen.markov and estimate <= RESOLUTION_REFUSE:
         # a scheme that is not an M-matrix (second-order kinetic transport) has no sign guarantee:
         # an undershoot here is its discretization error on an under-resolved grid, not round-off
