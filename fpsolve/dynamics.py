@@ -165,13 +165,7 @@ class SGD(Model):
         _require_landscape(landscape)
         self.landscape = landscape
         self.ndim = landscape.ndim
-        self.lr = _schedule(lr, "lr")
-        most = None
-        n_samples = getattr(landscape, "n_samples", None)
-        if isinstance(noise, str) and noise == "empirical" and n_samples is not None:
-            # a batch drawn from the dataset cannot hold more than N samples
-            most = (n_samples, f"the dataset size N = {n_samples} of the {type(landscape).__name__}")
-        self.batch_size = _schedule(batch_size, "batch_size", least=_ONE_SAMPLE, most=most)
+        self.lr, self.batch_size = sgd_schedules(landscape, lr, batch_size, noise)
         self.noise = noise
         self.noise_scale = _positive(noise_scale, "noise_scale")
         hessian_floor = _positive(hessian_floor, "hessian_floor")
@@ -342,6 +336,17 @@ def _axes(axes, ndim: int) -> tuple:
     if not out or len(set(out)) != len(out) or not all(0 <= a < ndim for a in out):
         raise ValueError(f"noise_axes: expected distinct axis indices in [0, {ndim}), got {axes!r}")
     return tuple(sorted(out))
+
+
+def sgd_schedules(landscape, lr, batch_size, noise) -> tuple:
+    """The checked ``(lr(t), batch_size(t))`` schedules of an SGD-type model: lr > 0, B >= 1, and
+    B <= N for empirical noise on a dataset of N samples (a batch drawn from the dataset cannot
+    hold more)."""
+    most = None
+    n_samples = getattr(landscape, "n_samples", None)
+    if isinstance(noise, str) and noise == "empirical" and n_samples is not None:
+        most = (n_samples, f"the dataset size N = {n_samples} of the {type(landscape).__name__}")
+    return _schedule(lr, "lr"), _schedule(batch_size, "batch_size", least=_ONE_SAMPLE, most=most)
 
 
 def _require_landscape(landscape) -> None:

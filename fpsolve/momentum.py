@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dynamics import SGD, Langevin, Model, _ONE_SAMPLE, _positive, _require_landscape, _schedule
+from .dynamics import SGD, Langevin, Model, _positive, _require_landscape, _schedule, sgd_schedules
 from .grid import Grid, _is_number
 from .landscape import Landscape
 from .noise import HESSIAN_FLOOR, make_noise
@@ -177,12 +177,7 @@ class MomentumSGD(KineticModel):
         _require_landscape(landscape)
         self.landscape = landscape
         self.dim = landscape.ndim
-        self.lr = _schedule(lr, "lr")
-        most = None
-        n_samples = getattr(landscape, "n_samples", None)
-        if isinstance(noise, str) and noise == "empirical" and n_samples is not None:
-            most = (n_samples, f"the dataset size N = {n_samples} of the {type(landscape).__name__}")
-        self.batch_size = _schedule(batch_size, "batch_size", least=_ONE_SAMPLE, most=most)
+        self.lr, self.batch_size = sgd_schedules(landscape, lr, batch_size, noise)
         self.momentum = _momentum(momentum)
         self.weight_decay = _non_negative(weight_decay, "weight_decay")
         self.noise = noise
