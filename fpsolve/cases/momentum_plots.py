@@ -21,11 +21,16 @@ def exit_time_table(rows):
     for beta, color in zip(momenta, colors):
         mine = sorted((r for r in rows if r["momentum"] == beta), key=lambda r: r["batch_size"])
         b = [r["batch_size"] for r in mine]
-        left.plot(b, [r["tau"] for r in mine], "o-", color=color, label=f"beta = {beta:g} (kinetic PDE)")
+        left.plot(b, [r["tau"] for r in mine], "-", color=color, label=f"beta = {beta:g} (kinetic PDE)")
         left.plot(b, [r["overdamped_limit"] for r in mine], "--", color=color, lw=1)
         left.plot(b, [r["kramers"] for r in mine], ":", color=color, lw=1.2)
-        right.plot([r["friction_over_barrier_frequency"] for r in mine],
-                   [r["tau"] / r["overdamped_limit"] for r in mine], "o", color=color, label=f"beta = {beta:g}")
+        for r in mine:  # unresolved points (no converging error bar) hollow
+            face = color if r["resolved"] else "none"
+            left.plot(r["batch_size"], r["tau"], "o", color=color, mfc=face)
+            right.plot(r["friction_over_barrier_frequency"], r["tau"] / r["overdamped_limit"], "o",
+                       color=color, mfc=face)
+        right.plot([], [], "o", color=color, label=f"beta = {beta:g}")
+    left.plot([], [], "o", color="k", mfc="none", label="unresolved on this grid (hollow)")
     left.plot([], [], "k--", lw=1, label="overdamped limit (1 - beta) tau_SGD(lr / (1 - beta))")
     left.plot([], [], "k:", lw=1.2, label="Kramers 1 / k(gamma)")
     left.set_xscale("log", base=2)
