@@ -128,12 +128,11 @@ class Kinetic(Discretization):
             flux[v_axis] = velocity_flux(grid, k, v_axis, gamma, force, diffusion)
         return flux
 
-    def _matrix_free(self, t: float):
+    def _matrix_free(self, t: float, diffusion):
         """The Numba matrix-free operator for large 4-D grids with diagonal velocity diffusion,
         else None (the sparse path)."""
         if self.model.dim != 2 or self.grid.size <= MATRIX_FREE_CELLS:
             return None
-        _, diffusion, _ = self._coefficients(t)
         if np.any(diffusion[0, 1] != 0):  # cross diffusion: only the sparse scheme has it
             return None
         from .kinetic_kernels import kinetic_coefficients, matrix_free_kinetic
@@ -142,9 +141,9 @@ class Kinetic(Discretization):
 
     def assemble(self, t: float = 0.0) -> Assembled:
         grid, model = self.grid, self.model
-        operator = self._matrix_free(t)
+        force, diffusion, gamma = self._coefficients(t)
+        operator = self._matrix_free(t, diffusion)
         if operator is not None:
-            force, diffusion, gamma = self._coefficients(t)
             # kappa = -1 transport: the rate to the cell two upwind is -v / (2h) against the
             # transport part 3v / (2h) of the diagonal (the bound, without the velocity part)
             negative = -1.0 / 3.0 if self.transport == "second-order" else 0.0
@@ -152,7 +151,6 @@ class Kinetic(Discretization):
                 "negative_rates": negative, "velocity_monotonicity": None, "matrix_free": True,
                 "velocity_box": velocity_box_report(grid, model, t),
                 "velocity_peclet": _velocity_peclet(grid, model, gamma, force, diffusion)})
-        force, diffusion, gamma = self._coefficients(t)
         flux = self._fluxes(t, (force, diffusion, gamma))
         velocity_part = _generator_of(grid, flux, model.velocity_axes)
         generator = _generator(grid, flux)
@@ -299,21 +297,12 @@ def _holding_half_width(weight, s) -> float:
 
 
 def _equilibrium_weight(model, theta, variance, t) -> np.ndarray:
-    """exp(-(Phi - min Phi) / s^2) on the theta cells, Phi = c (U + w |theta|^2 / 2) with c the
-    least-squares ratio of F to -grad(U + w |theta|^2 / 2) (w the weight decay, if any); uniform
-    when the model has no landscape."""
-    landscape = getattr(model, "landscape", None)
-    shape = variance.shape
-    if landscape is None:
-        return np.ones(shape)
-    decay = float(getattr(model, "weight_decay", 0.0))
+    """exp(-(Phi - min Phi) / s^2) on the theta cells, Phi = kappa(t) (U + w |theta|^2 / 2) the
+    potential of the force F = -kappa (grad U + w theta) (:meth:`KineticModel.force_factor`)."""
     mesh = np.broadcast_arrays(*theta)
-    potential = np.broadcast_to(landscape(*theta), shape) + 0.5 * decay * sum(x**2 for x in mesh)
-    gradient = np.broadcast_to(landscape.grad(*theta), (model.dim,) + shape) + decay * np.stack(mesh)
-    force = np.broadcast_to(model.force(*theta, t=t), (model.dim,) + shape)
-    norm = float(np.sum(gradient**2))
-    scale = -float(np.sum(force * gradient)) / norm if norm > 0 else 1.0
-    phi = scale * potential
+    potential = np.broadcast_to(model.landscape(*theta), variance.shape) + 0.5 * model.weight_decay * sum(
+        x**2 for x in mesh)
+    phi = model.force_factor(t) * potential
     return np.exp(-(phi - phi.min()) / variance)
 
 
