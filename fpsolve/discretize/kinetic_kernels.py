@@ -194,6 +194,19 @@ def _ghost(t, j, n, m, low, high):
     return 2 * n - 1 - t, m - 1 - j
 
 
+@njit(cache=True, inline="always")
+def _face(f, v, n, low, high):
+    """The theta face f at velocity v: ``(open, left, right, t2, t1, t0)``: whether it carries a
+    flux (an absorbing face lets nothing in), the cells on its two sides (-1 outside the box), and
+    the theta indices its upwind stencil reads with weights w2, w1, w0 (ghosts by :func:`_ghost`)."""
+    closed = (f == 0 and v > 0 and low == _ABSORBING) or (f == n and v < 0 and high == _ABSORBING)
+    left = f - 1 if f > 0 else (n - 1 if low == _PERIODIC else -1)
+    right = f if f < n else (0 if high == _PERIODIC else -1)
+    if v > 0:
+        return not closed, left, right, f - 2, f - 1, f
+    return not closed, left, right, f + 1, f, f - 1
+
+
 @njit(parallel=True, cache=True)
 def _transport_kernel(x, out, velocity, h, w2, w1, w0, low, high, mode):
     """Add one theta axis's transport to ``out`` (5-D views (A, n, B, m, C), see :func:`_apply`).
@@ -209,18 +222,12 @@ def _transport_kernel(x, out, velocity, h, w2, w1, w0, low, high, mode):
             if v == 0.0:
                 continue
             for f in range(first_face, n + 1):
-                if (f == 0 and v > 0 and low == _ABSORBING) or (f == n and v < 0 and high == _ABSORBING):
-                    continue       # an absorbing face lets nothing in
-                left = f - 1 if f > 0 else (n - 1 if low == _PERIODIC else -1)
-                right = f if f < n else (0 if high == _PERIODIC else -1)
-                if v > 0:
-                    i2, j2 = _ghost(f - 2, j, n, m, low, high)
-                    i1, j1 = _ghost(f - 1, j, n, m, low, high)
-                    i0, j0 = _ghost(f, j, n, m, low, high)
-                else:
-                    i2, j2 = _ghost(f + 1, j, n, m, low, high)
-                    i1, j1 = _ghost(f, j, n, m, low, high)
-                    i0, j0 = _ghost(f - 1, j, n, m, low, high)
+                is_open, left, right, t2, t1, t0 = _face(f, v, n, low, high)
+                if not is_open:
+                    continue
+                i2, j2 = _ghost(t2, j, n, m, low, high)
+                i1, j1 = _ghost(t1, j, n, m, low, high)
+                i0, j0 = _ghost(t0, j, n, m, low, high)
                 c2 = w2 * v / h if i2 >= 0 else 0.0
                 c1 = w1 * v / h if i1 >= 0 else 0.0
                 c0 = w0 * v / h if i0 >= 0 else 0.0
@@ -314,14 +321,9 @@ def _transport_triplets(index, velocity, h, w2, w1, w0, low, high, rows, cols, v
                     if v == 0.0:
                         continue
                     for f in range(first_face, n + 1):
-                        if (f == 0 and v > 0 and low == _ABSORBING) or (f == n and v < 0 and high == _ABSORBING):
+                        is_open, left, right, t2, t1, t0 = _face(f, v, n, low, high)
+                        if not is_open:
                             continue
-                        left = f - 1 if f > 0 else (n - 1 if low == _PERIODIC else -1)
-                        right = f if f < n else (0 if high == _PERIODIC else -1)
-                        if v > 0:
-                            t2, t1, t0 = f - 2, f - 1, f
-                        else:
-                            t2, t1, t0 = f + 1, f, f - 1
                         for t, w in ((t2, w2), (t1, w1), (t0, w0)):
                             if w == 0.0:
                                 continue
