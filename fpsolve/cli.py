@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 __all__ = ["main"]
 
@@ -31,6 +32,12 @@ def main(argv=None) -> int:
     validate.add_argument("--out", help="folder for the report and its figure")
     args = parser.parse_args(argv)
 
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _dispatch(parser, args)
+
+
+def _dispatch(parser, args) -> int:
     try:
         if args.command == "run":
             return _run(args)
@@ -64,7 +71,7 @@ def _list() -> int:
 
     cases = find_cases()
     if not cases:
-        print("no cases found (looked in ./cases and the source checkout's cases/)")
+        print("no cases found (looked in ./cases and the package's built-in cases)")
         return 1
     width = max(len(n) for n in cases)
     broken = 0
@@ -85,6 +92,12 @@ def _validate(args) -> int:
     report = validate_case(args.case, args.samples, alpha=args.alpha, out=args.out)
     print(report)
     return 0 if report.passed else 3
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one clean line on stderr ("fpsolve: warning: ..."), without the source
+    line of the ``fpsolve`` script that Python would otherwise quote."""
+    print(f"fpsolve: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
 
 
 def _one_line(error: BaseException) -> str:

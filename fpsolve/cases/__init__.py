@@ -16,9 +16,10 @@ from pathlib import Path
 
 from .catalog import cases_directories, find_cases, resolve_case
 from .config import Case, CaseError, case_key, load_case
+from .loader import LoadedCase, load
 from .output import CaseResult, write_results
 
-__all__ = ["Case", "CaseError", "CaseResult", "load_case", "run_case", "find_cases", "resolve_case",
+__all__ = ["Case", "CaseError", "CaseResult", "LoadedCase", "load", "load_case", "run_case", "find_cases", "resolve_case",
            "cases_directories"]
 
 

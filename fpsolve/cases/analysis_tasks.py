@@ -138,6 +138,14 @@ def _sweep_table(per_noise: dict, n_basins: int, flat: int) -> list:
     return lines
 
 
+def _figure_title(case: Case) -> str:
+    """The case's title with its model's parameters, for figure headings."""
+    model = case.tables.get("model", {})
+    parameters = ", ".join(f"{key} = {value:g}" if isinstance(value, (int, float)) else f"{key} = {value}"
+                           for key, value in model.items() if key != "kind")
+    return f"{case.title}\n{model.get('kind', '')}: {parameters}" if model else case.title
+
+
 def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
     """The mean exit-time field (with its second moment) from [exit] domain, the exit-time law
     from [exit] start, and, when [exit] a and b are given, the committor between them. The numbers
@@ -184,9 +192,11 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
                          value=functools.partial(_exit_numbers, start=start))
     if grid.ndim == 2:
         result.figures["exit_time_and_committor"] = plots.exit_time_and_committor(
-            grid, tau.values, None if q is None else q.values, landscape)
+            grid, tau.values, None if q is None else q.values, landscape, start=start, sets=sets,
+            title=_figure_title(case))
     else:
-        result.figures["exit_time"] = plots.exit_time_1d(grid, tau, law, landscape)
+        result.figures["exit_time"] = plots.exit_time_1d(grid, tau, law, landscape, start=start,
+                                                         title=_figure_title(case))
     return result
 
 

@@ -1,4 +1,8 @@
-"""Where case files are found: a path, or a built-in case by name (./cases, then the checkout's cases/)."""
+"""Where case files are found: a path, or a case by name (./cases, then the cases built into the package).
+
+The built-in cases are package data (``fpsolve/cases/builtin/*.toml``; the checkout's top-level
+``cases`` is a link to that folder), so ``fpsolve run NAME`` works from any folder after any install.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,16 @@ from .schema import CaseError
 __all__ = ["cases_directories", "find_cases", "resolve_case"]
 
 
+BUILTIN = Path(__file__).resolve().parent / "builtin"
+
+
 def cases_directories() -> list:
-    """Where built-in cases live: ./cases, then the cases folder of the source checkout."""
-    here = Path(__file__).resolve().parents[2] / "cases"
-    return [d for d in (Path.cwd() / "cases", here) if d.is_dir()]
+    """Where cases are looked up by name: ./cases (a user's own, first), then the built-in ones."""
+    found = []
+    for directory in (Path.cwd() / "cases", BUILTIN):
+        if directory.is_dir() and directory.resolve() not in [d.resolve() for d in found]:
+            found.append(directory)
+    return found
 
 
 def find_cases() -> dict:

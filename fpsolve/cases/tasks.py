@@ -121,7 +121,7 @@ def batch_sizes_task(case: Case, progress: bool = False, scratch=None) -> CaseRe
     result.arrays.update(t=times, batch_sizes=np.array(sizes), occupancy=occupancy,
                          stationary=np.array(stationary), labels=labels.labels)
     result.figures["occupancy"] = plots.occupancy(times, occupancy, sizes, labels)
-    result.figures["stationary"] = plots.stationary_panels(grid, stationary, sizes, landscape)
+    result.figures["stationary"] = plots.stationary_panels(grid, stationary, sizes, landscape, case.title)
     return result
 
 
