@@ -101,37 +101,111 @@ def _callable_noise(noise: Callable, d: int, scale: float) -> Callable:
 class JumpLaw:
     """Symmetric alpha-stable jumps of a model: the noise eps dL^alpha (DESIGN.md section 1).
 
-    E exp(i k . L_1) = exp(-|k|^alpha) for ``isotropic`` jumps, or a product of one-dimensional
-    laws exp(-|k_j|^alpha) along each of ``axes`` (axis-aligned noise, as in Zhou et al. 2020).
-    The Fokker-Planck operator gains -scale^alpha (-Delta)^(alpha/2) (isotropic) or the sum of
-    the one-dimensional fractional operators along ``axes``.
+    Two forms, both normalised so that one unit of time of a unit-scale process has the
+    characteristic function E exp(i k L_1) = exp(-|k|^alpha):
+
+    * **axis-aligned** (default, as in Zhou et al. 2020): independent one-dimensional laws along
+      each of ``axes``, axis j with its own tail index ``alphas[j]`` and scale ``scales[j]``. The
+      Fokker-Planck operator gains ``-sum_j scales[j]**alphas[j] (-d_j^2)^(alphas[j]/2)``;
+    * **isotropic**: one rotation-invariant law on ``axes`` (one alpha, one scale), adding
+      ``-scale**alpha (-Laplacian)^(alpha/2)`` over those axes.
+
+    The symbol of the added operator is :meth:`symbol`: the jump part of X_t - X_0 has
+    E exp(i k . (X_t - X_0)) = exp(-t symbol(k)). alpha = 2 is Gaussian: a diffusion D = scale^2
+    along each axis (:meth:`gaussian_diffusion`).
+
+    Parameters
+    ----------
+    alpha : float or sequence of float
+        Tail index in (0, 2], or one per entry of ``axes``.
+    scale : float or sequence of float
+        eps > 0 (units of x per unit time^(1/alpha)), or one per entry of ``axes``.
+    axes : sequence of int
+        Coordinates the jumps act on.
+    isotropic : bool
+        One rotation-invariant law on ``axes`` instead of independent per-axis laws (needs one
+        alpha and one scale).
 
     Attributes
     ----------
-    alpha : float
-        Tail index, 0 < alpha <= 2 (alpha = 2 is Gaussian, with D = scale^2).
-    scale : float
-        eps > 0.
-    axes : tuple of int
-        Coordinates the jumps act on.
-    isotropic : bool
-        One rotation-invariant law on ``axes`` instead of independent per-axis laws.
+    alphas, scales : tuple of float
+        One tail index and one scale per entry of ``axes`` (always present; read these).
+    alpha, scale : float or tuple
+        As given: a float when every axis shares it, else the same tuple as ``alphas``/``scales``.
     """
 
-    alpha: float
-    scale: float
+    alpha: object
+    scale: object
     axes: tuple
     isotropic: bool = False
 
     def __post_init__(self):
-        alpha, scale = float(self.alpha), float(self.scale)
-        if not (np.isfinite(alpha) and 0 < alpha <= 2):
-            raise ValueError(f"alpha: expected a tail index in (0, 2], got {self.alpha!r}")
-        if not (np.isfinite(scale) and scale > 0):
-            raise ValueError(f"scale: expected a positive noise scale, got {self.scale!r}")
-        axes = tuple(int(a) for a in self.axes)
+        axes = tuple(int(a) for a in np.atleast_1d(self.axes)) if np.ndim(self.axes) <= 1 else None
         if not axes or len(set(axes)) != len(axes) or min(axes) < 0:
             raise ValueError(f"axes: expected distinct non-negative axis indices, got {self.axes!r}")
-        object.__setattr__(self, "alpha", alpha)
-        object.__setattr__(self, "scale", scale)
+        alphas = _per_axis(self.alpha, len(axes), "alpha")
+        scales = _per_axis(self.scale, len(axes), "scale")
+        for a in alphas:
+            if not (np.isfinite(a) and 0 < a <= 2):
+                raise ValueError(f"alpha: expected a tail index in (0, 2], got {self.alpha!r}")
+        for s in scales:
+            if not (np.isfinite(s) and s > 0):
+                raise ValueError(f"scale: expected a positive noise scale, got {self.scale!r}")
+        if not isinstance(self.isotropic, (bool, np.bool_)):
+            raise TypeError(f"isotropic: expected True or False, got {self.isotropic!r}")
+        if self.isotropic and (len(set(alphas)) > 1 or len(set(scales)) > 1):
+            raise ValueError(
+                f"isotropic: a rotation-invariant law has one alpha and one scale; got alpha="
+                f"{self.alpha!r}, scale={self.scale!r} (pass isotropic=False for per-axis laws)")
         object.__setattr__(self, "axes", axes)
+        object.__setattr__(self, "isotropic", bool(self.isotropic))
+        object.__setattr__(self, "alphas", alphas)
+        object.__setattr__(self, "scales", scales)
+        object.__setattr__(self, "alpha", alphas[0] if len(set(alphas)) == 1 else alphas)
+        object.__setattr__(self, "scale", scales[0] if len(set(scales)) == 1 else scales)
+
+    @property
+    def gaussian(self) -> bool:
+        """True when every tail index is 2: the jumps are a Brownian motion (D = scale^2)."""
+        return all(a == 2.0 for a in self.alphas)
+
+    def symbol(self, *k) -> np.ndarray:
+        """psi(k) with E exp(i k . (X_t - X_0)) = exp(-t psi(k)) for the jump part alone.
+
+        ``k`` holds one wavenumber array per coordinate of the model (broadcasting; axes outside
+        ``axes`` are ignored, and at least ``max(axes) + 1`` arrays are needed). Axis-aligned:
+        psi = sum_j scales[j]^alphas[j] |k_j|^alphas[j]; isotropic: scale^alpha |k|^alpha over
+        ``axes``. The Fokker-Planck operator's Fourier multiplier is -psi.
+        """
+        if len(k) <= max(self.axes):
+            raise ValueError(f"k: expected at least {max(self.axes) + 1} wavenumber arrays, got {len(k)}")
+        k = [np.asarray(kj, dtype=float) for kj in k]
+        if self.isotropic:
+            norm = np.sqrt(sum(k[a] ** 2 for a in self.axes))
+            return (self.scales[0] * norm) ** self.alphas[0]
+        return sum(np.abs(s * k[a]) ** al for a, al, s in zip(self.axes, self.alphas, self.scales))
+
+    def gaussian_diffusion(self, ndim: int) -> np.ndarray:
+        """The (ndim, ndim) diffusion matrix these jumps are when every alpha is 2: scale^2 on
+        ``axes`` (E exp(i k L_1) = exp(-k^2) is N(0, 2) per unit time). ValueError otherwise."""
+        if not self.gaussian:
+            raise ValueError(f"alpha: the jumps are Gaussian only when alpha = 2, got alphas {self.alphas}")
+        D = np.zeros((ndim, ndim))
+        for a, s in zip(self.axes, self.scales):
+            D[a, a] = s * s
+        return D
+
+
+def _per_axis(value, n_axes: int, name: str) -> tuple:
+    """``value`` (a number or a sequence of ``n_axes`` numbers) as a tuple of ``n_axes`` floats."""
+    try:
+        values = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected a number or one number per axis, got {value!r}") from None
+    if isinstance(value, (bool, np.bool_)) or values.ndim > 1:
+        raise TypeError(f"{name}: expected a number or one number per axis, got {value!r}")
+    if values.ndim == 0:
+        return (float(values),) * n_axes
+    if values.shape != (n_axes,):
+        raise ValueError(f"{name}: expected one value per axis ({n_axes}), got {len(values)}: {value!r}")
+    return tuple(float(v) for v in values)

@@ -18,6 +18,7 @@ from scipy.sparse import csgraph
 
 from .._warnings import warn as _warn
 from ..absorb import absorb
+from ..boundary import normalize_boundary
 from ..generator import Generator
 from ..grid import Grid
 from ..problem import FokkerPlanck
@@ -75,6 +76,7 @@ def resolve(problem, grid=None, *, boundary="reflecting", discretization=None) -
         if not getattr(problem.model, "autonomous", True):
             raise ValueError("problem: the model has an lr or batch_size schedule; backward analyses "
                              "need time-independent coefficients")
+        problem = _killed_at_the_box(problem)
         return Target(problem.generator, problem.grid, problem.model)
     if isinstance(problem, Generator):
         return Target(problem, problem.grid, None)
@@ -86,12 +88,39 @@ def resolve(problem, grid=None, *, boundary="reflecting", discretization=None) -
         raise ValueError(
             "model: exit times need time-independent coefficients; the model has an lr or "
             "batch_size schedule")
+    if getattr(problem, "jumps", None) is not None:
+        # a jump out of the box is an exit (DESIGN.md section 1)
+        boundary = _exit_boundary(problem, grid, normalize_boundary(grid, boundary))
     fpe = FokkerPlanck(problem, grid, boundary=boundary, discretization=discretization)
     return Target(fpe.generator, grid, problem)
 
 
 def _given(boundary) -> bool:
     return not (isinstance(boundary, str) and boundary == "reflecting")
+
+
+def _exit_boundary(model, grid: Grid, boundary: tuple) -> tuple:
+    """``boundary`` with both faces of every axis the model jumps along absorbing (jumps that
+    would leave the box are exits, not censored); periodic jump axes are refused."""
+    axes = tuple(model.jumps.axes)
+    if any(grid.periodic[k] for k in axes):
+        raise ValueError(
+            "grid: exit problems of models with jumps need the box's whole exterior absorbing, and "
+            "a periodic axis has no exterior (jumps wrap around); use a non-periodic grid")
+    return tuple(("absorbing", "absorbing") if k in axes else pair for k, pair in enumerate(boundary))
+
+
+def _killed_at_the_box(problem: FokkerPlanck) -> FokkerPlanck:
+    """For a model with jumps, the same problem with absorbing faces on its jump axes: reflecting
+    faces censor the jumps that would leave, while in an exit problem they are exits (one more
+    assembly when the problem was built with censored faces)."""
+    if getattr(problem.model, "jumps", None) is None:
+        return problem
+    boundary = _exit_boundary(problem.model, problem.grid, problem.boundary)
+    if boundary == problem.boundary:
+        return problem
+    return FokkerPlanck(problem.model, problem.grid, boundary=boundary, absorbing=problem.absorbing,
+                        discretization=problem.discretization)
 
 
 def killed_generator(target: Target, domain, name: str = "domain") -> tuple:

@@ -14,7 +14,9 @@ Paths draw from counter-based streams keyed by (seed, path index): results are i
 number of threads. Any :class:`fpsolve.dynamics.Model` without jumps runs by Euler-Maruyama from
 its own drift, noise amplitude and noise covariance; kinetic models (``MomentumSGD``,
 ``UnderdampedLangevin``) by the BAOAB splitting in phase space (``phase_space``, with specular walls in
-theta). See ``sde`` (simulation), ``compile`` (models ->
+theta). Levy models (``LevyLangevin``, ``LevySGD``, ``LevyAdam``) by Euler steps with exact
+Chambers-Mallows-Stuck stable jumps (``levy``, ``levy_stable``; exits where the jump lands).
+See ``sde`` (simulation), ``compile`` (models ->
 Numba kernels, plug-ins), ``noise_root`` (the noise factor Sigma^(1/2)), ``tables`` (tabulated
 functions), ``rng`` (random numbers), ``discrete`` (SGD, heavy ball, Adam on a FiniteSumLoss).
 """
@@ -24,10 +26,12 @@ from .domains import Box, HalfSpace
 from .results import ExitTimes, Iterates, Samples
 from .sde import Simulator, simulator
 from .phase_space import kinetic_step_kernel  # registers the BAOAB kernel for kinetic models
+from .levy import levy_step_kernel  # registers the stable-jump kernel for Levy models
 
 __all__ = [
     "simulator", "Simulator", "Samples", "ExitTimes", "Iterates", "Box", "HalfSpace",
     "StepKernel", "register_step_kernel", "compile_model", "kinetic_step_kernel",
+    "levy_step_kernel",
 ]
 
 try:  # discrete algorithms (import lazily tolerated while FiniteSumLoss is being written)

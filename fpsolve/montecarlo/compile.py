@@ -17,7 +17,8 @@ model, which declares 2 D(x, t) = c(t)^2 Sigma(x): c(t) = ``model.noise_amplitud
 per step when the model is not autonomous) and R = Sigma^(1/2) from ``model.noise_covariance``
 (:mod:`.noise_root`: constant, the SGD Hessian root in closed form, or tabulated). Sigma may be
 positive semi-definite (noise on some axes only). A model with alpha-stable ``jumps`` needs a
-plug-in kernel.
+plug-in kernel: the Levy models of :mod:`fpsolve.levy` (``LevyLangevin``, ``LevySGD``, ``LevyAdam``,
+any :class:`fpsolve.levy.LevyModel`) are registered with the stable-jump kernel of :mod:`.levy`.
 
 The drift of ``Langevin`` and ``SGD`` is compiled with ``numba.njit`` from the landscape's
 ``grad_function`` (``hessian_function``; else fourth-order central differences of the compiled
@@ -334,7 +335,8 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
     if model.jumps is not None:
         raise ValueError(
             f"model: the Euler-Maruyama simulator draws Gaussian noise; this model has alpha-stable "
-            f"jumps ({model.jumps!r}); give the class a step_kernel(dt) method that draws them")
+            f"jumps ({model.jumps!r}); give the class a step_kernel(dt) method that draws them, or "
+            "derive it from fpsolve.levy.LevyModel (Euler steps with exact stable jumps)")
     known = isinstance(model, (Langevin, SGD, Diffusion))
     if not known and not model.autonomous:
         raise ValueError(

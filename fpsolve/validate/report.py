@@ -97,6 +97,7 @@ class ValidationReport:
             _, ax = plt.subplots(figsize=(6, 4))
         draw = {
             "densities": _plot_densities,
+            "exit_locations": _plot_densities,  # exit positions binned like densities (validate.levy)
             "exit_times": _plot_survival,
             "mean_exit_time": _plot_interval,
             "splitting": _plot_interval,
