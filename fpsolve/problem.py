@@ -115,6 +115,10 @@ class FokkerPlanck:
     discretization : str, optional
         A registered scheme (:func:`fpsolve.discretize.names`); default the one that suits the
         model (``"fv"``, finite volumes with exponentially fitted fluxes, for diffusions).
+        ``"spectral"``: Fourier pseudo-spectral on all-periodic grids, Chebyshev otherwise
+        (docs/spectral.md).
+    options : dict, optional
+        Keyword options of the scheme, e.g. ``{"filter": 36}`` for "spectral" (its docstring).
 
     Attributes
     ----------
@@ -135,7 +139,8 @@ class FokkerPlanck:
     that breaks the M-matrix property).
     """
 
-    def __init__(self, model, grid: Grid, boundary="reflecting", absorbing=None, discretization: str | None = None):
+    def __init__(self, model, grid: Grid, boundary="reflecting", absorbing=None, discretization: str | None = None,
+                 options: dict | None = None):
         if not isinstance(grid, Grid):
             raise TypeError(f"grid: expected an fpsolve.Grid, got {type(grid).__name__}")
         if getattr(model, "ndim", None) != grid.ndim:
@@ -151,8 +156,11 @@ class FokkerPlanck:
         if landscape is not None and landscape.ndim == grid.ndim:
             # (phase-space schemes check their own force and diffusion: U lives on theta only)
             landscape.require_finite(grid)
-        self.scheme = scheme(model, grid, self.boundary)
+        self.scheme = scheme(model, grid, self.boundary, **dict(options or {}))
         self.discretization = scheme.name
+        if self.absorbing is not None and not getattr(self.scheme, "absorbing_cells", True):
+            raise ValueError(f"absorbing: the {scheme.name!r} scheme on this grid cannot remove cells; "
+                             "use discretization='fv' for absorbing sets")
         self._cache: OrderedDict = OrderedDict()
         assembled = self._assemble(0.0)
         self.diagnostics = assembled.diagnostics
@@ -219,7 +227,9 @@ class FokkerPlanck:
             output times, one real LU, exact in time) and "trbdf2" for models with schedules and
             for schemes that are not Markov chains (the kinetic scheme). "cram" (Chebyshev
             rational approximation, 8 complex LUs per time step) is faster in 1-D but can fail
-            on drift-dominated, strongly non-normal generators.
+            on drift-dominated, strongly non-normal generators. Schemes with their own
+            integrators (``scheme.evolve_methods``) take only those: the Fourier "spectral"
+            scheme integrates with "etdrk4" ("auto") or "imex" (:mod:`fpsolve.etdrk4`).
         progress : bool
             Show a progress bar.
         rtol, dt : float
@@ -238,6 +248,8 @@ class FokkerPlanck:
         times = np.asarray(t, dtype=float).ravel()
         if times.size == 0:
             raise ValueError("t: expected at least one output time")
+        if getattr(self.scheme, "evolve_methods", ()):
+            return self._evolve_by_scheme(p0, times, method, progress, rtol, dt, checkpoint)
         if method == "auto":
             # shift-and-invert Krylov needs a nearly normal operator; schemes that are not Markov
             # chains (second-order kinetic transport) are strongly non-normal: L-stable TR-BDF2
@@ -269,6 +281,27 @@ class FokkerPlanck:
 
         return Solution(times, p, self.grid, self.grid.integrate(p), method, stats, resume)
 
+    def _evolve_by_scheme(self, p0, times, method, progress, rtol, dt, checkpoint) -> Solution:
+        """Evolution by the scheme's own integrators (``scheme.evolve_methods``; spectral schemes)."""
+        own = self.scheme.evolve_methods
+        method = own[0] if method == "auto" else method
+        if method not in own:
+            raise ValueError(f"method: the {self.discretization!r} scheme integrates with {own}, got {method!r}")
+        if checkpoint is not None:
+            raise ValueError(f"checkpoint: the {self.discretization!r} scheme's integrators do not checkpoint; "
+                             "evolve in segments (sol.p[-1] as the next p0)")
+        p0 = as_density(p0, self.grid, "p0")
+        begin = _time.perf_counter()
+        p, stats = self.scheme.evolve(p0, times, method, rtol=rtol, dt=dt, progress=progress)
+        stats = dict(stats, seconds=_time.perf_counter() - begin, min_density=float(p.min()))
+        self._warn_negative(p, method)
+        self.scheme.check_densities(p)
+
+        def resume(p_start, t_start, t_end):
+            return self.scheme.evolve(p_start, np.array([t_start, t_end]), method, rtol=rtol, dt=dt)[0][-1]
+
+        return Solution(times, p, self.grid, self.grid.integrate(p), method, stats, resume)
+
     def _evolve_with_checkpoint(self, operator, start, times, method, rtol, dt, progress, path):
         """Integrate output time to output time, saving the states after each (resumable)."""
         key = _checkpoint.fingerprint(self.fingerprint(times), method, rtol, dt, times, start)
@@ -292,12 +325,14 @@ class FokkerPlanck:
         if not self.scheme.markov:
             # a second-order linear scheme cannot preserve positivity (Godunov): small undershoots
             # are its discretization error, not a failure of the time integrator
+            advice = getattr(self.scheme, "undershoot_advice", (
+                f"the {self.discretization!r} scheme is second order but not positivity "
+                "preserving, and the grid is too coarse for the gradients of this density; "
+                "refine the grid (the undershoot shrinks at second order)"))
             if low < -NON_MARKOV_NEGATIVE * peak:
-                _warn(
-                    f"evolve: the density undershoots to {low:.3g} ({-low / peak:.1e} of its peak): "
-                    f"the {self.discretization!r} scheme is second order but not positivity "
-                    "preserving, and the grid is too coarse for the gradients of this density; "
-                    "refine the grid (the undershoot shrinks at second order)")
+                where = "stationary" if method == "stationary" else "evolve"
+                _warn(f"{where}: the density undershoots to {low:.3g} ({-low / peak:.1e} of its peak): "
+                      f"{advice}")
             return
         if low < -1e-12 * peak:
             _warn(
@@ -312,8 +347,14 @@ class FokkerPlanck:
         """The stationary density (normalised), from the null space of Q^T.
 
         Solved as a bordered system, so it is exact in a reflecting box where the naive steady
-        solve is singular. Raises ValueError when anything is absorbed.
+        solve is singular. Raises ValueError when anything is absorbed. Schemes with their own
+        stationary solve (spectral) are deferred to.
         """
+        own = getattr(self.scheme, "stationary", None)
+        if own is not None:
+            p = own()
+            self._warn_negative(p[None], "stationary")
+            return p
         return self.generator.stationary().reshape(self.grid.shape) / self.grid.cell_volume
 
     def current(self, p) -> tuple:

@@ -251,7 +251,9 @@ def basin_occupancy(sol, basins=None, *, grid: Grid | None = None) -> Occupancy:
         ``sol.t``, ``sol.p``, ``sol.grid``; or one grid-shaped density (e.g.
         ``fpe.stationary()``), reported at t = inf (then pass ``grid=``). Densities must be
         finite and non-negative (:func:`fpsolve.initial.require_density`); a ValueError names
-        ``p`` (an array) or the offending ``density`` of a Solution. Phase-space densities
+        ``p`` (an array) or the offending ``density`` of a Solution. A Solution from a scheme
+        that is not a Markov chain (kinetic, spectral) may undershoot slightly where the density
+        is negligible (``evolve`` warns when it matters): its signed mass is counted. Phase-space densities
         (theta, v) are integrated over the velocities first: basins are those of U in theta,
         ``occupancy.basins.grid`` the theta grid; the theta-marginal may carry the small
         undershoots of the second-order kinetic scheme (counted with their sign).
@@ -260,9 +262,13 @@ def basin_occupancy(sol, basins=None, *, grid: Grid | None = None) -> Occupancy:
         :func:`basins`. None uses the basins of -log p of the last density (the landscape's
         basins at equilibrium with constant temperature); prefer passing the landscape.
     """
+    signed = False
     if hasattr(sol, "p") and hasattr(sol, "t"):
         rows, t, grid = sol.p, np.asarray(sol.t, dtype=float), sol.grid
         names = [f"sol.p[{i}] (t = {ti:g})" for i, ti in enumerate(t)]
+        # evolve's own output: a second-order scheme that is not a Markov chain undershoots by
+        # its discretization error (and evolve has warned if that matters)
+        signed = float(np.min(rows)) < 0
     else:
         if grid is None:
             grid = getattr(basins, "grid", None)
@@ -272,7 +278,7 @@ def basin_occupancy(sol, basins=None, *, grid: Grid | None = None) -> Occupancy:
     d = _position_dim(grid, basins)
     # phase-space densities come from second-order kinetic transport, which undershoots slightly
     # (its discretization error, reported by FokkerPlanck.evolve): their signed mass is counted
-    rows = [require_density(row, grid, name, allow_negative=bool(d)) for row, name in zip(rows, names)]
+    rows = [require_density(row, grid, name, allow_negative=bool(d) or signed) for row, name in zip(rows, names)]
     p = np.stack(rows)
     if d:
         p, grid = _position_marginal(p, grid, d)

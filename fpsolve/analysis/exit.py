@@ -31,6 +31,7 @@ from ..grid import Grid
 from ..plotting import grid_image
 from .backward import (backward_solve, killed_generator, learning_rate, left_half,
                        require_absorption, resolve, start_position)
+from .chebyshev_backward import spectral_committor, spectral_mean_exit_time, spectral_target
 from .fields import Field
 
 __all__ = ["mean_exit_time", "exit_locations", "committor", "ExitLocations"]
@@ -75,6 +76,9 @@ def mean_exit_time(problem, grid: Grid | None = None, domain=left_half, *, bound
     """
     if int(moments) != moments or moments < 1:
         raise ValueError(f"moments: expected a positive integer, got {moments!r}")
+    spectral = spectral_target(problem, grid, boundary, discretization)
+    if spectral is not None:  # Chebyshev collocation: its own points, not grid cells
+        return spectral_mean_exit_time(spectral, domain, int(moments), learning_rate(spectral[0]))
     begin = time.perf_counter()
     target = resolve(problem, grid, boundary=boundary, discretization=discretization)
     gen, inside = killed_generator(target, domain)
@@ -149,16 +153,32 @@ def exit_locations(problem, grid: Grid | None = None, domain=left_half, start=No
     g = e_s^T (-Q_OO)^{-1} (the expected time spent in each cell before exit); the exit
     probability into exterior cell j is sum_i g_i Q_ij, and through an absorbing box face the
     face's killing rate weighted by g.
+
+    For a model with alpha-stable jumps (alpha < 2) the process leaves by a jump that lands
+    anywhere outside: the result is then a :class:`fpsolve.analysis.jump_exits.JumpExitLocations`
+    (exterior cells of the box, the probability of landing beyond it, and the landing density).
     """
     target = resolve(problem, grid, boundary=boundary, discretization=discretization)
-    gen, _ = killed_generator(target, domain)
+    from .jump_exits import has_jumps, jump_exit_locations  # it builds on this module
+
+    if has_jumps(target.model):
+        return jump_exit_locations(target, domain, start)
+    gen, _, point, green = green_function_row(target, domain, start)
+    cells = gen.outflow(green)
+    faces = _face_exits(gen, green)
+    return ExitLocations(cells, faces, point, target.grid, {"green_sum": float(green.sum())})
+
+
+def green_function_row(target, domain, start) -> tuple:
+    """``(killed generator, inside mask, start cell centre, g)``: the Green's function row
+    g = e_s^T (-Q_OO)^{-1} of the chain killed outside ``domain`` (one transposed solve), g_i the
+    expected time spent in live cell i before the exit when started in the cell of ``start``."""
+    gen, inside = killed_generator(target, domain)
     s, point = start_position(gen, start)
     e = np.zeros(gen.n_live)
     e[s] = 1.0
     green = backward_solve(gen, -e, "Green's function", transpose=True)  # Q_OO^T g = -e_s
-    cells = gen.outflow(green)
-    faces = _face_exits(gen, green)
-    return ExitLocations(cells, faces, point, target.grid, {"green_sum": float(green.sum())})
+    return gen, inside, point, green
 
 
 def _face_exits(gen: Generator, green: np.ndarray) -> dict:
@@ -197,6 +217,9 @@ def committor(problem, grid: Grid | None = None, a=None, b=None, *, boundary="re
     """
     if a is None or b is None:
         raise ValueError("a, b: give both target sets, e.g. a=lambda x: x < -1, b=lambda x: x > 1")
+    spectral = spectral_target(problem, grid, boundary, discretization)
+    if spectral is not None:  # Chebyshev collocation: its own points, not grid cells
+        return spectral_committor(spectral, a, b)
     begin = time.perf_counter()
     target = resolve(problem, grid, boundary=boundary, discretization=discretization)
     gen = target.generator
