@@ -18,10 +18,10 @@ import numba
 import numpy as np
 import scipy.sparse as sparse
 from scipy.linalg import lapack
-from scipy.sparse import csgraph
 from scipy.sparse import linalg as sla
 
 from .operators import MatrixFree, is_matrix_free
+from .orderings import nested_dissection
 
 __all__ = ["factorize", "solve", "solve_birth_death", "birth_death_parts", "shifted_solver",
            "krylov_solver", "ORDERING", "KRYLOV_RTOL"]
@@ -66,8 +66,9 @@ def factorize(M, *, method="auto", rtol=1e-12, ordering=None):
     1-D and 2-D. ``method="amg"`` is GMRES (CG for symmetric M) preconditioned by pyamg smoothed aggregation to
     relative residual ``rtol`` (CG when M is symmetric; needs the ``amg`` extra). ``"auto"`` picks direct for
     N ≤ 1e6 unless the stencil looks 3-D (more than 6 nonzeros per row and N > 2e5).
-    ``ordering``: a fill-reducing ordering to reuse for structurally nonsymmetric matrices (e.g.
-    :func:`nested_dissection` of a matrix with nearly the same graph), else computed here.
+    ``ordering``: a fill-reducing ordering to use (e.g. :func:`nested_dissection` of a matrix
+    with nearly the same graph, computed once for several factorizations); M is then factored
+    as structurally nonsymmetric (:func:`_nonsymmetric_lu_solver`), without testing its pattern.
     """
     if is_matrix_free(M):
         return krylov_solver(M, rtol=max(rtol, KRYLOV_RTOL))
@@ -85,7 +86,7 @@ def factorize(M, *, method="auto", rtol=1e-12, ordering=None):
     if method == "direct":
         if bandwidth <= 2:  # 1-D grids: LAPACK's banded LU is ~10x faster than SuperLU
             return _banded_solver(M, bandwidth)
-        if n < NONSYMMETRIC_LU_SIZE or _structurally_symmetric(M):
+        if ordering is None and (n < NONSYMMETRIC_LU_SIZE or _structurally_symmetric(M)):
             try:
                 lu = sla.splu(M, permc_spec=ORDERING)
             except RuntimeError as exc:
@@ -150,40 +151,6 @@ def _nonsymmetric_lu_solver(M, order=None):
         return x
 
     return solver
-
-
-def nested_dissection(M, leaf: int = 256) -> np.ndarray:
-    """A fill-reducing ordering of the graph of M + M^T (George's automatic nested dissection):
-    split by a middle level of a breadth-first search from a pseudo-peripheral node (a vertex
-    separator, since edges join adjacent levels only), order both parts recursively, the
-    separator last; parts of at most ``leaf`` nodes keep their order. On 2-D grid graphs the LU
-    then costs O(n log n) memory and O(n^1.5) work. Decided from the matrix alone."""
-    graph = sparse.csr_array(abs(M) + abs(M.T))
-    graph.setdiag(0)
-    graph.eliminate_zeros()
-    order = []
-
-    def dissect(nodes, sub):
-        if nodes.size <= leaf:
-            order.append(nodes)
-            return
-        reached = csgraph.breadth_first_order(sub, 0, directed=False, return_predecessors=False)
-        if reached.size < nodes.size:            # disconnected: each component on its own
-            _, labels = csgraph.connected_components(sub, directed=False)
-            for label in np.unique(labels):
-                part = np.flatnonzero(labels == label)
-                dissect(nodes[part], sub[part][:, part])
-            return
-        levels = csgraph.shortest_path(sub, unweighted=True, indices=reached[-1],
-                                       directed=False).astype(np.int64)
-        middle = int(np.searchsorted(np.cumsum(np.bincount(levels)), nodes.size / 2))
-        for part in (np.flatnonzero(levels < middle), np.flatnonzero(levels > middle)):
-            if part.size:
-                dissect(nodes[part], sub[part][:, part])
-        order.append(nodes[levels == middle])
-
-    dissect(np.arange(M.shape[0]), graph)
-    return np.concatenate(order)
 
 
 def solve_birth_death(lower, upper, killing, rhs) -> np.ndarray:

@@ -129,11 +129,9 @@ class Kinetic(Discretization):
         return flux
 
     def _matrix_free(self, t: float, diffusion):
-        """The Numba matrix-free operator for large 4-D grids with diagonal velocity diffusion,
-        else None (the sparse path)."""
+        """The Numba matrix-free operator for large 4-D grids (with or without velocity cross
+        diffusion), else None (the sparse path)."""
         if self.model.dim != 2 or self.grid.size <= MATRIX_FREE_CELLS:
-            return None
-        if np.any(diffusion[0, 1] != 0):  # cross diffusion: only the sparse scheme has it
             return None
         from .kinetic_kernels import kinetic_coefficients, matrix_free_kinetic
 

@@ -12,7 +12,13 @@ matrix). In conservation form dp/dt = Q^T p = -sum_a Div_a J_a, with J_a the fac
 * velocity axis k, interior face between v_j and v_{j+1} at theta cell i:
   J = left[i, j] p_j - right[i, j] p_{j+1} (Scharfetter-Gummel: left = D_kk B(-Pe) / h_v,
   right = D_kk B(Pe) / h_v, Pe = h_v (-gamma v_face + F_k(theta_i)) / D_kk); the outer faces of
-  the velocity box carry nothing.
+  the velocity box carry nothing;
+* velocity cross diffusion (4-D phase space with noise correlated across velocities, D_km != 0):
+  the face flux of v_k also carries -D_km d_{v_m} p, the mean of one-sided differences along v_m
+  at the face's two cells, on the side that the sign of D_km picks (the stencil of finite
+  volumes, fpsolve.discretize.fv._cross_terms; a difference whose neighbour lies outside the
+  velocity box is dropped). The face flux is conservative, so Q stays generator-like (rows sum
+  to zero); the stencil is the skew one along the correlation, second order.
 
 The backward operator is the transpose, Q f = sum_a F_a^T g_a with g_a = Div_a^T f the face
 differences (f_R - f_L) / h, missing cells read as zero. Every kernel walks the lines of one axis
@@ -33,6 +39,7 @@ from numba import njit, prange
 
 from ..operators import MatrixFree
 from .fv import bernoulli
+from .kinetic_cross import cross_coefficients, cross_kernel, cross_triplets, cross_view
 from .kinetic_fluxes import TRANSPORT_WEIGHTS
 
 __all__ = ["KineticCoefficients", "kinetic_coefficients", "matrix_free_kinetic", "sparse_kinetic", "apply_forward",
@@ -41,9 +48,6 @@ __all__ = ["KineticCoefficients", "kinetic_coefficients", "matrix_free_kinetic",
 #: Integer codes of the theta face kinds handed to the kernels.
 FACE_KINDS = {"reflecting": 0, "absorbing": 1, "periodic": 2}
 _SPECULAR, _ABSORBING, _PERIODIC = 0, 1, 2
-
-#: Off-diagonal velocity diffusion below this fraction of sqrt(D_11 D_22) is round-off of zero.
-_CROSS_RTOL = 1e-14
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +70,9 @@ class KineticCoefficients:
     left, right : tuple of arrays
         Per velocity axis k, arrays of shape (theta cells, n_vk - 1) in 1/time * h_v:
         the velocity-face flux is J = left p_j - right p_{j+1} (units of p times velocity / time).
+    cross : tuple of arrays
+        In 4-D phase space with cross diffusion, per velocity axis k the D_km(theta) (m != k) at
+        the theta cells, shape (theta cells,), in velocity^2 / time; empty without cross terms.
     """
 
     shape: tuple
@@ -76,6 +83,7 @@ class KineticCoefficients:
     weights: tuple
     left: tuple
     right: tuple
+    cross: tuple = ()
 
     @property
     def dim(self) -> int:
@@ -91,16 +99,14 @@ def kinetic_coefficients(grid, model, boundary, t: float = 0.0,
     """The coefficients of the kinetic scheme for ``model`` on the phase-space ``grid`` at time t.
 
     ``boundary`` is the normalized per-axis (low, high) face kinds (as ``FokkerPlanck.boundary``).
-    Velocity diffusion must be diagonal (isotropic or axis-aligned noise): cross diffusion, which
-    the sparse scheme adds with one-sided differences, has no kernel here, and a non-diagonal
-    D_v is refused with a ValueError.
+    Cross diffusion D_km (noise correlated across velocities, 4-D phase space) is kept when some
+    |D_km| exceeds round-off of sqrt(D_kk D_mm) (:mod:`fpsolve.discretize.kinetic_cross`).
     """
     d = model.dim
     theta_shape = grid.shape[:d]
     theta = [c.reshape([-1 if a == k else 1 for a in range(d)]) for k, c in enumerate(grid.centers[:d])]
     force = np.broadcast_to(model.force(*theta, t=t), (d,) + theta_shape)
     diffusion = np.broadcast_to(model.velocity_diffusion(*theta, t=t), (d, d) + theta_shape)
-    _require_diagonal(diffusion)
     gamma = float(model.friction(t))
     left, right = [], []
     for k, v_axis in enumerate(model.velocity_axes):
@@ -117,19 +123,7 @@ def kinetic_coefficients(grid, model, boundary, t: float = 0.0,
         velocity_spacing=tuple(float(grid.spacing[v]) for v in model.velocity_axes),
         faces=tuple((FACE_KINDS[boundary[k][0]], FACE_KINDS[boundary[k][1]]) for k in model.position_axes),
         weights=tuple(float(w) for w in TRANSPORT_WEIGHTS[transport]),
-        left=tuple(left), right=tuple(right))
-
-
-def _require_diagonal(diffusion) -> None:
-    d = diffusion.shape[0]
-    for k in range(d):
-        for m in range(d):
-            if k != m and np.any(np.abs(diffusion[k, m]) > _CROSS_RTOL * np.sqrt(
-                    np.abs(diffusion[k, k] * diffusion[m, m]))):
-                raise ValueError(
-                    "noise: the velocity diffusion has cross terms D_v[k, m] (Hessian or empirical "
-                    "noise in 4-D); the matrix-free kinetic kernels apply diagonal D_v only; use the "
-                    "sparse kinetic operator (fewer cells) or isotropic noise")
+        left=tuple(left), right=tuple(right), cross=cross_coefficients(diffusion))
 
 
 def _transport_view(coefficients, k):
@@ -175,6 +169,10 @@ def _apply(c: KineticCoefficients, x, mode: int) -> np.ndarray:
         view = _velocity_view(c, k)
         _velocity_kernel(x.reshape(view), out.reshape(view), c.left[k], c.right[k],
                          c.velocity_spacing[k], mode)
+    for k in range(len(c.cross)):
+        view = cross_view(c)
+        cross_kernel(x.reshape(view), out.reshape(view), c.cross[k], c.velocity_spacing[k],
+                      c.velocity_spacing[1 - k], k, mode)
     return out
 
 
@@ -302,6 +300,12 @@ def sparse_kinetic(coefficients: KineticCoefficients) -> sp.csr_matrix:
     for k in range(c.dim):
         count = _velocity_triplets(index.reshape(_velocity_view(c, k)), c.left[k], c.right[k],
                                    c.velocity_spacing[k], rows, cols, vals, count)
+    if c.cross:
+        extra = 8 * c.size * len(c.cross)
+        rows, cols, vals = (np.concatenate([a[:count], np.empty(extra, dtype=a.dtype)]) for a in (rows, cols, vals))
+    for k in range(len(c.cross)):
+        count = cross_triplets(index.reshape(cross_view(c)), c.cross[k], c.velocity_spacing[k],
+                                c.velocity_spacing[1 - k], k, rows, cols, vals, count)
     Q = sp.csr_matrix((vals[:count], (rows[:count], cols[:count])), shape=(c.size, c.size))
     Q.sum_duplicates()
     Q.eliminate_zeros()
