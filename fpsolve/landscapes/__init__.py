@@ -34,7 +34,7 @@ __all__ = [
 
 
 def available() -> dict:
-    """Named landscape factories: name -> callable(**parameters) -> Landscape."""
+    """Named landscape factories: name -> ``callable(**parameters)`` -> Landscape."""
     return {
         "double_well": double_well,
         "tilted_double_well": tilted_double_well,

@@ -49,7 +49,7 @@ class Box:
 
 
 class HalfSpace:
-    """The open half-space ``normal . x < offset``; exit means crossing the plane."""
+    """The open half-space ``normal @ x < offset``; exit means crossing the plane."""
 
     def __init__(self, normal, offset):
         n = np.atleast_1d(np.asarray(normal, dtype=float))
