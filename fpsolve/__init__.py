@@ -10,6 +10,7 @@ from .grid import Grid
 from .landscape import Landscape
 from .dynamics import Diffusion, Langevin, SGD
 from .momentum import MomentumSGD, UnderdampedLangevin, phase_space_grid
+from .levy import LevyAdam, LevyLangevin, LevySGD
 from .hermite import HermiteKinetic
 from .generator import Generator
 from .initial import from_samples, gaussian, point_mass, uniform
@@ -26,9 +27,10 @@ from . import discretize
 
 __all__ = [
     "Grid", "Landscape", "Langevin", "SGD", "Diffusion", "MomentumSGD", "UnderdampedLangevin",
+    "LevyLangevin", "LevySGD", "LevyAdam",
     "phase_space_grid", "HermiteKinetic", "Generator", "FokkerPlanck", "Solution",
     "gaussian", "point_mass", "uniform", "from_samples", "landscapes", "FiniteSumLoss", "validate",
-    "montecarlo", "Field", "mean_exit_time", "committor", "exit_locations", "exit_time_distribution",
+    "montecarlo", "cases", "Field", "mean_exit_time", "committor", "exit_locations", "exit_time_distribution",
     "transition_rates", "basins", "basin_occupancy", "sweep", "with_error", "Estimate",
 ]
 
@@ -36,7 +38,7 @@ __all__ = [
 def __getattr__(name):
     # the Monte Carlo simulators (Numba kernels) and the statistics of validate (scipy.stats) are
     # slow to import: load them only when asked for
-    if name in ("montecarlo", "validate"):
+    if name in ("montecarlo", "validate", "cases"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -193,6 +193,14 @@ TASK_TABLES = {
 }
 TOP_LEVEL = {"name": STRING, "title": STRING, "task": STRING}
 
+from .papers_schema import PAPER_TASK_TABLES  # noqa: E402  (the paper cases: fpsolve.cases.papers_tasks)
+
+TASK_TABLES.update(PAPER_TASK_TABLES)
+
+from .levy_schema import LEVY_TASK_TABLES  # noqa: E402  (levy_escape, sgd_vs_adam)
+
+TASK_TABLES.update(LEVY_TASK_TABLES)
+
 
 def check_tables(path, tables: dict) -> str:
     """Check a parsed case file against the schema of its task; returns the task name."""

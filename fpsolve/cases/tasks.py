@@ -7,6 +7,10 @@
 * ``momentum_exit``: momentum SGD's exit time against momentum and batch size, Kramers' turnover
   and the discrete heavy-ball algorithm (fpsolve.cases.momentum_exit).
 * ``kunin_phase_space``: Kunin et al.'s phase-space results for heavy-ball SGD (fpsolve.cases.kunin).
+* ``levy_escape``, ``sgd_vs_adam``: Lévy-flight exit times against the noise scale and the well's
+  shape; LevySGD against LevyAdam (fpsolve.cases.levy_escape, fpsolve.cases.levy_sgd_adam).
+* ``locally_elastic``, ``resnet_depth_limit``: the two paper models of fpsolve.papers
+  (fpsolve.cases.papers_tasks).
 
 Every task adds discretization-error estimates of its main numbers (:func:`fpsolve.with_error`:
 the grid coarsened by 2 and 4) to ``numbers["error_estimates"]`` and the summary.
@@ -26,8 +30,11 @@ from . import plots
 from .analysis_tasks import batch_size_sweep_task, estimate_numbers, estimate_table, exit_time_task
 from .config import Case, build_grid, build_initial, build_landscape, build_model, build_problem
 from .kunin import kunin_task
+from .levy_escape import levy_escape_task
+from .levy_sgd_adam import sgd_vs_adam_task
 from .momentum_exit import momentum_exit_task
 from .output import CaseResult
+from .papers_tasks import PAPER_TASKS
 
 __all__ = ["TASKS", "evolve_task", "batch_sizes_task"]
 
@@ -139,4 +146,7 @@ TASKS = {
     "exit_time": exit_time_task,
     "momentum_exit": momentum_exit_task,
     "kunin_phase_space": kunin_task,
+    "levy_escape": levy_escape_task,  # docs/levy.md
+    "sgd_vs_adam": sgd_vs_adam_task,
+    **PAPER_TASKS,  # locally_elastic, resnet_depth_limit (docs/papers.md)
 }

@@ -7,5 +7,8 @@ schemes. A user scheme registers itself by subclassing :class:`Discretization` w
 from .base import Assembled, Discretization, choose, get, names, register
 from . import finite_volumes  # noqa: F401  (registers "fv")
 from . import kinetic  # noqa: F401  (registers "kinetic" and "kinetic-upwind")
+from . import fractional  # noqa: F401  (registers "fractional", for models with jumps)
+from . import spectral  # noqa: F401  (registers "spectral": Fourier on periodic boxes, else Chebyshev)
+from . import chebyshev  # noqa: F401  (registers "chebyshev": collocation on non-periodic boxes)
 
 __all__ = ["Assembled", "Discretization", "register", "get", "choose", "names"]
