@@ -51,8 +51,8 @@ class Assembled:
 class Discretization:
     """Base class of discretizations; a subclass with a ``name`` registers itself.
 
-    Class attributes
-    ----------------
+    Attributes
+    ----------
     name : str
         The registry key (``FokkerPlanck(..., discretization=name)``).
     markov : bool
