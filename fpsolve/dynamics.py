@@ -12,7 +12,10 @@ with generator L f = b . grad f + D : grad grad f. Conventions (DESIGN.md sectio
 * ``Diffusion(drift, diffusion)``: any Ito diffusion (e.g. an Ornstein-Uhlenbeck process).
 
 ``lr`` and ``batch_size`` may be functions of t (schedules); the models then report
-``autonomous = False`` and every consumer asks for coefficients at the current time.
+``autonomous = False`` (``has_schedule = True``) and every consumer asks for coefficients at the
+current time through ``model.lr_at(t)`` and ``model.batch_size_at(t)``. A constant ``model.lr`` or
+``model.batch_size`` reads as a number; under a schedule reading it raises a ValueError naming
+``lr_at`` (:class:`fpsolve.hyperparameters.SGDHyperparameters`).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from typing import Callable
 
 import numpy as np
 
-from .grid import _is_number
 from .landscape import Landscape
+from .hyperparameters import SGDHyperparameters, _positive
 from .noise import HESSIAN_FLOOR, identity_field, make_noise
 
 __all__ = ["Model", "Langevin", "SGD", "Diffusion"]
@@ -129,10 +132,14 @@ class Langevin(Model):
         return {"model": "Langevin", "landscape": self.landscape.name, "temperature": self.temperature}
 
 
-class SGD(Model):
+class SGD(SGDHyperparameters, Model):
     """Continuous-time SGD: dX = -grad U dt + sqrt(lr / batch_size) Sigma(X)^(1/2) dW.
 
     The diffusion tensor is D = lr * Sigma / (2 * batch_size) and time t = lr * iterations.
+    A constant ``model.lr`` or ``model.batch_size`` reads as a number (``t / model.lr`` counts
+    iterations); ``model.lr_at(t)`` and ``model.batch_size_at(t)`` give the values at time t for
+    constants and schedules alike, and under a schedule reading ``model.lr`` is a ValueError
+    naming ``lr_at`` (``model.has_schedule`` tells which).
 
     Parameters
     ----------
@@ -165,7 +172,7 @@ class SGD(Model):
         _require_landscape(landscape)
         self.landscape = landscape
         self.ndim = landscape.ndim
-        self.lr, self.batch_size = sgd_schedules(landscape, lr, batch_size, noise)
+        self._set_hyperparameters(landscape, lr, batch_size, noise)
         self.noise = noise
         self.noise_scale = _positive(noise_scale, "noise_scale")
         hessian_floor = _positive(hessian_floor, "hessian_floor")
@@ -173,60 +180,41 @@ class SGD(Model):
             raise TypeError(f"modified_loss: expected True or False, got {modified_loss!r}")
         self.sigma = make_noise(noise, landscape, noise_scale=self.noise_scale, floor=hessian_floor)
         self.modified_loss = bool(modified_loss)
-        self.autonomous = not (callable(lr) or callable(batch_size))
         self.constant_diffusion = noise == "isotropic"
 
     def __repr__(self) -> str:
-        lr = "schedule" if callable(self._raw(self.lr)) else f"{self.lr(0.0):g}"
-        bs = "schedule" if callable(self._raw(self.batch_size)) else f"{self.batch_size(0.0):g}"
+        lr, bs = (_shown(self._described(name)) for name in ("lr", "batch_size"))
         return f"SGD({self.landscape.name!r}, lr={lr}, batch_size={bs}, noise={self.noise!r})"
-
-    @staticmethod
-    def _raw(schedule):
-        return getattr(schedule, "source", None)
 
     def drift(self, *x, t=0.0):
         g = self.landscape.grad(*x)
         if not self.modified_loss:
             return -g
         h = self.landscape.hessian(*x)
-        return -g - 0.5 * self.lr(t) * np.einsum("ij...,j...->i...", h, g)
+        return -g - 0.5 * self.lr_at(t) * np.einsum("ij...,j...->i...", h, g)
 
     def noise_amplitude(self, t=0.0):
-        return float(np.sqrt(self.lr(t) / self.batch_size(t)))
+        return float(np.sqrt(self.lr_at(t) / self.batch_size_at(t)))
 
     def noise_covariance(self, *x):
         return self.sigma(*x)
 
     def diffusion(self, *x, t=0.0):
-        return (self.lr(t) / (2.0 * self.batch_size(t))) * self.sigma(*x)
+        return (self.lr_at(t) / (2.0 * self.batch_size_at(t))) * self.sigma(*x)
 
     def potential(self, t=0.0):
         if not self.modified_loss:
             return self.landscape
-        eta = self.lr(t)
+        eta = self.lr_at(t)
         U = self.landscape
         return lambda *x: U(*x) + 0.25 * eta * np.sum(U.grad(*x) ** 2, axis=0)
-
-    def parameters(self, t=0.0):
-        return (float(self.lr(t)), float(self.batch_size(t)))
-
-    def iterations(self, t) -> np.ndarray | float:
-        """Number of SGD iterations that continuous time t corresponds to: integral of dt / lr(t)."""
-        if self.autonomous or not callable(self._raw(self.lr)):
-            return np.asarray(t) / self.lr(0.0)
-        from scipy import integrate as _quad
-
-        ts = np.atleast_1d(np.asarray(t, dtype=float))
-        out = [_quad.quad(lambda s: 1.0 / self.lr(s), 0.0, ti, limit=200)[0] for ti in ts]
-        return out[0] if np.ndim(t) == 0 else np.array(out)
 
     def describe(self):
         return {
             "model": "SGD",
             "landscape": self.landscape.name,
-            "lr": "schedule" if callable(self._raw(self.lr)) else self.lr(0.0),
-            "batch_size": "schedule" if callable(self._raw(self.batch_size)) else self.batch_size(0.0),
+            "lr": self._described("lr"),
+            "batch_size": self._described("batch_size"),
             "noise": self.noise if isinstance(self.noise, str) else "callable",
             "noise_scale": self.noise_scale,
             "modified_loss": self.modified_loss,
@@ -338,15 +326,8 @@ def _axes(axes, ndim: int) -> tuple:
     return tuple(sorted(out))
 
 
-def sgd_schedules(landscape, lr, batch_size, noise) -> tuple:
-    """The checked ``(lr(t), batch_size(t))`` schedules of an SGD-type model: lr > 0, B >= 1, and
-    B <= N for empirical noise on a dataset of N samples (a batch drawn from the dataset cannot
-    hold more)."""
-    most = None
-    n_samples = getattr(landscape, "n_samples", None)
-    if isinstance(noise, str) and noise == "empirical" and n_samples is not None:
-        most = (n_samples, f"the dataset size N = {n_samples} of the {type(landscape).__name__}")
-    return _schedule(lr, "lr"), _schedule(batch_size, "batch_size", least=_ONE_SAMPLE, most=most)
+def _shown(value) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def _require_landscape(landscape) -> None:
@@ -355,66 +336,3 @@ def _require_landscape(landscape) -> None:
             f"landscape: expected an fpsolve.Landscape, got {type(landscape).__name__}; "
             "wrap a function with fpsolve.Landscape(f)"
         )
-
-
-#: A batch holds at least one sample: B >= 1 (a lower bound for ``_positive`` and ``_schedule``).
-_ONE_SAMPLE = (1.0, "B >= 1 (a batch holds at least one sample)")
-
-
-def _positive(value, name: str, least: tuple | None = None, most: tuple | None = None) -> float:
-    """``value`` as a float after checking it is a finite number > 0.
-
-    ``least`` and ``most`` are optional bounds ``(bound, what the bound means)``. A value that is
-    not a real number (a string, a list, None, a bool) is a TypeError naming ``name``; NaN, inf,
-    zero, a negative value or one outside the bounds is a ValueError naming ``name``.
-    """
-    return _checked_number(value, name, least, most, f"{name}: expected a positive number, got {value!r}", "")
-
-
-def _checked_number(value, name, least, most, not_a_number: str, where: str) -> float:
-    """``value`` as a float, or TypeError ``not_a_number`` / ValueError naming ``name`` (and
-    ``where``, e.g. "the schedule gave 0 at t = 1") when it is out of range."""
-    if not _is_number(value):
-        raise TypeError(not_a_number)
-    value = float(value)
-    problem = _out_of_range(value, least, most)
-    if problem:
-        raise ValueError(f"{name}: {where}{problem}")
-    return value
-
-
-def _schedule(value, name: str, least: tuple | None = None, most: tuple | None = None) -> Callable:
-    """A constant or a function of t, returned as a function of t that checks its values.
-
-    Constants are checked once, here (see :func:`_positive`); a schedule is checked at every t it
-    is asked for, with the same bounds. Anything else (a list, a string) is a TypeError.
-    """
-    if callable(value):
-        def schedule(t, _f=value):
-            v = _f(t)
-            return _checked_number(
-                v, name, least, most, f"{name}: the schedule returned {v!r} at t = {t:g}; expected a number",
-                f"the schedule gave {v!r} at t = {t:g}: ")
-    elif _is_number(value):
-        constant = _positive(value, name, least, most)
-
-        def schedule(t, _c=constant):
-            return _c
-    else:
-        raise TypeError(
-            f"{name}: expected a positive number or a schedule {name}(t) (a callable), got {value!r}"
-        )
-    schedule.source = value
-    return schedule
-
-
-def _out_of_range(value: float, least: tuple | None, most: tuple | None) -> str:
-    """Why ``value`` is not acceptable (empty when it is)."""
-    if not np.isfinite(value) or value <= 0:
-        return f"expected a positive number, got {value!r}"
-    if least is not None and value < least[0]:
-        return f"expected {least[1]}, got {value:g}"
-    if most is not None and value > most[0]:
-        return f"{value:g} exceeds {most[1]}"
-    return ""
-

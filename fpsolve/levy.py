@@ -27,15 +27,17 @@ Gaussian gradient noise for LevySGD/LevyAdam, as SGD's ``noise_scale``) is decla
 usual ``noise_amplitude`` / ``noise_covariance`` / ``diffusion``. Without one, ``gaussian`` is
 False, ``noise_axes`` is () and all three are zero: a scheme or simulator reads "no Brownian part".
 
-Schedules: ``lr`` and ``batch_size`` may be functions of t; then ``autonomous`` is False and the
-jump law at time t is :meth:`LevyModel.jump_law` (``jumps`` is the law at t = 0).
+Schedules: ``lr`` and ``batch_size`` may be functions of t; then ``autonomous`` is False, the values
+are read with ``lr_at(t)`` and ``batch_size_at(t)`` (``model.lr`` is a number only when constant)
+and the jump law at time t is :meth:`LevyModel.jump_law` (``jumps`` is the law at t = 0).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .dynamics import Model, _require_landscape, sgd_schedules
+from .dynamics import Model, _require_landscape
+from .hyperparameters import SGDHyperparameters
 from .grid import _is_number
 from .landscape import Landscape
 from .noise import JumpLaw, _per_axis, identity_field
@@ -156,7 +158,7 @@ class LevyLangevin(LevyModel):
                 "scale": _json(j.scale), "temperature": self.temperature, "isotropic": j.isotropic}
 
 
-class LevySGD(LevyModel):
+class LevySGD(SGDHyperparameters, LevyModel):
     """SGD with alpha-stable gradient noise: dX = -grad U dt + eps dL^alpha (+ Gaussian part).
 
     eps_j = s_j (lr / B)^((alpha_j - 1) / alpha_j), time t = lr * iterations (module docstring).
@@ -168,7 +170,9 @@ class LevySGD(LevyModel):
     landscape : Landscape
         The mean loss U.
     lr, batch_size : float or callable
-        Learning rate eta > 0 and batch size B >= 1, or schedules of continuous time t.
+        Learning rate eta > 0 and batch size B >= 1, or schedules of continuous time t. Constants
+        read back as numbers (``model.lr``); ``model.lr_at(t)`` and ``model.batch_size_at(t)``
+        work for both (as for :class:`fpsolve.SGD`).
     alpha : float or sequence of float
         Tail index of the gradient noise in (0, 2], or one per coordinate.
     noise_scale : float or sequence of float
@@ -185,8 +189,7 @@ class LevySGD(LevyModel):
         _require_landscape(landscape)
         self.landscape = landscape
         self.ndim = d = landscape.ndim
-        self.lr, self.batch_size = sgd_schedules(landscape, lr, batch_size, "isotropic")
-        self.autonomous = not (callable(lr) or callable(batch_size))
+        self._set_hyperparameters(landscape, lr, batch_size, "isotropic")
         self.alphas = _checked_alphas(alpha, d)
         self.noise_scales = _positive_per_axis(noise_scale, d, "noise_scale")
         if not isinstance(isotropic, (bool, np.bool_)):
@@ -201,13 +204,13 @@ class LevySGD(LevyModel):
         self._gaussian_covariance = (self.gaussian_scale,) * d
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.landscape.name!r}, lr={_show(self.lr)}, "
-                f"batch_size={_show(self.batch_size)}, alpha={_one_or_all(self.alphas)}, "
+        return (f"{type(self).__name__}({self.landscape.name!r}, lr={_show(self._lr_schedule)}, "
+                f"batch_size={_show(self._batch_size_schedule)}, alpha={_one_or_all(self.alphas)}, "
                 f"noise_scale={_one_or_all(self.noise_scales)})")
 
     def noise_scale_at(self, t: float = 0.0) -> tuple:
         """eps_j(t) = s_j (lr(t) / B(t))^((alpha_j - 1) / alpha_j), one per axis."""
-        eps = stable_sgd_scale(self.noise_scales, self.lr(t), self.batch_size(t), self.alphas)
+        eps = stable_sgd_scale(self.noise_scales, self.lr_at(t), self.batch_size_at(t), self.alphas)
         return tuple(float(e) for e in eps)
 
     def jump_law(self, t=0.0):
@@ -217,23 +220,11 @@ class LevySGD(LevyModel):
         return JumpLaw(self.alphas, scales, tuple(range(self.ndim)))
 
     def noise_amplitude(self, t=0.0):
-        return float(np.sqrt(self.lr(t) / self.batch_size(t))) if self.gaussian else 0.0
-
-    def parameters(self, t=0.0):
-        return (float(self.lr(t)), float(self.batch_size(t)))
-
-    def iterations(self, t):
-        """SGD iterations that continuous time t corresponds to (t / lr for a constant lr)."""
-        from .dynamics import SGD
-        return SGD.iterations(self, t)
-
-    @staticmethod
-    def _raw(schedule):
-        return getattr(schedule, "source", None)
+        return float(np.sqrt(self.lr_at(t) / self.batch_size_at(t))) if self.gaussian else 0.0
 
     def describe(self):
         return {"model": type(self).__name__, "landscape": self.landscape.name,
-                "lr": _describe_schedule(self.lr), "batch_size": _describe_schedule(self.batch_size),
+                "lr": self._described("lr"), "batch_size": self._described("batch_size"),
                 "alpha": _json(_one_or_all(self.alphas)), "noise_scale": _json(_one_or_all(self.noise_scales)),
                 "gaussian_scale": self.gaussian_scale, "isotropic": bool(self.isotropic)}
 
@@ -321,6 +312,3 @@ def _json(value):
 def _show(schedule) -> str:
     return "schedule" if callable(getattr(schedule, "source", None)) else f"{schedule(0.0):g}"
 
-
-def _describe_schedule(schedule):
-    return "schedule" if callable(getattr(schedule, "source", None)) else schedule(0.0)

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dynamics import SGD, Langevin, Model, _positive, _require_landscape, _schedule, sgd_schedules
+from .dynamics import SGD, Langevin, Model, _require_landscape
+from .hyperparameters import SGDHyperparameters, _constant, _positive, _schedule
 from .grid import Grid, _is_number
 from .landscape import Landscape
 from .noise import HESSIAN_FLOOR, make_noise
@@ -138,7 +139,7 @@ def is_kinetic(model) -> bool:
     return isinstance(model, KineticModel)
 
 
-class MomentumSGD(KineticModel):
+class MomentumSGD(SGDHyperparameters, KineticModel):
     """SGD with heavy-ball momentum as an underdamped SDE in phase space (theta, v).
 
     The heavy-ball update theta_{k+1} = theta_k - lr g_k + momentum (theta_k - theta_{k-1}), g_k a
@@ -155,9 +156,10 @@ class MomentumSGD(KineticModel):
     landscape : Landscape
         The mean loss U(theta).
     lr : float or callable
-        Learning rate eta > 0, or a schedule ``lr(t)``.
+        Learning rate eta > 0, or a schedule ``lr(t)``. A constant reads back as the number
+        ``model.lr``; ``model.lr_at(t)`` works for both (as for :class:`fpsolve.SGD`).
     batch_size : float or callable
-        Batch size B >= 1, or a schedule ``batch_size(t)``.
+        Batch size B >= 1, or a schedule ``batch_size(t)`` (``model.batch_size_at(t)``).
     momentum : float
         beta in [0, 1).
     noise, noise_scale, hessian_floor
@@ -177,23 +179,22 @@ class MomentumSGD(KineticModel):
         _require_landscape(landscape)
         self.landscape = landscape
         self.dim = landscape.ndim
-        self.lr, self.batch_size = sgd_schedules(landscape, lr, batch_size, noise)
+        self._set_hyperparameters(landscape, lr, batch_size, noise)
         self.momentum = _momentum(momentum)
         self.weight_decay = _non_negative(weight_decay, "weight_decay")
         self.noise = noise
         self.noise_scale = _positive(noise_scale, "noise_scale")
         self.hessian_floor = _positive(hessian_floor, "hessian_floor")
         self.sigma = make_noise(noise, landscape, noise_scale=self.noise_scale, floor=self.hessian_floor)
-        self.autonomous = not (callable(lr) or callable(batch_size))
         self.constant_diffusion = noise == "isotropic"
 
     def __repr__(self) -> str:
-        return (f"MomentumSGD({self.landscape.name!r}, lr={_shown(self.lr)}, batch_size="
-                f"{_shown(self.batch_size)}, momentum={self.momentum:g}, noise={_noise_name(self.noise)!r})")
+        return (f"MomentumSGD({self.landscape.name!r}, lr={_shown(self._lr_schedule)}, batch_size="
+                f"{_shown(self._batch_size_schedule)}, momentum={self.momentum:g}, noise={_noise_name(self.noise)!r})")
 
     def scale(self, t: float = 0.0) -> float:
         """c(t) = 2 / (lr(t) (1 + momentum)), units 1/time."""
-        return 2.0 / (self.lr(t) * (1.0 + self.momentum))
+        return 2.0 / (self.lr_at(t) * (1.0 + self.momentum))
 
     def friction(self, t=0.0):
         return self.scale(t) * (1.0 - self.momentum)
@@ -202,17 +203,7 @@ class MomentumSGD(KineticModel):
         return self.scale(t)
 
     def noise_amplitude(self, t=0.0):
-        return float(self.scale(t) * np.sqrt(self.lr(t) / self.batch_size(t)))
-
-    def parameters(self, t=0.0):
-        return (float(self.lr(t)), float(self.batch_size(t)))
-
-    def iterations(self, t) -> np.ndarray | float:
-        """Number of heavy-ball iterations that continuous time t corresponds to (t / lr, or the
-        integral of dt / lr(t) under a schedule)."""
-        return SGD.iterations(self, t)
-
-    _raw = staticmethod(SGD._raw)
+        return float(self.scale(t) * np.sqrt(self.lr_at(t) / self.batch_size_at(t)))
 
     def overdamped(self) -> SGD:
         """The high-friction limit: ``SGD(U, lr / (1 - momentum), batch_size, noise)``, whose time
@@ -221,14 +212,13 @@ class MomentumSGD(KineticModel):
             raise ValueError("overdamped: defined for a constant lr and batch_size, not schedules")
         if self.weight_decay:
             raise ValueError("overdamped: weight_decay is not carried over; fold it into the landscape")
-        return SGD(self.landscape, self.lr(0.0) / (1.0 - self.momentum), self.batch_size(0.0),
+        return SGD(self.landscape, self.lr / (1.0 - self.momentum), self.batch_size,
                    noise=self.noise, noise_scale=self.noise_scale, hessian_floor=self.hessian_floor)
 
     def describe(self):
         return {
             "model": "MomentumSGD", "landscape": self.landscape.name,
-            "lr": "schedule" if callable(self._raw(self.lr)) else self.lr(0.0),
-            "batch_size": "schedule" if callable(self._raw(self.batch_size)) else self.batch_size(0.0),
+            "lr": self._described("lr"), "batch_size": self._described("batch_size"),
             "momentum": self.momentum, "noise": _noise_name(self.noise), "noise_scale": self.noise_scale,
             "weight_decay": self.weight_decay,
         }
@@ -249,7 +239,8 @@ class UnderdampedLangevin(KineticModel):
     friction : float or callable
         gamma > 0 (units 1/time), or a schedule ``friction(t)``.
     temperature : float or callable
-        T > 0 (units of U), or a schedule ``temperature(t)``.
+        T > 0 (units of U), or a schedule ``temperature(t)``. A constant reads back as the number
+        ``model.temperature``; ``model.temperature_at(t)`` works for both.
     noise, noise_scale, hessian_floor
         An optional non-isotropic Sigma(theta), as for :class:`fpsolve.SGD`.
 
@@ -265,7 +256,7 @@ class UnderdampedLangevin(KineticModel):
         self.landscape = landscape
         self.dim = landscape.ndim
         self._friction = _schedule(friction, "friction")
-        self.temperature = _schedule(temperature, "temperature")
+        self._temperature_schedule = _schedule(temperature, "temperature")
         self.noise = noise
         self.noise_scale = _positive(noise_scale, "noise_scale")
         self.hessian_floor = _positive(hessian_floor, "hessian_floor")
@@ -275,31 +266,45 @@ class UnderdampedLangevin(KineticModel):
 
     def __repr__(self) -> str:
         return (f"UnderdampedLangevin({self.landscape.name!r}, friction={_shown(self._friction)}, "
-                f"temperature={_shown(self.temperature)})")
+                f"temperature={_shown(self._temperature_schedule)})")
+
+    @property
+    def temperature(self) -> float:
+        """The constant temperature T (ValueError under a schedule: use :meth:`temperature_at`)."""
+        return _constant(self._temperature_schedule, "temperature")
+
+    def temperature_at(self, t: float = 0.0) -> float:
+        """The temperature at continuous time t (constant or scheduled)."""
+        return self._temperature_schedule(t)
+
+    @property
+    def has_schedule(self) -> bool:
+        """Whether friction or temperature is a function of t (``autonomous`` is its negation)."""
+        return not self.autonomous
 
     def friction(self, t=0.0):
+        """gamma(t), units 1/time (a method of every kinetic model, constant or scheduled)."""
         return self._friction(t)
 
     def force_factor(self, t=0.0):
         return 1.0
 
     def noise_amplitude(self, t=0.0):
-        return float(np.sqrt(2.0 * self._friction(t) * self.temperature(t)))
+        return float(np.sqrt(2.0 * self._friction(t) * self.temperature_at(t)))
 
     def parameters(self, t=0.0):
-        return (float(self._friction(t)), float(self.temperature(t)))
+        return (float(self._friction(t)), float(self.temperature_at(t)))
 
     def overdamped(self) -> Langevin:
         """``Langevin(U, T)``: the high-friction limit, in the time t / friction."""
         if not self.autonomous or self.noise != "isotropic":
             raise ValueError("overdamped: defined for constant friction and temperature with isotropic noise")
-        return Langevin(self.landscape, self.temperature(0.0))
+        return Langevin(self.landscape, self.temperature)
 
     def describe(self):
         return {
             "model": "UnderdampedLangevin", "landscape": self.landscape.name,
-            "friction": "schedule" if callable(SGD._raw(self._friction)) else self._friction(0.0),
-            "temperature": "schedule" if callable(SGD._raw(self.temperature)) else self.temperature(0.0),
+            "friction": _described(self._friction), "temperature": _described(self._temperature_schedule),
             "noise": _noise_name(self.noise), "noise_scale": self.noise_scale,
         }
 
@@ -357,6 +362,10 @@ def _non_negative(value, name: str) -> float:
 def _shown(schedule) -> str:
     source = getattr(schedule, "source", None)
     return "schedule" if callable(source) else f"{schedule(0.0):g}"
+
+
+def _described(schedule):
+    return "schedule" if callable(getattr(schedule, "source", None)) else schedule(0.0)
 
 
 def _noise_name(noise) -> str:

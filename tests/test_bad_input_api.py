@@ -140,9 +140,9 @@ def test_batch_size_schedule_beyond_the_dataset_is_refused():
 
 def test_batch_sizes_that_are_valid_still_work():
     # B = N with empirical noise, B = 1, and B > N when the noise is not drawn from the dataset
-    assert fp.SGD(DATA, lr=0.1, batch_size=200, noise="empirical").batch_size(0.0) == 200.0
-    assert fp.SGD(U, lr=0.1, batch_size=1).batch_size(0.0) == 1.0
-    assert fp.SGD(DATA, lr=0.1, batch_size=500, noise="isotropic").batch_size(0.0) == 500.0
+    assert fp.SGD(DATA, lr=0.1, batch_size=200, noise="empirical").batch_size == 200.0
+    assert fp.SGD(U, lr=0.1, batch_size=1).batch_size == 1.0
+    assert fp.SGD(DATA, lr=0.1, batch_size=500, noise="isotropic").batch_size == 500.0
     assert fp.SGD(U, lr=np.float32(0.1), batch_size=np.int64(8)).parameters() == (pytest.approx(0.1), 8.0)
 
 

@@ -50,7 +50,7 @@ def test_case_file_builds_momentum_sgd_on_a_phase_space_grid(tmp_path):
     model = build_model(case, landscape)
     grid = build_grid(case)
     assert isinstance(model, fp.MomentumSGD) and landscape.ndim == 1
-    assert (model.lr(0.0), model.batch_size(0.0), model.momentum, model.noise_scale) == (0.1, 4.0, 0.9, 2.0)
+    assert (model.lr, model.batch_size, model.momentum, model.noise_scale) == (0.1, 4.0, 0.9, 2.0)
     assert grid.axis_names == ("theta", "v") and grid.shape == (40, 20)
     inside = domain_predicate(case, "theta < 0", 2, grid=grid)
     assert inside(np.array([-0.1, 0.1]), np.zeros(2)).tolist() == [True, False]

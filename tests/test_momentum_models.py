@@ -57,7 +57,7 @@ def test_underdamped_langevin_coefficients(quadratic):
 def test_overdamped_limit_of_momentum_is_sgd_with_effective_lr(quadratic):
     model = fp.MomentumSGD(quadratic, lr=0.02, batch_size=4, momentum=0.75)
     sgd = model.overdamped()
-    assert sgd.lr(0.0) == pytest.approx(0.08) and sgd.batch_size(0.0) == 4
+    assert sgd.lr == pytest.approx(0.08) and sgd.batch_size == 4
 
 
 def test_weight_decay_adds_to_the_gradient(quadratic):

@@ -24,7 +24,7 @@ from ..grid import Grid
 from ..problem import FokkerPlanck
 
 __all__ = ["Target", "resolve", "killed_generator", "backward_solve", "start_position",
-           "learning_rate", "RESOLUTION_REFUSE", "RESOLUTION_WARN", "left_half"]
+           "learning_rate", "no_exit_error", "RESOLUTION_REFUSE", "RESOLUTION_WARN"]
 
 #: Refuse backward solutions whose condition estimate eps * max|Q_ii| * max|x| exceeds this, and
 #: warn above RESOLUTION_WARN. Measured on the 1-D and 2-D double well against the exact discrete
@@ -34,17 +34,11 @@ RESOLUTION_REFUSE = 1.0
 RESOLUTION_WARN = 1e-2
 
 
-def left_half(*x):
-    """The default domain: x_0 < 0 (``lambda x: x < 0`` in 1-D)."""
-    return x[0] < 0
-
-
 def learning_rate(model) -> float | None:
-    """lr of an SGD model (t = lr * iterations), else None."""
-    lr = getattr(model, "lr", None)
-    if lr is None:
-        return None
-    return float(lr(0.0)) if callable(lr) else float(lr)
+    """lr of an SGD-type model at t = 0 (t = lr * iterations), else None. Backward analyses refuse
+    schedules (:func:`resolve`), so this is the model's constant lr."""
+    lr_at = getattr(model, "lr_at", None)
+    return None if lr_at is None else float(lr_at(0.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,13 +120,17 @@ def _killed_at_the_box(problem: FokkerPlanck) -> FokkerPlanck:
 def killed_generator(target: Target, domain, name: str = "domain") -> tuple:
     """The target's generator killed outside ``domain``: ``(Generator, inside_mask)``.
 
-    ``domain`` is a mask, a predicate on the coordinates, or None (the whole box, which then needs
-    an absorbing box face). A predicate's boundary is placed where it changes sign
-    (:func:`fpsolve.absorb.absorb`). Raises ValueError for an empty domain and for a domain from
-    some part of which nothing is ever absorbed (infinite exit time).
+    ``domain`` is a mask, a predicate on the coordinates, or None: the whole box, left through its
+    absorbing faces (for a model with jumps every face along a jump axis is absorbing, see
+    :func:`resolve`) or into the problem's own absorbing set. There is no hidden default domain:
+    None with nothing absorbing is a ValueError naming ``domain``. A predicate's boundary is placed
+    where it changes sign (:func:`fpsolve.absorb.absorb`). Raises ValueError for an empty domain
+    and for a domain from some part of which nothing is ever absorbed (infinite exit time).
     """
     gen = target.generator
     if domain is None:
+        if not gen.has_killing:
+            raise no_exit_error(name)
         inside = np.ones(target.grid.shape, dtype=bool)
         killed = gen
     else:
@@ -143,6 +141,17 @@ def killed_generator(target: Target, domain, name: str = "domain") -> tuple:
         raise ValueError(f"{name}: no cell centre of the grid satisfies it; the domain is empty")
     require_absorption(killed)
     return killed, inside
+
+
+def no_exit_error(name: str = "domain") -> ValueError:
+    """The refusal of ``domain=None`` on a box that nothing leaves (no absorbing face, no
+    absorbing set): there is no default domain to fall back on."""
+    return ValueError(
+        f"{name}: none was given, so the process lives in the whole box, and no box face is "
+        "absorbing: nothing would ever exit (the exit time is infinite). Give the domain it lives "
+        f"in, e.g. {name}=lambda x: x < 0 (lambda x, y: ... in 2-D), or absorbing box faces "
+        "(boundary='absorbing' with a model and a grid, FokkerPlanck(..., boundary='absorbing') "
+        "for a problem)")
 
 
 def require_absorption(gen: Generator) -> None:

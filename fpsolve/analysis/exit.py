@@ -29,15 +29,15 @@ from ..absorb import absorb
 from ..generator import Generator
 from ..grid import Grid
 from ..plotting import grid_image
-from .backward import (backward_solve, killed_generator, learning_rate, left_half,
-                       require_absorption, resolve, start_position)
+from .backward import (backward_solve, killed_generator, learning_rate, no_exit_error, require_absorption,
+                       resolve, start_position)
 from .chebyshev_backward import spectral_committor, spectral_mean_exit_time, spectral_target
 from .fields import Field
 
 __all__ = ["mean_exit_time", "exit_locations", "committor", "ExitLocations"]
 
 
-def mean_exit_time(problem, grid: Grid | None = None, domain=left_half, *, boundary="reflecting",
+def mean_exit_time(problem, grid: Grid | None = None, domain=None, *, boundary="reflecting",
                    moments: int = 1, discretization: str | None = None) -> Field:
     """Mean first exit time tau(x) = E_x[inf{t : X_t not in domain}] on every cell: Q tau = -1.
 
@@ -51,8 +51,10 @@ def mean_exit_time(problem, grid: Grid | None = None, domain=left_half, *, bound
     domain : mask, predicate or None
         The cells the process lives in, e.g. ``lambda x, y: x < 0``; exterior cells are absorbing
         (tau = 0 there). A predicate's boundary is where it changes sign (second order); a mask's
-        is the first exterior cell centre. Default ``x_0 < 0``. None means the whole box (with
-        absorbing box faces or the problem's own absorbing set).
+        is the first exterior cell centre. None (default) means the whole box, left through its
+        absorbing faces (``boundary="absorbing"``; every face along a jump axis for a model with
+        jumps) or into the problem's own absorbing set; with neither, nothing would exit and the
+        call is a ValueError naming ``domain``.
     boundary : str, sequence or dict
         Box faces, as for :class:`fpsolve.FokkerPlanck` ("reflecting", "absorbing", ...); with a
         model only.
@@ -65,19 +67,23 @@ def mean_exit_time(problem, grid: Grid | None = None, domain=left_half, *, bound
     Returns
     -------
     Field
-        ``values`` (continuous time; ``iterations`` = values / lr for SGD), ``moments``,
-        ``variance`` when moments >= 2; ``tau(x)`` interpolates.
+        ``values`` (continuous time), ``moments``, ``variance`` when moments >= 2; ``tau(x)``
+        interpolates. For SGD-type models ``tau.iterations`` is the same field in iterations
+        (values / lr, since t = lr * iterations): ``tau.iterations(x)``, ``tau.iterations.values``.
 
     Raises
     ------
     ValueError
-        Empty domain; a domain that is never left (infinite exit time); moments < 1; exit times
+        Empty domain; no domain and no absorbing face; a domain that is never left (infinite exit
+        time); moments < 1; exit times
         beyond what double precision resolves.
     """
     if int(moments) != moments or moments < 1:
         raise ValueError(f"moments: expected a positive integer, got {moments!r}")
     spectral = spectral_target(problem, grid, boundary, discretization)
     if spectral is not None:  # Chebyshev collocation: its own points, not grid cells
+        if domain is None and all(kind == "reflecting" for pair in spectral[2] for kind in pair):
+            raise no_exit_error()
         return spectral_mean_exit_time(spectral, domain, int(moments), learning_rate(spectral[0]))
     begin = time.perf_counter()
     target = resolve(problem, grid, boundary=boundary, discretization=discretization)
@@ -144,7 +150,7 @@ class ExitLocations:
         return ax
 
 
-def exit_locations(problem, grid: Grid | None = None, domain=left_half, start=None, *,
+def exit_locations(problem, grid: Grid | None = None, domain=None, start=None, *,
                    boundary="reflecting", discretization: str | None = None) -> ExitLocations:
     """The distribution of where the process leaves ``domain`` when started at ``start``.
 

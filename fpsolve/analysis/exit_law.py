@@ -39,8 +39,7 @@ from scipy.special import logsumexp
 
 from .. import linalg
 from ..grid import Grid
-from .backward import (backward_solve, killed_generator, learning_rate,
-                       left_half, resolve, start_position)
+from .backward import backward_solve, killed_generator, learning_rate, resolve, start_position
 from .._warnings import warn as _warn
 from .survival import RISE_REFUSE, RISE_WARN, largest_rise, survival_nodes
 
@@ -158,7 +157,7 @@ class ExitTimeLaw:
         return ax
 
 
-def exit_time_distribution(problem, grid: Grid | None = None, domain=left_half, start=None, *, t=None,
+def exit_time_distribution(problem, grid: Grid | None = None, domain=None, start=None, *, t=None,
                            boundary="reflecting", method: str = "auto",
                            discretization: str | None = None) -> ExitTimeLaw:
     """The law of the first exit time from ``domain`` started at ``start``.

@@ -1,8 +1,10 @@
 """Fields on a grid returned by the backward analyses: mean exit times, their moments, committors.
 
 A :class:`Field` is a grid-shaped array of cell-centre values with its grid; calling it
-interpolates (multilinear, :meth:`fpsolve.grid.Grid.interpolate`). Exit-time fields of SGD models
-also convert continuous time t to SGD iterations, t / lr (DESIGN.md section 1).
+interpolates (multilinear, :meth:`fpsolve.grid.Grid.interpolate`). Exit-time fields of SGD-type
+models also come in SGD iterations: ``tau.iterations`` is the same kind of field, with values
+tau / lr (continuous time t = lr * iterations, DESIGN.md section 1), so ``tau.iterations(x)``
+interpolates and ``tau.iterations.values`` is the array.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 from ..grid import Grid
 from ..plotting import grid_image
 
-__all__ = ["Field"]
+__all__ = ["Field", "RescaledField"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,16 +61,23 @@ class Field:
         return self.grid.interpolate(self.values, *x)
 
     @property
-    def iterations(self) -> np.ndarray:
-        """The values in SGD iterations, ``values / lr`` (exit times of SGD models only)."""
-        if self.lr is None:
-            raise AttributeError(
-                f"iterations: the model of this {self.name} has no learning rate (not an SGD model); "
-                "the values are in continuous time"
-            )
-        return self.values / self.lr
+    def iterations(self) -> RescaledField:
+        """The field in SGD iterations: values / lr, since continuous time t = lr * iterations.
 
-    def moment(self, n: int) -> "Field":
+        A Field like this one: ``tau.iterations(x)`` interpolates exactly as ``tau(x) / lr``,
+        ``tau.iterations.values`` is the array and ``tau.iterations.moments[n - 1]`` is
+        E[tau^n] / lr^n. Exit times of SGD-type models only (``lr`` is set).
+        """
+        if self.lr is None:
+            raise ValueError(
+                f"iterations: the model of this {self.name} has no learning rate (not an SGD-type "
+                "model), so there are no iterations to count; the values are in continuous time")
+        factor = 1.0 / self.lr
+        moments = tuple(m * factor ** n for n, m in enumerate(self.moments, start=1))
+        return RescaledField(self.values * factor, self.grid, f"{self.name} in iterations", None,
+                             moments, self.domain, self.info, source=self, factor=factor)
+
+    def moment(self, n: int) -> Field:
         """E[tau^n] as a Field (n = 1 .. len(moments))."""
         if not 1 <= n <= len(self.moments):
             raise ValueError(f"n: moments 1..{len(self.moments)} were computed, got {n}; pass moments={n}")
@@ -97,3 +106,22 @@ class Field:
             im = grid_image(ax, self.grid, values, reduce="mean", **kwargs)
             ax.figure.colorbar(im, ax=ax, label=label)
         return ax
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RescaledField(Field):
+    """``factor`` times another field: its values and moments scaled (moment n by factor^n), and a
+    call that evaluates the source field's own interpolant (multilinear, or a spectral
+    polynomial) times the factor. ``Field.iterations`` returns one (factor 1 / lr)."""
+
+    source: Field | None = None
+    factor: float = 1.0
+
+    def __call__(self, *x):
+        return self.factor * self.source(*x)
+
+    def moment(self, n: int) -> RescaledField:
+        base = self.source.moment(n)
+        scale = self.factor ** n
+        return RescaledField(base.values * scale, self.grid, f"{base.name} in iterations", None, (),
+                             self.domain, source=base, factor=scale)

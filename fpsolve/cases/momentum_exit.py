@@ -165,8 +165,8 @@ def _exit_row(case, model, landscape, setup) -> dict:
                                              setup["exit_at"], setup["start"][0])
     kramers = theory.kramers_rate(landscape, form, setup["minimum"], setup["saddle"])
     barrier_frequency = np.sqrt(form.potential_scale * abs(float(np.ravel(landscape.hessian(np.array([setup["saddle"]])))[0])))
-    return dict(momentum=model.momentum, batch_size=model.batch_size(0.0), **solved,
-                iterations=tau / model.lr(0.0), theta_temperature=form.theta_temperature, friction=form.friction,
+    return dict(momentum=model.momentum, batch_size=model.batch_size, **solved,
+                iterations=tau / model.lr, theta_temperature=form.theta_temperature, friction=form.friction,
                 friction_over_barrier_frequency=form.friction / barrier_frequency,
                 overdamped_limit=(1.0 - model.momentum) * overdamped, kramers=1.0 / kramers)
 
@@ -233,7 +233,7 @@ def _heavy_ball(case, landscape, setup, rows, summary) -> list:
         model = build_model(case, landscape, {"momentum": float(momentum), "batch_size": size})
         known = [r for r in rows if r["momentum"] == model.momentum and r["batch_size"] == size]
         tau_pde = known[0]["tau"] if known else _solve_tau(case, model, landscape, setup)["tau"]
-        lr = model.lr(0.0)
+        lr = model.lr
         try:
             exits = heavy_ball_exit_times(landscape, lr, model.momentum, size, model.noise_scale, setup["start"],
                                           setup["domain"], int(spec["paths"]), seed=int(spec.get("seed", 0)) + k,

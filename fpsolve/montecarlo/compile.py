@@ -307,7 +307,7 @@ def _schedule_table(model):
     """make_params(n_steps, dt) -> the (rows, 2) table of (noise amplitude c(t), learning rate) per
     step; one row for autonomous models."""
     c_of_t = model.noise_amplitude
-    lr_of_t = (lambda t: model.lr(t)) if isinstance(model, SGD) else (lambda t: 0.0)
+    lr_of_t = model.lr_at if isinstance(model, SGD) else (lambda t: 0.0)
     autonomous = model.autonomous
 
     def make_params(n_steps, dt_):
