@@ -86,8 +86,8 @@ class FiniteVolumes(Discretization):
             axis = int(np.argmax(peclet))
             _warn(
                 f"grid: too coarse for the noise: cell Peclet number {worst:.3g} on axis "
-                f"{self.grid.axis_names[axis]} (above {PECLET_WARNING:g}); refine the grid "
-                f"about {worst / PECLET_WARNING:.1f}x along that axis for an accurate density")
+                f"{self.grid.axis_names[axis]} (above {PECLET_WARNING:g}) for {self._problem()}; refine the grid "
+                f"about {worst / PECLET_WARNING:.1f}x along that axis for an accurate density", once=True)
         resolution = assembled.diagnostics["diffusion_resolution"]
         worst = max(resolution)
         if worst > DIFFUSION_RESOLUTION_WARNING:
@@ -100,16 +100,25 @@ class FiniteVolumes(Discretization):
                      "|gradient of the eigenvalue|)") if hessian else ""
             alternative = (", or a larger hessian_floor (l grows in proportion to it)") if hessian else ""
             _warn(
-                f"grid: too coarse for the diffusion coefficient: D changes by a factor e over "
+                f"grid: too coarse for the diffusion coefficient of {self._problem()}: D changes by a factor e over "
                 f"l = {1 / worst:.3g} cells on axis {self.grid.axis_names[axis]}{cause}; h/l = "
                 f"{worst:.3g} is above {DIFFUSION_RESOLUTION_WARNING:g}: use about {cells} cells along "
-                f"that axis ({1.1 * factor:.1f}x) for results accurate to ~1e-3{alternative}")
+                f"that axis ({1.1 * factor:.1f}x) for results accurate to ~1e-3{alternative}", once=True)
         report = assembled.diagnostics["monotonicity"]
         if not report.is_m_matrix:
             _warn(
-                f"diffusion: cross-diffusion breaks the M-matrix property of the scheme: "
-                f"{report}; those rates were limited (rerouted through faces), which keeps "
-                "densities non-negative but is first order on the limited links")
+                f"diffusion: cross-diffusion breaks the M-matrix property of the scheme for "
+                f"{self._problem()}: {report.negative_links} of {report.links} links "
+                f"({100 * report.share:.2f} %) had negative rates (worst {report.worst:.3g} of the largest "
+                "rate); they were limited (rerouted through faces), which keeps densities "
+                "non-negative but is first order on the limited links", once=True)
+
+    def _problem(self) -> str:
+        """The model and the grid a report is about, as a phrase; with numbers fixed by them only,
+        a report's text is the same on every assembly of the same problem and is said once
+        (:func:`fpsolve._warnings.warn` with ``once=True``)."""
+        cells = "x".join(str(n) for n in self.grid.shape)
+        return f"{self.model!r} on {cells} cells"
 
     def current(self, assembled: Assembled, p) -> tuple:
         """Face fluxes J_k = F_k p per axis, shaped like the grid with ``n_k + 1`` faces along

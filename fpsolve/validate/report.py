@@ -88,8 +88,9 @@ class ValidationReport:
 
         densities: histogram on the test's bins against the PDE density (1-D), or the standardized
         residual (O − E)/√E of each bin painted over its cells (2-D), or per bin (3-D).
-        exit_times / mean_exit_time: empirical against PDE survival, or the estimate's interval
-        against the PDE value. splitting: the estimate's Clopper–Pearson interval against the PDE.
+        exit_times: empirical against PDE survival with the KS acceptance band (the empirical
+        survival ± the test's critical distance at level α/2). mean_exit_time: the estimate's
+        interval against the PDE value. splitting: the estimate's Clopper–Pearson interval against the PDE.
         """
         import matplotlib.pyplot as plt
 
@@ -151,16 +152,34 @@ def _plot_phase_space(report, ax):
 
 
 def _plot_survival(report, ax):
+    """Survival P(τ > t) of the samples and of the PDE, with the KS acceptance band.
+
+    The band is the empirical survival ± d, d the critical distance of the KS test inside the
+    verdict (level α/2: Bonferroni over the KS and mean tests; with censoring at T, the KS test
+    restricted to [0, T], band drawn up to T). The PDE law passes the KS test iff its curve stays
+    inside the band. Linear axis: the KS distance is measured on it.
+    """
+    from .statistics import ks_critical_value
+
     data = report.plot_data
     t = data["t"]
-    ax.step(t, data["empirical_survival"], where="post", label="samples", color="C0")
+    details = report.details
+    level = report.alpha / 2
+    half_width = ks_critical_value(details["n"], level, details.get("cdf_at_time_limit", 1.0))
+    empirical = data["empirical_survival"]
+    band = "censored KS on [0, T]" if details.get("n_censored") else "KS"
+    ax.fill_between(t, np.clip(empirical - half_width, 0, 1), np.clip(empirical + half_width, 0, 1),
+                    step="post", color="C0", alpha=0.2, lw=0,
+                    label=f"acceptance band ± {half_width:.3g}\n({band}, level α/2 = {level:g})")
+    ax.step(t, empirical, where="post", label=f"samples (n = {details['n']})", color="C0")
     ax.plot(t, data["pde_survival"], label="PDE", color="C1", ls="--")
     if data.get("time_limit") is not None:
-        ax.axvline(data["time_limit"], color="k", lw=0.5, ls=":", label="censoring time")
-    ax.set_yscale("log")
+        ax.axvline(data["time_limit"], color="k", lw=0.5, ls=":", label="censoring time T")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(0, 1.03 * t[-1])  # the censoring line at t[-1] stays visible
     ax.set_xlabel("t")
     ax.set_ylabel("P(τ > t)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper right")  # survival falls from the top left
 
 
 def _plot_interval(report, ax):

@@ -14,7 +14,8 @@ Contents
 - Wasserstein-1 between samples and a piecewise-constant density on a 1-D grid, exact, with its
   null mean and asymptotic null standard deviation;
 - the Kolmogorov–Smirnov statistic restricted to [0, p] (type-I censoring) and the tail of
-  sup_{u ≤ p} |B(u)| for a Brownian bridge B;
+  sup_{u ≤ p} |B(u)| for a Brownian bridge B, and its critical value (the half-width of the
+  acceptance band drawn around the empirical CDF);
 - the two-sided z-test.
 """
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import special, stats
+from scipy import optimize, special, stats
 
 __all__ = [
     "cell_index",
@@ -37,6 +38,7 @@ __all__ = [
     "restricted_ks_statistic",
     "bridge_sup_sf",
     "restricted_ks_pvalue",
+    "ks_critical_value",
     "z_test",
 ]
 
@@ -332,6 +334,21 @@ def restricted_ks_pvalue(d, n, p):
     """
     sn = np.sqrt(n)
     return bridge_sup_sf(d * (sn + 0.12 + 0.11 / sn), p)
+
+
+def ks_critical_value(n, level, p=1.0):
+    """The KS distance d at which the test used by ``validate.exit_times`` has p-value ``level``.
+
+    The law F passes at that level iff sup_{u ≤ p} |F_n − F| < d, i.e. F stays inside the band
+    F_n ± d on [0, p]. Uncensored (p = 1): the exact null law of scipy's ``kstwo`` (that of
+    ``scipy.stats.ks_1samp``). Censored (p < 1): the root of ``restricted_ks_pvalue(d, n, p) =
+    level``, which decreases in d from 1 at d = 0.
+    """
+    if p >= 1 - 1e-12:
+        return float(stats.kstwo.isf(level, n))
+    if restricted_ks_pvalue(1.0, n, p) >= level:
+        return 1.0  # so few samples that no distance is significant at this level
+    return float(optimize.brentq(lambda d: restricted_ks_pvalue(d, n, p) - level, 1e-12, 1.0, xtol=1e-10))
 
 
 def z_test(estimate, standard_error, reference):
