@@ -41,8 +41,9 @@ def absorb(gen: Generator, where, name: str = "domain", complement: bool = False
     (with ``complement=True``, where it does not hold: ``where`` is then a domain to stay in).
 
     ``where`` is a grid-shaped boolean mask or a predicate on the coordinates. For a predicate
-    on a sparse Markov generator, rates across the boundary are placed at the predicate's sign
-    change (module docstring); masks, matrix-free and non-Markov operators remove whole cells.
+    on a sparse Markov generator, rates of links between neighbouring cells across the boundary
+    are placed at the predicate's sign change (module docstring); longer links (jumps) keep their
+    rates; masks, matrix-free and non-Markov operators remove whole cells.
     """
     mask = as_mask(gen.grid, where, name)
     removed = (~mask if complement else mask) & ~gen.absorbing
@@ -55,6 +56,7 @@ def absorb(gen: Generator, where, name: str = "domain", complement: bool = False
     keys = row_of.astype(np.int64) * n + Q.indices  # sorted: rows in order, columns sorted
     keep = gen.live & ~removed.ravel()
     cut = np.flatnonzero(keep[row_of] & removed.ravel()[Q.indices] & (Q.data > 0))
+    cut = cut[_neighbouring(gen.grid, row_of[cut], Q.indices[cut])]
     if cut.size:
         rows, cols = row_of[cut], Q.indices[cut]
         theta = crossing_fractions(gen.grid, where, rows, cols, kept_value=complement)
@@ -93,6 +95,20 @@ def crossing_fractions(grid, where, rows, cols, kept_value: bool) -> np.ndarray:
         width = hi - lo
         lo, hi = lo + width * first / (_POINTS + 1), lo + width * (first + 1) / (_POINTS + 1)
     return np.clip(0.5 * (lo + hi), THETA_MIN, 1.0)
+
+
+def _neighbouring(grid, rows, cols) -> np.ndarray:
+    """Whether each link joins cells at most one cell apart along every axis (the 3^d stencil of
+    local schemes; a periodic axis wraps). Only such links are moved to the crossing: the fitted
+    half-link flux describes a local flux across the boundary, not a jump over several cells
+    (a jump of a nonlocal generator lands where it lands, and is killed there)."""
+    near = np.ones(rows.size, dtype=bool)
+    for axis, (i, j) in enumerate(zip(np.unravel_index(rows, grid.shape), np.unravel_index(cols, grid.shape))):
+        step = np.abs(i - j)
+        if grid.periodic[axis]:
+            step = np.minimum(step, grid.shape[axis] - step)
+        near &= step <= 1
+    return near
 
 
 def _centres(grid, flat) -> np.ndarray:

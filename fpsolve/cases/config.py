@@ -12,7 +12,10 @@ A case file names what to build and what to compute::
 
     [model]                               # "langevin" (temperature), "sgd" (lr, batch_size, noise, ...),
     kind = "langevin"                     # or in phase space "momentum_sgd" (lr, batch_size, momentum, ...)
-    temperature = 0.25                    # and "underdamped_langevin" (friction, temperature)
+    temperature = 0.25                    # and "underdamped_langevin" (friction, temperature); with
+                                          # alpha-stable jumps "levy_langevin" (alpha, scale),
+                                          # "levy_sgd" (lr, batch_size, alpha, noise_scale),
+                                          # "levy_adam" (the same and preconditioner)
 
     [grid]                                # a box; in phase space: theta = [[-2.5, 0.5]], v = [[-3, 3]]
     bounds = [[-2.5, 2.5]]
@@ -55,6 +58,7 @@ from ..dynamics import SGD, Langevin
 from ..grid import Grid
 from ..initial import gaussian, point_mass, uniform
 from ..landscape import Landscape
+from ..levy import LevyAdam, LevyLangevin, LevySGD
 from ..momentum import MomentumSGD, UnderdampedLangevin, phase_space_grid
 from . import schema
 from .expressions import expression_function
@@ -140,12 +144,13 @@ def model_parameters(case: Case, overrides: dict | None = None) -> dict:
     return spec
 
 
-MODELS = {"langevin": Langevin, "sgd": SGD, "momentum_sgd": MomentumSGD, "underdamped_langevin": UnderdampedLangevin}
+MODELS = {"langevin": Langevin, "sgd": SGD, "momentum_sgd": MomentumSGD, "underdamped_langevin": UnderdampedLangevin,
+          "levy_langevin": LevyLangevin, "levy_sgd": LevySGD, "levy_adam": LevyAdam}
 
 
 def build_model(case: Case, landscape: Landscape, overrides: dict | None = None):
-    """The model of [model] (Langevin, SGD, MomentumSGD or UnderdampedLangevin by ``kind``);
-    ``overrides`` replaces keys (used by sweeps)."""
+    """The model of [model] by ``kind``: Langevin, SGD, MomentumSGD, UnderdampedLangevin, or the
+    Levy-driven LevyLangevin, LevySGD, LevyAdam; ``overrides`` replaces keys (used by sweeps)."""
     spec = model_parameters(case, overrides)
     kind = spec.pop("kind")
     try:

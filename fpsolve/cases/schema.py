@@ -100,8 +100,15 @@ MOMENTUM_SGD = {
     "weight_decay": optional(NUMBER), **NOISE,
 }
 UNDERDAMPED_LANGEVIN = {"friction": required(NUMBER), "temperature": required(NUMBER), **NOISE}
+#: Levy-driven models, fpsolve.levy (alpha-stable jumps; per-axis values as lists)
+LEVY_LANGEVIN = {"alpha": required(NUMBERS), "scale": required(NUMBERS), "temperature": optional(NUMBER),
+                 "isotropic": optional(BOOLEAN)}
+LEVY_SGD = {"lr": required(NUMBER), "batch_size": required(NUMBER), "alpha": required(NUMBERS),
+            "noise_scale": optional(NUMBERS), "gaussian_scale": optional(NUMBER), "isotropic": optional(BOOLEAN)}
+LEVY_ADAM = {**{k: v for k, v in LEVY_SGD.items() if k != "isotropic"}, "preconditioner": required(NUMBERS)}
 MODEL_KINDS = {"langevin": LANGEVIN, "sgd": SGD, "momentum_sgd": MOMENTUM_SGD,
-               "underdamped_langevin": UNDERDAMPED_LANGEVIN}
+               "underdamped_langevin": UNDERDAMPED_LANGEVIN, "levy_langevin": LEVY_LANGEVIN,
+               "levy_sgd": LEVY_SGD, "levy_adam": LEVY_ADAM}
 KINETIC_KINDS = ("momentum_sgd", "underdamped_langevin")
 MODEL = Table(kinds=MODEL_KINDS)
 #: A box grid (``bounds``), or a phase-space grid (``theta`` and ``v`` boxes, axes named theta, v);

@@ -4,10 +4,17 @@ The samples file (docs/validate_format.md) carries either samples at given times
 the case's initial density at t = 0, or first exit times from the case's domain, started at the
 case's ``[exit] start``. Densities at several times are tested together: each time at level
 alpha/m (Bonferroni), so the false-alarm rate of the whole verdict is at most alpha.
+
+For a model with alpha-stable jumps (levy_langevin, levy_sgd, levy_adam) the domain's whole
+exterior is absorbing (the box's faces included, DESIGN.md section 1), and a file that also
+carries ``exit_locations`` has its landing points tested against the PDE's landing law
+(:func:`fpsolve.exit_locations` on the case's box widened by its own width on each side, so
+that the law is resolved in cells out there), each of the two tests at level alpha/2.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -103,8 +110,51 @@ def _exit_times(case, data, alpha: float) -> ValidationReport:
                            value=lambda result: result.mean, fine=law).error
     except ValueError:
         error = None  # not estimable (e.g. a grid too small to coarsen): the plain comparison
-    return exit_times(data.exit_times, law, censored=data.censored, time_limit=data.time_limit,
-                      alpha=alpha, reference_error=error)
+    jumps = getattr(fpe.model, "jumps", None) is not None and data.exit_locations is not None
+    level = alpha / 2 if jumps else alpha
+    times = exit_times(data.exit_times, law, censored=data.censored, time_limit=data.time_limit,
+                       alpha=level, reference_error=error)
+    if not jumps:
+        return times
+    landing = _landing_points(case, fpe, domain, start, data, level)
+    passed = times.passed and landing.passed
+    p_value = min(1.0, 2 * min(times.p_value, landing.p_value))
+    message = (f"exit times and landing points, each at level {level:.3g} (Bonferroni): "
+               f"times: {times.message}; landing points: {landing.message}")
+    details = {**times.details, "landing_points": landing.to_dict()}
+    return dataclasses.replace(times, passed=passed, p_value=p_value, alpha=alpha, details=details,
+                               message=message, parts={"exit_times": times, "exit_locations": landing})
+
+
+#: The PDE's landing law is solved on the case's box widened by this many box widths on each side
+#: of every axis (same cell size); landings beyond form the outside bin of the test.
+LANDING_MARGIN = 1
+
+
+def _landing_points(case, fpe, domain, start, data, alpha: float):
+    """Where the paths' exit jumps landed, against the PDE's landing law on a widened box."""
+    from ..analysis import exit_locations
+    from ..grid import Grid
+    from ..validate import exit_locations as check_landings
+
+    grid = fpe.grid
+    if any(grid.periodic):
+        raise CaseError(f"{case.path}: [grid] periodic: exit positions of jumps need a non-periodic box")
+    bounds = [(lo - LANDING_MARGIN * (hi - lo), hi + LANDING_MARGIN * (hi - lo)) for lo, hi in grid.bounds]
+    wide = Grid(bounds, [(2 * LANDING_MARGIN + 1) * n for n in grid.shape])
+    box = grid.bounds
+
+    def inside(*x):  # the case's domain within the case's box: beyond the box is exterior too
+        keep = np.asarray(domain(*x), dtype=bool)
+        for xi, (lo, hi) in zip(x, box):
+            keep = keep & (xi > lo) & (xi < hi)
+        return keep
+
+    reference = exit_locations(fpe.model, wide, domain=inside, start=start)
+    locations = np.asarray(data.exit_locations, dtype=float)
+    if data.censored is not None:
+        locations = locations[~np.asarray(data.censored, dtype=bool)]
+    return check_landings(locations, reference, alpha=alpha)
 
 
 def _non_negative_part(p: np.ndarray) -> np.ndarray:

@@ -50,7 +50,8 @@ EXPLICIT_ENTRIES = 256 ** 2
 #: Jumps of at most this many cells (per axis) enter the sparse preconditioner of Krylov solves,
 #: by grid dimension: a wider band needs fewer GMRES iterations but its LU fills in more in 2-D
 #: (mean exit time, double well, alpha 1.5: 1-D 8192 cells 0.10 s with 4, 0.25 s with 2; 2-D
-#: 256^2 5.5 s with 2, 12.6 s with 4, 6.4 s with 1).
+#: 256^2 5.5 s with 2, 12.6 s with 4, 6.4 s with 1; measured before the near field kept Q's row
+#: sums, which brought 2-D 256^2 with 2 to 1.4-1.6 s).
 NEAR_FIELD_BAND = {1: 4, 2: 2, 3: 1}
 
 #: Estimated share of the mass that censoring misplaces (:func:`_censored_mass`) above which a
@@ -282,11 +283,12 @@ def _matrix_free(A, kernels, grid, killed, explicit=None) -> MatrixFree:
     """Q = A + J with J applied by FFT; the preconditioner's matrix is A plus J's near field, or
     on small grids the ``explicit`` Q itself (then every Krylov solve is one exact LU solve).
 
-    Q is matrix-free even when it is small: the seam's predicate boundaries
-    (:func:`fpsolve.absorb.absorb`) move the rate of every cut link of a sparse generator to the
-    crossing, which is right for nearest-neighbour links and wrong for long jumps; on a
-    matrix-free Q they remove whole cells, which for lumped jumps puts the boundary on the face
-    between the last kept and the first removed cell."""
+    Q is matrix-free even when it is small: on a matrix-free Q the seam's predicate boundaries
+    (:func:`fpsolve.absorb.absorb`) remove whole cells, which for lumped jumps puts the boundary
+    on the face between the last kept and the first removed cell (on a sparse Q they would move
+    the nearest-neighbour links to the predicate's crossing, a half-local treatment). The near
+    field keeps J's row sums (:func:`fractional_kernels.near_field`); small operators are
+    densified by :mod:`fpsolve.krylov` for time integration."""
     shape = grid.shape
     diagonal = A.diagonal() - sum(np.broadcast_to(k.inbox + k.killed, shape) for k in kernels).ravel()
     AT = sp.csr_matrix(A.T)
