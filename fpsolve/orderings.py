@@ -17,13 +17,26 @@ import numba
 import numpy as np
 import scipy.sparse as sparse
 
-__all__ = ["nested_dissection", "LEAF_SIZE"]
+__all__ = ["nested_dissection", "LEAF_SIZE", "SEPARATOR_WINDOW"]
 
 #: Parts of at most this many nodes keep their original order. Measured on the pinned 2-D kinetic
-#: stationary system at 512^2 (2.6e5 unknowns, SuperLU with threshold pivoting): 64 gives
-#: 2.1e7 nonzeros in L + U, 256 gives 2.5e7, 1024 gives 3.4e7; below 64 the supernodes shrink
-#: and the factorization slows down again.
-LEAF_SIZE = 64
+#: stationary system at 512^2 (2.6e5 unknowns, SuperLU with threshold pivoting), with the middle
+#: level as separator: 64 gave 2.1e7 nonzeros in L + U, 256 gave 2.5e7, 1024 gave 3.4e7, and below
+#: 64 the supernodes shrink and the factorization slows down again. With SEPARATOR_WINDOW (CPU s
+#: on a loaded 2-core machine, `PYTHONPATH=. python benchmarks/bench_momentum.py`'s problems):
+#: 32: 1.78e7 and 1.59 s; 64: 1.84e7, 1.52-1.54 s; 96: 1.89e7, 1.42-1.47 s; 128: 1.94e7,
+#: 1.41-1.46 s; 256: 2.11e7, 1.56 s; on the exit system 64: 1.20-1.24 s, 96: 1.17-1.21 s.
+LEAF_SIZE = 96
+
+#: Each split separates at the smallest breadth-first level among those with between this
+#: fraction and its complement of the slice's nodes before them (the middle level if none is
+#: smaller). The level sets of the kinetic phase-space graph are diagonal bands whose size varies,
+#: and a slightly unbalanced split at a shorter level costs less than a balanced one at a long
+#: level. Measured (SuperLU with threshold pivoting, CPU seconds on a loaded 2-core machine):
+#: the pinned 512^2 kinetic stationary system 2.09e7 nonzeros in L + U and 1.8 s with the middle
+#: level, 1.83e7 and 1.5 s at 0.25 (0.3: 1.85e7; 0.2: 1.82e7; 0.15: 2.05e7, too unbalanced);
+#: the 512^2 kinetic exit system 1.72e7 and 1.39 s against 1.55e7 and 1.24 s.
+SEPARATOR_WINDOW = 0.25
 
 
 def nested_dissection(M, leaf: int = LEAF_SIZE) -> np.ndarray:
@@ -32,11 +45,16 @@ def nested_dissection(M, leaf: int = LEAF_SIZE) -> np.ndarray:
 
     Parts of at most ``leaf`` nodes keep their original order; disconnected parts are ordered
     one after another."""
+    graph = _graph(M)
+    return _dissect_kernel(graph.indptr, graph.indices, int(leaf)).astype(np.intp)
+
+
+def _graph(M):
     M = sparse.csr_array(M)
     graph = sparse.csr_array(abs(M) + abs(M.T))
     index = np.int32 if graph.shape[0] < 2**31 - 1 else np.int64
-    order = _dissect_kernel(graph.indptr.astype(index), graph.indices.astype(index), int(leaf))
-    return order.astype(np.intp)
+    return sparse.csr_array((graph.data, graph.indices.astype(index), graph.indptr.astype(index)),
+                            shape=graph.shape)
 
 
 def _dissect_reference(indptr, indices, leaf):
@@ -57,38 +75,42 @@ def _dissect_reference(indptr, indices, leaf):
     while depth > 0:
         depth -= 1
         start, stop = stack[depth, 0], stack[depth, 1]
-        size = stop - start
-        if size <= leaf:
+        if stop - start <= leaf:
             continue
         serial += 1
-        for k in range(start, stop):
-            owner[order[k]] = serial
-            level[order[k]] = -1
-        reached = _levels(indptr, indices, order[start], serial, owner, level, queue)
-        if reached < size:
-            # disconnected: the component reached (levels >= 0) first, the rest (level -1) after
-            _, second = _split(order, start, stop, level, -1, scratch)
-            stack[depth, 0], stack[depth, 1] = start, start + second
-            stack[depth + 1, 0], stack[depth + 1, 1] = start + second, stop
-            depth += 2
-            continue
-        root = queue[reached - 1]  # pseudo-peripheral: the last node reached
-        for k in range(start, stop):
-            level[order[k]] = -1
-        _levels(indptr, indices, root, serial, owner, level, queue)
-        middle = _middle_level(level, queue, size)
-        last = level[queue[size - 1]]
-        # the separator: middle-level nodes touching the next level; the others join the first
-        # part (unless there is no next level: then the whole middle level separates)
-        for k in range(size if middle < last else 0):
-            node = queue[k]
-            if level[node] == middle and not _touches(indptr, indices, node, serial, owner, level, middle + 1):
-                level[node] = middle - 1
-        first, second = _split(order, start, stop, level, middle, scratch)
+        first, second = _bisect(indptr, indices, order, start, stop, serial, owner, level, queue, scratch)
         stack[depth, 0], stack[depth, 1] = start, start + first
         stack[depth + 1, 0], stack[depth + 1, 1] = start + first, start + first + second
         depth += 2
     return order
+
+
+def _bisect(indptr, indices, order, start, stop, serial, owner, level, queue, scratch):
+    """Split the slice order[start:stop] (tagged ``serial`` in ``owner``) in place as (first
+    part, second part, separator); returns the sizes of the two parts. A disconnected slice is
+    split into the component of its first node and the rest, with an empty separator."""
+    size = stop - start
+    for k in range(start, stop):
+        owner[order[k]] = serial
+        level[order[k]] = -1
+    reached = _levels(indptr, indices, order[start], serial, owner, level, queue)
+    if reached < size:
+        # disconnected: the component reached (levels >= 0) first, the rest (level -1) after
+        _, second = _split(order, start, stop, level, -1, scratch)
+        return second, size - second
+    root = queue[reached - 1]  # pseudo-peripheral: the last node reached
+    for k in range(start, stop):
+        level[order[k]] = -1
+    _levels(indptr, indices, root, serial, owner, level, queue)
+    middle = _middle_level(level, queue, size)
+    last = level[queue[size - 1]]
+    # the separator: middle-level nodes touching the next level; the others join the first
+    # part (unless there is no next level: then the whole middle level separates)
+    for k in range(size if middle < last else 0):
+        node = queue[k]
+        if level[node] == middle and not _touches(indptr, indices, node, serial, owner, level, middle + 1):
+            level[node] = middle - 1
+    return _split(order, start, stop, level, middle, scratch)
 
 
 def _levels(indptr, indices, root, slice_id, owner, level, queue):
@@ -110,7 +132,9 @@ def _levels(indptr, indices, root, slice_id, owner, level, queue):
 
 
 def _middle_level(level, queue, size):
-    """The first level at which the cumulative count of nodes reaches half of ``size``."""
+    """The level to separate at: the first level at which the cumulative count of nodes reaches
+    half of ``size``, unless a level with fewer nodes has between :data:`SEPARATOR_WINDOW` and
+    1 - SEPARATOR_WINDOW of them before it and in it (the smallest such level)."""
     counts = np.zeros(level[queue[size - 1]] + 1, dtype=np.int64)
     for k in range(size):
         counts[level[queue[k]]] += 1
@@ -118,7 +142,14 @@ def _middle_level(level, queue, size):
     while 2 * total < size:
         middle += 1
         total += counts[middle]
-    return middle
+    best, before = middle, 0
+    for candidate in range(counts.size):
+        balanced = (before >= SEPARATOR_WINDOW * size
+                    and before + counts[candidate] <= (1 - SEPARATOR_WINDOW) * size)
+        if balanced and counts[candidate] < counts[best]:
+            best = candidate
+        before += counts[candidate]
+    return best
 
 
 def _touches(indptr, indices, node, slice_id, owner, level, wanted):
@@ -152,4 +183,5 @@ _levels = numba.njit(cache=True)(_levels)
 _middle_level = numba.njit(cache=True)(_middle_level)
 _touches = numba.njit(cache=True)(_touches)
 _split = numba.njit(cache=True)(_split)
+_bisect = numba.njit(cache=True)(_bisect)
 _dissect_kernel = numba.njit(cache=True)(_dissect_reference)
