@@ -7,7 +7,6 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 
 import fpsolve as fp
 from fpsolve import landscapes

@@ -6,7 +6,9 @@
 Measured 2026-12-03 on 2 cores (6cf9b9d -> the seam): see the closing note of issue 7 and
 benchmarks/README.md.
 """
-import time, warnings
+import time
+import warnings
+
 import numpy as np
 import fpsolve as fp
 warnings.simplefilter("ignore")
@@ -14,7 +16,9 @@ warnings.simplefilter("ignore")
 def best(f, repeat=5):
     out = []
     for _ in range(repeat):
-        t = time.perf_counter(); f(); out.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        f()
+        out.append(time.perf_counter() - t)
     return min(out)
 
 U1 = fp.landscapes.double_well()

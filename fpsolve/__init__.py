@@ -23,7 +23,7 @@ from .analysis import (
 )
 from .studies import sweep
 from .analysis import Estimate, with_error
-from . import discretize
+from . import discretize  # noqa: F401  (the registry: fpsolve.discretize.names(), register)
 
 __all__ = [
     "Grid", "Landscape", "Langevin", "SGD", "Diffusion", "MomentumSGD", "UnderdampedLangevin",

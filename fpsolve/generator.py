@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from . import linalg, solvers
 from .grid import Grid
-from .operators import MatrixFree, is_matrix_free
+from .operators import is_matrix_free
 from .stationary import stationary_distribution
 
 __all__ = ["Generator", "as_mask"]

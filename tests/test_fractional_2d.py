@@ -15,7 +15,7 @@ from scipy import integrate, special
 
 import fpsolve as fp
 from fpsolve.dynamics import Model
-from fpsolve.noise import JumpLaw, identity_field
+from fpsolve.noise import JumpLaw
 
 FLAT2 = fp.Landscape(lambda x, y: 0.0 * (x + y), grad=lambda x, y: np.zeros((2,) + np.broadcast(x, y).shape),
                      name="flat2")

@@ -1,6 +1,5 @@
 """Transition rates against Eyring-Kramers with its known finite-temperature corrections."""
 
-import numpy as np
 import pytest
 
 import fpsolve as fp

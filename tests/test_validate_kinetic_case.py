@@ -2,7 +2,6 @@
 BAOAB simulator against the kinetic PDE (the command's own law), and a wrong simulator rejected."""
 
 import numpy as np
-import pytest
 
 import fpsolve as fp
 from fpsolve.cli import main

@@ -22,8 +22,7 @@ import numpy as np
 from ..momentum import is_kinetic
 from ..validate import ValidationReport, densities, exit_times, load_samples, phase_space
 from .catalog import resolve_case
-from .config import (CaseError, build_boundary, build_grid, build_initial, build_landscape, build_model,
-                     build_problem, domain_predicate, load_case)
+from .config import (CaseError, build_initial, build_problem, domain_predicate, load_case)
 from .output import CaseResult, write_results
 
 __all__ = ["validate_case", "domain_predicate"]

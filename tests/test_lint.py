@@ -1,0 +1,23 @@
+"""The code stays clean under the lint rules configured in pyproject.toml ([tool.ruff.lint])."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ruff_finds_nothing():
+    ruff = shutil.which("ruff")
+    command = [ruff] if ruff else [sys.executable, "-m", "ruff"]
+    try:
+        result = subprocess.run(command + ["check", "fpsolve", "tests", "benchmarks", "examples", "docs"],
+                                cwd=ROOT, capture_output=True, text=True)
+    except FileNotFoundError:
+        pytest.skip("ruff is not installed (it is in the test extra)")
+    if result.returncode != 0 and "No module named ruff" in result.stderr:
+        pytest.skip("ruff is not installed (it is in the test extra)")
+    assert result.returncode == 0, result.stdout + result.stderr
