@@ -138,7 +138,7 @@ def _sweep_table(per_noise: dict, n_basins: int, flat: int) -> list:
     return lines
 
 
-def _figure_title(case: Case) -> str:
+def figure_title(case: Case) -> str:
     """The case's title with its model's parameters, for figure headings."""
     model = case.tables.get("model", {})
     parameters = ", ".join(f"{key} = {value:g}" if isinstance(value, (int, float)) else f"{key} = {value}"
@@ -193,10 +193,10 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
     if grid.ndim == 2:
         result.figures["exit_time_and_committor"] = plots.exit_time_and_committor(
             grid, tau.values, None if q is None else q.values, landscape, start=start, sets=sets,
-            title=_figure_title(case))
+            title=figure_title(case))
     else:
         result.figures["exit_time"] = plots.exit_time_1d(grid, tau, law, landscape, start=start,
-                                                         title=_figure_title(case))
+                                                         title=figure_title(case))
     return result
 
 

@@ -42,7 +42,7 @@ def densities(sol, stationary=None, landscape=None, title: str = ""):
     return fig
 
 
-def occupancy(times, occupancy, sizes, basins):
+def occupancy(times, occupancy, sizes, basins, title: str = ""):
     """Basin occupancy over time, one colour per batch size, one line style per basin."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     colors = plt.cm.plasma(np.linspace(0, 0.85, len(sizes)))
@@ -59,6 +59,9 @@ def occupancy(times, occupancy, sizes, basins):
     )
     ax.set_title(desc, fontsize=7)
     ax.legend(fontsize=7, ncol=2)
+    if title:
+        fig.suptitle(title, fontsize=10)
+        fig.tight_layout()
     return fig
 
 

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from . import plots
-from .analysis_tasks import batch_size_sweep_task, estimate_numbers, estimate_table, exit_time_task
+from .analysis_tasks import batch_size_sweep_task, estimate_numbers, estimate_table, exit_time_task, figure_title
 from .config import Case, build_grid, build_initial, build_landscape, build_model, build_problem
 from .kunin import kunin_task
 from .levy_escape import levy_escape_task
@@ -127,8 +127,8 @@ def batch_sizes_task(case: Case, progress: bool = False, scratch=None) -> CaseRe
     )
     result.arrays.update(t=times, batch_sizes=np.array(sizes), occupancy=occupancy,
                          stationary=np.array(stationary), labels=labels.labels)
-    result.figures["occupancy"] = plots.occupancy(times, occupancy, sizes, labels)
-    result.figures["stationary"] = plots.stationary_panels(grid, stationary, sizes, landscape, case.title)
+    result.figures["occupancy"] = plots.occupancy(times, occupancy, sizes, labels, figure_title(case))
+    result.figures["stationary"] = plots.stationary_panels(grid, stationary, sizes, landscape, figure_title(case))
     return result
 
 
