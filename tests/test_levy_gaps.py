@@ -189,6 +189,7 @@ def levy_exits():
     return mc.simulator(model, dt=2e-3, seed=5).exit_times([-1.0], 1000, domain=mc.Box([(-3.0, 0.0)]), t_max=600.0)
 
 
+@pytest.mark.slow
 def test_cli_validate_accepts_levy_monte_carlo_and_rejects_slow_exits(levy_exits, tmp_path, capsys):
     # The PDE: tau(-1) = 25.80 (384 cells; 25.806 on 1536). Euler monitoring at dt = 2e-3 misses
     # out-and-back excursions: about +1.5 eps dt^(1/alpha) / r ~ +0.6 % (benchmarks/

@@ -59,6 +59,7 @@ def test_time_dependent_impacts_grow_the_mode_by_integrated_impacts():
     assert var_s == pytest.approx(w @ C @ w, rel=1e-8)  # quadrature (1e-10) against the covariance ODE
 
 
+@pytest.mark.slow
 def test_gaussian_law_matches_seeded_monte_carlo():
     # the exact-transition kernel samples the law without time error; 99 % intervals for the mean
     # and variance of s and one off-separating coordinate (n = 4000 paths: intervals of ~4 % / ~6 %)

@@ -264,6 +264,7 @@ class KineticOU:
         return mc.StepKernel(step=_kinetic_ou_step, state_dim=2, params=np.array([GAMMA, OMEGA2, KT]))
 
 
+@pytest.mark.slow
 def test_plugin_phase_space_ou_reaches_maxwell_boltzmann():
     n, dt = 4000, 1e-2
     res = mc.simulator(KineticOU(), dt=dt, seed=2).sample([1.0, 0.0], n, [30.0])

@@ -91,6 +91,7 @@ def test_user_model_noise_factor_is_amplitude_times_covariance_root():
     assert any("tabulated" in note for note in kernel.notes)  # drift and root are Python: tabulated
 
 
+@pytest.mark.slow
 def test_user_model_moments_match_van_loan():
     x0, t, dt, n = np.array([1.0, -0.5]), 1.0, 1e-2, 20_000
     res = mc.simulator(LinearOU(), dt=dt, seed=7, bounds=BOX).sample(x0, n, [t])
@@ -150,6 +151,7 @@ def test_degenerate_noise_leaves_position_to_the_drift(constant):
     assert state[0] == pytest.approx(0.4 - 0.3 * dt, rel=1e-14)  # x moved by v dt only
 
 
+@pytest.mark.slow
 def test_degenerate_noise_moments_match_van_loan():
     x0, t, dt, n = np.array([1.0, 0.0]), 2.0, 1e-2, 20_000
     res = mc.simulator(KineticLinear(constant=True), dt=dt, seed=3, bounds=BOX).sample(x0, n, [t])

@@ -129,6 +129,7 @@ def test_two_parameter_phase_space_moments_match_the_closed_form():
     assert_moments(x, mean, cov, extra=bias)
 
 
+@pytest.mark.slow
 def test_momentum_sgd_hessian_noise_reaches_kunins_stationary_variances():
     lr, beta, batch, sigma2 = 1e-2, 0.9, 8, 1.0
     model = fp.MomentumSGD(fp.landscapes.quadratic([[1.0]]), lr=lr, batch_size=batch, momentum=beta,
@@ -238,6 +239,7 @@ def overdamped_exit_time(U, T, start, end, left=-4.0):
     return integrate.quad(lambda y: math.exp(U(y) / T) * inner(y), start, end, points=[0.0], limit=200)[0] / T
 
 
+@pytest.mark.slow
 def test_high_friction_exit_time_is_friction_times_the_overdamped_one():
     gamma, T = 20.0, 1.0
     U = lambda x: (x**2 - 1) ** 2  # noqa: E731
@@ -264,6 +266,7 @@ def test_large_friction_steps_are_refused():
         simulator(model, 0.05, seed=0).sample((-1.0, 0.0), 10, times=[1.0])
 
 
+@pytest.mark.slow
 def test_exit_domains_in_phase_space_agree_exactly():
     # theta carries no noise: no Brownian-bridge test along it, so a half-space, a box and a
     # predicate all test theta at step ends and give the same exits path by path
@@ -283,6 +286,7 @@ def regression_data():
     return x, 2.0 * x + 0.5 * rng.normal(size=64)
 
 
+@pytest.mark.slow
 def test_empirical_noise_matches_the_exact_stationary_moments_of_the_sde():
     # least squares: Sigma(theta) = Var_i(x_i^2 theta - x_i y_i) = s2 theta^2 + s1 theta + s0 exactly,
     # so the SDE's second moments close: Var theta = a^2 Sigma(theta*) / (2 gamma c lambda - a^2 s2),

@@ -2,6 +2,7 @@
 BAOAB simulator against the kinetic PDE (the command's own law), and a wrong simulator rejected."""
 
 import numpy as np
+import pytest
 
 import fpsolve as fp
 from fpsolve.cli import main
@@ -68,6 +69,7 @@ def _validate(capsys, *args):
     return code, capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_simulated_phase_space_exit_times_pass_and_slowed_ones_fail(tmp_path, capsys):
     case = tmp_path / "kinetic_exit_small.toml"
     case.write_text(EXIT_CASE)
@@ -86,6 +88,7 @@ def test_simulated_phase_space_exit_times_pass_and_slowed_ones_fail(tmp_path, ca
     assert code == 3, out  # a 30 % shift is ~13 standard errors
 
 
+@pytest.mark.slow
 def test_simulated_phase_space_samples_pass_and_a_wrong_temperature_fails(tmp_path, capsys):
     case = tmp_path / "kinetic_density_small.toml"
     case.write_text(DENSITY_CASE)
