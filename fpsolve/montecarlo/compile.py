@@ -239,6 +239,15 @@ def _modified_drift(grad, hess, d):
     return drift
 
 
+def tabulate_drift(exact: Callable, grid: Grid, d: int, notes: list, what: str = "drift", corrected: bool = False):
+    """The drift kernel interpolating ``exact`` (coordinates -> array of shape ``(k,) + shape``)
+    tabulated on ``grid`` (multilinear); a note with the interpolation error goes to ``notes``."""
+    values = np.moveaxis(exact(*grid.mesh()), 0, -1)
+    notes.append(f"{what} tabulated on {grid!r}, multilinear interpolation, max relative error "
+                 f"{_table_error(grid, exact, values):.2e}")
+    return _tabulated_drift(_Table(grid, values), d, corrected)
+
+
 def _tabulated_drift(table: _Table, d: int, corrected: bool):
     values, shape, lo, h, per = table.arrays()
 
@@ -284,21 +293,15 @@ def _compiled_drift(model, d, known, tab_grid, notes):
     elif grad is not None and (not corrected or hess is not None):
         drift = _modified_drift(grad, hess, d) if corrected else _drift_from_gradient(grad)
     else:
-        g = tab_grid()
-        mesh = g.mesh()
+        U = model.landscape
         if corrected:
-            U = model.landscape
             def exact(*x):
                 gr = U.grad(*x)
                 return np.concatenate([-gr, -0.5 * np.einsum("ij...,j...->i...", U.hessian(*x), gr)])
         else:
             def exact(*x):
                 return model.drift(*x, t=0.0)
-        values = np.moveaxis(exact(*mesh), 0, -1)
-        table = _Table(g, values)
-        err = _table_error(g, exact, values)
-        notes.append(f"drift tabulated on {g!r}, multilinear interpolation, max relative error {err:.2e}")
-        drift = _tabulated_drift(table, d, corrected)
+        drift = tabulate_drift(exact, tab_grid(), d, notes, "drift", corrected)
 
     return drift, builtin, hess
 

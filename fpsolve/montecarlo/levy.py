@@ -42,12 +42,12 @@ import numpy as np
 from numba import njit
 
 from ..levy import LevyModel
-from .compile import StepKernel, _tabulated_drift, _vector_adapter, register_step_kernel
+from .compile import StepKernel, _vector_adapter, register_step_kernel, tabulate_drift
 from .em_step import _builtin_data, builtin_drift
 from .levy_drift import make_drift_step
 from .levy_stable import isotropic_radius, symmetric_stable
 from .rng import normal
-from .tables import _Table, _table_error, _tabulation_grid
+from .tables import _tabulation_grid
 
 __all__ = ["levy_step_kernel", "levy_builtin_step", "levy_step_numpy"]
 
@@ -136,12 +136,8 @@ def _drift_pieces(model, d, bounds, tabulate, notes):
         return levy_builtin_step, data
     grad = _vector_adapter(U.grad_function, d, -1.0) if U.grad_function is not None else None
     if grad is None:
-        grid = _tabulation_grid(bounds, tabulate, d)
-        exact = lambda *x: -np.asarray(U.grad(*x), dtype=float)  # noqa: E731
-        values = np.moveaxis(exact(*grid.mesh()), 0, -1)
-        notes.append(f"gradient tabulated on {grid!r}, multilinear interpolation, max relative error "
-                     f"{_table_error(grid, exact, values):.2e}")
-        tabulated = _tabulated_drift(_Table(grid, values), d, False)
+        tabulated = tabulate_drift(lambda *x: -np.asarray(U.grad(*x), dtype=float),
+                                   _tabulation_grid(bounds, tabulate, d), d, notes, "gradient")
 
         @njit(inline="always")
         def minus_grad(params, d, x0, x1, x2):

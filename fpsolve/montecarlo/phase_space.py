@@ -47,11 +47,11 @@ from numba import njit
 from ..grid import Grid
 from ..momentum import KineticModel
 from . import baoab
-from .compile import (StepKernel, _fd_hessian, _hessian_adapter, _tabulated_drift, _vector_adapter,
-                      register_step_kernel)
+from .compile import (StepKernel, _fd_hessian, _hessian_adapter, _vector_adapter, register_step_kernel,
+                      tabulate_drift)
 from .em_step import _builtin_data, builtin_step
 from .noise_root import noise_root
-from .tables import _Table, _table_error, _tabulation_grid
+from .tables import _tabulation_grid
 
 __all__ = ["kinetic_step_kernel", "baoab_step_numpy", "VelocityNoiseView", "MAX_FRICTION_STEP"]
 
@@ -202,12 +202,8 @@ def _general_pieces(model, view, grid, notes):
     d, U = model.dim, model.landscape
     grad = _vector_adapter(U.grad_function, d, -1.0) if U.grad_function is not None else None
     if grad is None:
-        g = grid()
-        exact = lambda *theta: -np.asarray(U.grad(*theta), dtype=float)  # noqa: E731
-        values = np.moveaxis(exact(*g.mesh()), 0, -1)
-        notes.append(f"force tabulated on {g!r}, multilinear interpolation, max relative error "
-                     f"{_table_error(g, exact, values):.2e}")
-        tabulated = _tabulated_drift(_Table(g, values), d, False)
+        tabulated = tabulate_drift(lambda *theta: -np.asarray(U.grad(*theta), dtype=float), grid(), d, notes,
+                                   "force")
 
         @njit(inline="always")
         def force(data, x0, x1, x2):
