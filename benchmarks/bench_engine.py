@@ -131,8 +131,14 @@ def fplanck_1d(n=N, steps=500):
 
     k = fplanck.k  # SI: D = k T / drag, drift = F / drag
     h = (HI - LO) / n
-    sim = fplanck.fokker_planck(temperature=D / k, drag=1.0, extent=[HI - LO], resolution=h,
-                                potential=lambda x: (x**2 - 1) ** 2, boundary=fplanck.boundary.reflecting)
+    sim = fplanck.fokker_planck(
+        temperature=D / k,
+        drag=1.0,
+        extent=[HI - LO],
+        resolution=h,
+        potential=lambda x: (x**2 - 1) ** 2,
+        boundary=fplanck.boundary.reflecting,
+    )
     # fplanck's grid is centred on 0 (extent [-2.5, 2.5]); it takes the initial law as a callable
     p = sim.propagate_interval(lambda x: np.exp(-((x + 1.0) ** 2) / (2 * 0.01)), T_END, Nsteps=steps)[1][-1]
     p = p / p.sum()
@@ -180,7 +186,9 @@ def main():
     ref2 = None if args.skip_2d else coarsen(fpsolve_2d(400, "exponential"), 2, ndim=2)
     for method in () if args.skip_2d else ("trbdf2", "exponential"):
         t, p = timed(lambda: fpsolve_2d(200, method), repeat=1)
-        rows.append((f"2-D 200^2 fpsolve {method} to t=2", t, float(np.abs(p - ref2).sum() * h2), abs(p.sum() * h2 - 1)))
+        rows.append(
+            (f"2-D 200^2 fpsolve {method} to t=2", t, float(np.abs(p - ref2).sum() * h2), abs(p.sum() * h2 - 1))
+        )
 
     cold = subprocess_seconds("""
         import time; t0 = time.perf_counter()
@@ -189,7 +197,14 @@ def main():
         fpe = fp.FokkerPlanck(fp.Langevin(fp.Landscape(lambda x: (x**2 - 1)**2), 0.25), g)
         fpe.evolve(fp.gaussian(g, mean=-1.0, std=0.1), [0, 5.0])
         print(f"{time.perf_counter() - t0:.3f}")""")
-    rows.append(("cold start: import + first 1-D solve (subprocess)", float(cold) if cold.replace('.', '').isdigit() else np.nan, np.nan, np.nan))
+    rows.append(
+        (
+            "cold start: import + first 1-D solve (subprocess)",
+            float(cold) if cold.replace(".", "").isdigit() else np.nan,
+            np.nan,
+            np.nan,
+        )
+    )
     if not args.skip_memory:
         mem = subprocess_seconds("""
             import resource, time, warnings; warnings.simplefilter("ignore")

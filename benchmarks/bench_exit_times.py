@@ -41,15 +41,29 @@ def main():
     U2 = landscapes.sharp_flat_2d()
     grid3 = fp.Grid([(-2.5, 2.5), (-2.0, 2.0)], [256, 256])
     b = basins(grid3, U2)
-    point = lambda batch_size: batch_size_point(U2, grid3, lr=1.0, batch_size=batch_size,  # noqa: E731
-                                                noise="isotropic", noise_scale=8.0, basins=b,
-                                                spectral_gap=False)
+    point = lambda batch_size: batch_size_point(
+        U2,
+        grid3,
+        lr=1.0,
+        batch_size=batch_size,  # noqa: E731
+        noise="isotropic",
+        noise_scale=8.0,
+        basins=b,
+        spectral_gap=False,
+    )
     t0 = time.perf_counter()
     with ThreadPoolExecutor(2) as pool:
         sweep(point, executor=pool, progress=False, batch_size=list(range(1, 17)))
     rows.append(("16-pt B sweep 2-D 256^2 (exit times+occupancy), 2 thr", time.perf_counter() - t0, 20.0))
-    with_gap = lambda batch_size: batch_size_point(U2, grid3, lr=1.0, batch_size=batch_size,  # noqa: E731
-                                                   noise="isotropic", noise_scale=8.0, basins=b)
+    with_gap = lambda batch_size: batch_size_point(
+        U2,
+        grid3,
+        lr=1.0,
+        batch_size=batch_size,  # noqa: E731
+        noise="isotropic",
+        noise_scale=8.0,
+        basins=b,
+    )
     t0 = time.perf_counter()
     with ThreadPoolExecutor(2) as pool:
         sweep(with_gap, executor=pool, progress=False, batch_size=list(range(1, 17)))
@@ -64,8 +78,12 @@ def main():
     # Monte Carlo time to a 1 % mean exit time, from benchmarks/bench_montecarlo.py (fpsolve's
     # parallel Numba Euler-Maruyama with the Brownian-bridge test, 2 cores; see benchmarks/README.md)
     # and, for D = 1/16, the issue's estimate scaled like tau
-    mc = {0.25: (2.7, "measured, bench_montecarlo"), 0.125: (71.8, "extrapolated, bench_montecarlo"),
-          1 / 12: (4.78e3, "extrapolated, bench_montecarlo"), 1 / 16: (36 * 3600.0, "extrapolated (issue 3)")}
+    mc = {
+        0.25: (2.7, "measured, bench_montecarlo"),
+        0.125: (71.8, "extrapolated, bench_montecarlo"),
+        1 / 12: (4.78e3, "extrapolated, bench_montecarlo"),
+        1 / 16: (36 * 3600.0, "extrapolated (issue 3)"),
+    }
     print(f"{'D':>8s} {'exact':>14s} {'PDE':>14s} {'rel err':>9s} {'PDE s':>8s} {'MC s':>9s} {'MC/PDE':>9s}  MC source")
     for D, ref in exact.items():
         model = fp.Langevin(U1, D)
@@ -73,10 +91,14 @@ def main():
         sec, tau = best_of(lambda: mean_exit_time(model, g, None, boundary=("reflecting", "absorbing")))
         value = tau(-1.0)
         mc_sec, source = mc[D]
-        print(f"{D:8.5f} {ref:14.9g} {value:14.9g} {abs(value / ref - 1):9.1e} {sec:8.4f} {mc_sec:9.3g} "
-              f"{mc_sec / sec:9.2e}  {source}")
-    print("(MC seconds: time to a 1 % standard error at dt = 2e-3 with the bridge test, measured or"
-          " extrapolated by benchmarks/bench_montecarlo.py; the D = 1/16 figure is issue 3's estimate.)")
+        print(
+            f"{D:8.5f} {ref:14.9g} {value:14.9g} {abs(value / ref - 1):9.1e} {sec:8.4f} {mc_sec:9.3g} "
+            f"{mc_sec / sec:9.2e}  {source}"
+        )
+    print(
+        "(MC seconds: time to a 1 % standard error at dt = 2e-3 with the bridge test, measured or"
+        " extrapolated by benchmarks/bench_montecarlo.py; the D = 1/16 figure is issue 3's estimate.)"
+    )
 
 
 if __name__ == "__main__":

@@ -39,10 +39,10 @@ from fpsolve import levy_theory
 ALPHA = 1.5
 SCALES_1D = [0.5, 0.4, 0.3, 0.25, 0.2]
 SCALES_2D = [0.5, 0.3, 0.2]
-WELL_1D = [(-3.0, 0.0)]                 # the exit problem: leave this box
-BOX_1D = [(-3.0, 1.0)]                  # the PDE's grid: the well and the cells beyond x = 0
+WELL_1D = [(-3.0, 0.0)]  # the exit problem: leave this box
+BOX_1D = [(-3.0, 1.0)]  # the PDE's grid: the well and the cells beyond x = 0
 WELL_2D = [(-2.5, 0.0), (-1.5, 1.5)]
-BOX_2D = [(-2.5, 0.7), (-1.5, 1.5)]     # x = 0 is a cell face of 256 cells
+BOX_2D = [(-2.5, 0.7), (-1.5, 1.5)]  # x = 0 is a cell face of 256 cells
 
 
 def left_of_zero(x, *rest):
@@ -86,8 +86,15 @@ def monte_carlo(model, bounds, start, paths: int, dt: float, seed: int) -> dict:
     mean, sd = float(times.mean()), float(times.std(ddof=1))
     cv = sd / mean
     seconds = wall2 - wall
-    return dict(tau=mean, se=sd / math.sqrt(paths), cv=cv, seconds=seconds, cpu=cpu2 - cpu,
-                to_one_percent=seconds * (cv / 0.01) ** 2 / paths, steps=float(times.sum() / dt))
+    return dict(
+        tau=mean,
+        se=sd / math.sqrt(paths),
+        cv=cv,
+        seconds=seconds,
+        cpu=cpu2 - cpu,
+        to_one_percent=seconds * (cv / 0.01) ** 2 / paths,
+        steps=float(times.sum() / dt),
+    )
 
 
 def crossover(scales, mc_seconds, pde_seconds) -> tuple:
@@ -100,8 +107,10 @@ def run(dim: int, scales, landscape, well, bounds, cells, start, args) -> None:
     print(f"\n=== {dim}-D, alpha = {ALPHA}, well {well}, start {start}, PDE on {cells} cells of {bounds} ===")
     if not args.skip_mc:  # compile the simulator (excluded from the timings)
         monte_carlo(fp.LevyLangevin(landscape, ALPHA, scales[0]), well, start, 50, args.dt, 0)
-    head = (f"{'eps':>5s} {'PDE s':>7s} {'PDE cpu':>7s} {'tau PDE':>9s} {'grid err':>8s} {'tau IP':>8s} "
-            f"{'tau MC':>9s} {'99% half':>8s} {'dev/se':>6s} {'MC s to 1%':>10s} {'MC/PDE':>8s} {'even at':>7s}")
+    head = (
+        f"{'eps':>5s} {'PDE s':>7s} {'PDE cpu':>7s} {'tau PDE':>9s} {'grid err':>8s} {'tau IP':>8s} "
+        f"{'tau MC':>9s} {'99% half':>8s} {'dev/se':>6s} {'MC s to 1%':>10s} {'MC/PDE':>8s} {'even at':>7s}"
+    )
     print(head)
     rows = []
     for k, eps in enumerate(scales):
@@ -113,8 +122,10 @@ def run(dim: int, scales, landscape, well, bounds, cells, start, args) -> None:
         if refused:
             line = f"{eps:5g} {'PDE refused (below)':>33s} {ip:8.3f}"
         else:
-            line = (f"{eps:5g} {pde['seconds']:7.3f} {pde['cpu']:7.3f} {pde['tau']:9.4f} "
-                    f"{abs(pde['error']) / pde['tau']:8.1e} {ip:8.3f}")
+            line = (
+                f"{eps:5g} {pde['seconds']:7.3f} {pde['cpu']:7.3f} {pde['tau']:9.4f} "
+                f"{abs(pde['error']) / pde['tau']:8.1e} {ip:8.3f}"
+            )
         if not args.skip_mc:
             mc = monte_carlo(model, well, start, args.paths, args.dt, seed=100 + k)
             rows.append((eps, np.nan if refused else pde["seconds"], mc["to_one_percent"]))
@@ -122,8 +133,10 @@ def run(dim: int, scales, landscape, well, bounds, cells, start, args) -> None:
             ratio = "" if refused else f"{mc['to_one_percent'] / pde['seconds']:8.1f}"
             # the relative standard error at which the Monte Carlo costs what the PDE does
             even = "" if refused else f"{0.01 * math.sqrt(mc['to_one_percent'] / pde['seconds']):7.1%}"
-            line += (f" {mc['tau']:9.4f} {2.576 * mc['se']:8.3f} {deviation:>6s} "
-                     f"{mc['to_one_percent']:10.2f} {ratio:>8s} {even:>7s}")
+            line += (
+                f" {mc['tau']:9.4f} {2.576 * mc['se']:8.3f} {deviation:>6s} "
+                f"{mc['to_one_percent']:10.2f} {ratio:>8s} {even:>7s}"
+            )
         print(line, flush=True)
         if refused:
             print(f"      PDE refused: {pde['refused']}")
@@ -132,9 +145,11 @@ def run(dim: int, scales, landscape, well, bounds, cells, start, args) -> None:
         pde_s = pde_s[np.isfinite(pde_s)]
         eps_star, p = crossover(scales_done, mc_s, pde_s.max())
         where = "inside" if scales_done.min() <= eps_star <= scales_done.max() else "outside (extrapolated)"
-        print(f"Monte Carlo cost to 1 % ~ eps^{p:.2f}; it equals the PDE's {pde_s.max():.3f} s at eps = "
-              f"{eps_star:.3g}, {where} the measured range [{scales_done.min():g}, {scales_done.max():g}]: "
-              f"the PDE wins for every eps below it")
+        print(
+            f"Monte Carlo cost to 1 % ~ eps^{p:.2f}; it equals the PDE's {pde_s.max():.3f} s at eps = "
+            f"{eps_star:.3g}, {where} the measured range [{scales_done.min():g}, {scales_done.max():g}]: "
+            f"the PDE wins for every eps below it"
+        )
 
 
 def main():

@@ -66,7 +66,7 @@ def since(start):
 
 
 def peak_gib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20   # ru_maxrss is in KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # ru_maxrss is in KiB
 
 
 def exit_time_2d(n, temperature=0.25):
@@ -88,16 +88,21 @@ def exit_time_4d(n, temperature=0.25):
 
 def four_d(sizes):
     print("== 4-D phase space: mean exit time, matrix-free + plane-preconditioned GMRES ==")
-    exit_time_4d(12)                                  # compile the kernels
-    print(f"{'cells':>10} {'tau(-1,0,0,0)':>15} {'2-D tau(-1,0)':>15} {'rel. diff':>10} "
-          f"{'wall s':>8} {'CPU s':>8} {'peak GiB':>9}")
+    exit_time_4d(12)  # compile the kernels
+    print(
+        f"{'cells':>10} {'tau(-1,0,0,0)':>15} {'2-D tau(-1,0)':>15} {'rel. diff':>10} "
+        f"{'wall s':>8} {'CPU s':>8} {'peak GiB':>9}"
+    )
     results = {}
     for n in sizes:
         tau4, (wall, cpu) = exit_time_4d(n)
         tau2, _ = exit_time_2d(n)
         results[n] = tau4
-        print(f"{n}^4={n**4:>8.2e} {tau4:15.6f} {tau2:15.6f} {abs(tau4 - tau2) / tau2:10.1e} "
-              f"{wall:8.1f} {cpu:8.1f} {peak_gib():9.2f}", flush=True)
+        print(
+            f"{n}^4={n**4:>8.2e} {tau4:15.6f} {tau2:15.6f} {abs(tau4 - tau2) / tau2:10.1e} "
+            f"{wall:8.1f} {cpu:8.1f} {peak_gib():9.2f}",
+            flush=True,
+        )
     return results
 
 
@@ -105,7 +110,7 @@ def two_d(n=512):
     print(f"== 2-D phase space {n}^2: stationary law and mean exit time (public API) ==")
     model = model_2d(0.25)
     small = fp.phase_space_grid(theta=(-2.2, 2.2), v=(-3, 3), cells=(64, 64))
-    fp.FokkerPlanck(model, small).stationary()       # compile
+    fp.FokkerPlanck(model, small).stationary()  # compile
     exit_time_2d(64)
     grid = fp.phase_space_grid(theta=(-2.2, 2.2), v=(-3, 3), cells=(n, n))
     start = clock()
@@ -116,11 +121,16 @@ def two_d(n=512):
     boltzmann = np.exp(-(((th**2 - 1) ** 2) + v**2 / 2) / 0.25)
     boltzmann /= boltzmann.sum() * grid.cell_volume
     error = np.abs(p - boltzmann).max() / boltzmann.max()
-    print(f"stationary: {wall:.2f} s wall, {cpu:.2f} s CPU (one sparse LU); max |p - Maxwell-Boltzmann| / max "
-          f"= {error:.1e}")
+    print(
+        f"stationary: {wall:.2f} s wall, {cpu:.2f} s CPU (one sparse LU); max |p - Maxwell-Boltzmann| / max "
+        f"= {error:.1e}"
+    )
     tau, (wall, cpu) = exit_time_2d(n)
-    print(f"exit time:  {wall:.2f} s wall, {cpu:.2f} s CPU; tau(-1, 0) = {tau:.4f} "
-          "(Monte Carlo reference 154.77 +/- 0.27, /work/notes/kinetic_mc_reference.md)", flush=True)
+    print(
+        f"exit time:  {wall:.2f} s wall, {cpu:.2f} s CPU; tau(-1, 0) = {tau:.4f} "
+        "(Monte Carlo reference 154.77 +/- 0.27, /work/notes/kinetic_mc_reference.md)",
+        flush=True,
+    )
 
 
 def monte_carlo_cost(temperature, pilot_paths, dt=0.03, seed=7):
@@ -130,7 +140,7 @@ def monte_carlo_cost(temperature, pilot_paths, dt=0.03, seed=7):
 
     sim = fp.montecarlo.simulator(model_2d(temperature), dt, seed=seed)
     domain = HalfSpace((1.0, 0.0), 0.0)
-    sim.exit_times((-1.0, 0.0), 64, domain=domain, t_max=10.0)        # compile
+    sim.exit_times((-1.0, 0.0), 64, domain=domain, t_max=10.0)  # compile
     start = clock()
     result = sim.exit_times((-1.0, 0.0), pilot_paths, domain=domain, t_max=1e7)
     wall, cpu = since(start)
@@ -151,20 +161,24 @@ def side_by_side(n=512):
         mc_seconds = steps * cpu_step
         tau_pde, (wall, cpu) = exit_time_2d(n, temperature)
         rows[temperature] = (mc_seconds, cpu)
-        print(f"T = {temperature:<6g} MC: tau = {tau_mc:9.1f}, CV = {cv:.3f}, {1e9 * wall_step:.1f} ns/step wall, "
-              f"1 % = {steps:.2e} steps = {mc_seconds:8.2f} CPU s ({steps * wall_step:.2f} s wall) | "
-              f"PDE: tau = {tau_pde:9.2f} in {cpu:.2f} CPU s ({wall:.2f} s wall) | MC / PDE = "
-              f"{mc_seconds / cpu:.2g}", flush=True)
+        print(
+            f"T = {temperature:<6g} MC: tau = {tau_mc:9.1f}, CV = {cv:.3f}, {1e9 * wall_step:.1f} ns/step wall, "
+            f"1 % = {steps:.2e} steps = {mc_seconds:8.2f} CPU s ({steps * wall_step:.2f} s wall) | "
+            f"PDE: tau = {tau_pde:9.2f} in {cpu:.2f} CPU s ({wall:.2f} s wall) | MC / PDE = "
+            f"{mc_seconds / cpu:.2g}",
+            flush=True,
+        )
     tau_low, (_, wall_low) = exit_time_2d(n, 1.0 / 16)
     # Monte Carlo cost ~ tau ~ exp(dU / T): Arrhenius through the two measured points
     (m1, p1), (m2, p2) = rows[0.25], rows[0.125]
     slope = math.log(m2 / m1) / (8.0 - 4.0)
     mc_low = m2 * math.exp(slope * (16.0 - 8.0))
     crossover = 4.0 + math.log(0.5 * (p1 + p2) / m1) / slope
-    print(f"T = 1/16   PDE: tau = {tau_low:.4g} in {wall_low:.2f} CPU s | MC to 1 % (Arrhenius extrapolation "
-          f"of the measured cost) {mc_low:.3g} CPU s | MC / PDE = {mc_low / wall_low:.2g}")
-    print(f"crossover: Monte Carlo to 1 % costs as much as the PDE at 1/T = {crossover:.2f} "
-          f"(T = {1 / crossover:.3f})")
+    print(
+        f"T = 1/16   PDE: tau = {tau_low:.4g} in {wall_low:.2f} CPU s | MC to 1 % (Arrhenius extrapolation "
+        f"of the measured cost) {mc_low:.3g} CPU s | MC / PDE = {mc_low / wall_low:.2g}"
+    )
+    print(f"crossover: Monte Carlo to 1 % costs as much as the PDE at 1/T = {crossover:.2f} (T = {1 / crossover:.3f})")
 
 
 def main():

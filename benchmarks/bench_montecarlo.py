@@ -44,8 +44,15 @@ def quartic():
 def exact_exit_time(T, r=-2.5, s=0.0, x=-1.0):
     """tau(x) = (1/T) int_x^s e^{U(y)/T} int_r^y e^{-U(z)/T} dz dy."""
     U = lambda z: (z * z - 1) ** 2  # noqa: E731
-    inner = lambda y: integrate.quad(lambda z: math.exp(-U(z) / T), r, y,  # noqa: E731
-                                     points=[-1.0] if y > -1 else None, epsabs=0, epsrel=1e-12, limit=200)[0]
+    inner = lambda y: integrate.quad(
+        lambda z: math.exp(-U(z) / T),
+        r,
+        y,  # noqa: E731
+        points=[-1.0] if y > -1 else None,
+        epsabs=0,
+        epsrel=1e-12,
+        limit=200,
+    )[0]
     return integrate.quad(lambda y: math.exp(U(y) / T) * inner(y), x, s, epsabs=0, epsrel=1e-11)[0] / T
 
 
@@ -64,13 +71,16 @@ def throughput(sim, box, threads):
         for k in sorted({1, threads}):
             numba.set_num_threads(k)
             if dom is None:
+
                 def run():
                     sim.sample([-1.0], 2000, [t_end])
                     return 2000 * round(t_end / sim.dt)
             else:
+
                 def run():
                     ex = sim.exit_times([-1.0], 2000, dom, t_max=t_end)
                     return int(np.sum(np.rint(ex.times / sim.dt)))
+
             rate = best_rate(run)
             print(f"{label:<34}{k:>8}{rate:>12.3g}{k / rate * 1e9:>14.1f}")
     numba.set_num_threads(threads)
@@ -81,8 +91,12 @@ def pde_time(T, exact):
     n = 250
     while True:
         grid = fpsolve.Grid([(-2.5, 0.0)], [n])
-        solve = lambda: fpsolve.mean_exit_time(model, grid, domain=None,  # noqa: E731
-                                               boundary=("reflecting", "absorbing"))
+        solve = lambda: fpsolve.mean_exit_time(
+            model,
+            grid,
+            domain=None,  # noqa: E731
+            boundary=("reflecting", "absorbing"),
+        )
         err = abs(float(solve()(-1.0)) / exact - 1)
         if err <= 1e-6 or n >= 256_000:
             break
@@ -131,8 +145,10 @@ def main(quick=False):
     temps = [0.5, 0.25] if quick else [0.5, 0.25, 0.125, 1 / 12]
     exact = dict(EXACT)
     exact[0.5] = exact_exit_time(0.5)
-    print(f"{'dU/D':>5}{'D':>8}{'tau exact':>14}{'MC mean':>12}{'MC se':>7}{'MC err':>8}{'CV':>6}"
-          f"{'MC s (1 %)':>12}{'':>22}{'PDE n':>8}{'PDE err':>9}{'PDE s':>8}{'MC/PDE':>9}")
+    print(
+        f"{'dU/D':>5}{'D':>8}{'tau exact':>14}{'MC mean':>12}{'MC se':>7}{'MC err':>8}{'CV':>6}"
+        f"{'MC s (1 %)':>12}{'':>22}{'PDE n':>8}{'PDE err':>9}{'PDE s':>8}{'MC/PDE':>9}"
+    )
     for T in temps:
         n, err, t_pde = pde_time(T, exact[T])
         s = mc.simulator(Langevin(quartic(), temperature=T), dt=DT, seed=7, bounds=[(-2.5, 2.5)])
@@ -140,11 +156,15 @@ def main(quick=False):
         t_mc, ex, cv, how = mc_time(s, box, exact[T], rate)
         mean = float(np.mean(ex.times))
         se = float(np.std(ex.times, ddof=1) / math.sqrt(ex.n_paths))
-        print(f"{1 / T:>5g}{T:>8.4g}{exact[T]:>14.10g}{mean:>12.5g}{se / exact[T]:>7.2%}"
-              f"{mean / exact[T] - 1:>8.2%}{cv:>6.2f}{t_mc:>12.3g}{how:>22}{n:>8d}{err:>9.1e}"
-              f"{t_pde:>8.3f}{t_mc / t_pde:>9.3g}")
-    print(f"\nD = 0.5: exact by quad {exact[0.5]:.10g}; censored paths: none counted as exits "
-          f"(t_max = 60 tau, 20 tau for pilots)")
+        print(
+            f"{1 / T:>5g}{T:>8.4g}{exact[T]:>14.10g}{mean:>12.5g}{se / exact[T]:>7.2%}"
+            f"{mean / exact[T] - 1:>8.2%}{cv:>6.2f}{t_mc:>12.3g}{how:>22}{n:>8d}{err:>9.1e}"
+            f"{t_pde:>8.3f}{t_mc / t_pde:>9.3g}"
+        )
+    print(
+        f"\nD = 0.5: exact by quad {exact[0.5]:.10g}; censored paths: none counted as exits "
+        f"(t_max = 60 tau, 20 tau for pilots)"
+    )
 
 
 if __name__ == "__main__":

@@ -34,11 +34,22 @@ def exit_time_reference(x0: float) -> float:
     U = fp.landscapes.double_well()
 
     def inner(y):
-        return quad(lambda z: np.exp(-U(z) / T), BOX[0], y, points=[-1.0] if y > -1 else None,
-                    epsabs=0, epsrel=1e-13, limit=200)[0]
+        return quad(
+            lambda z: np.exp(-U(z) / T), BOX[0], y, points=[-1.0] if y > -1 else None, epsabs=0, epsrel=1e-13, limit=200
+        )[0]
 
-    return quad(lambda y: np.exp(U(y) / T) * inner(y), x0, 0.0, points=[-1.0] if x0 < -1 else None,
-                epsabs=0, epsrel=1e-13, limit=200)[0] / T
+    return (
+        quad(
+            lambda y: np.exp(U(y) / T) * inner(y),
+            x0,
+            0.0,
+            points=[-1.0] if x0 < -1 else None,
+            epsabs=0,
+            epsrel=1e-13,
+            limit=200,
+        )[0]
+        / T
+    )
 
 
 def best_time(run, repeats: int) -> tuple:
@@ -63,8 +74,9 @@ def spectral_exit_times(references, sizes=(40, 48, 56, 64, 72, 80, 96)) -> list:
         grid = fp.Grid([BOX], [n])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # coarse sizes warn that they are not resolved
-            seconds, tau = best_time(lambda: fp.mean_exit_time(model, grid, lambda x: x < 0,
-                                                               discretization="spectral"), 20)
+            seconds, tau = best_time(
+                lambda: fp.mean_exit_time(model, grid, lambda x: x < 0, discretization="spectral"), 20
+            )
         rows.append((n, seconds, exit_time_error([tau(x) for x in STARTS], references)))
     return rows
 
@@ -113,20 +125,26 @@ def exit_time_benchmark() -> dict:
     rich = first_reaching(rich_rows, 2)
     out = {"spectral": cheb, "fv": plain, "fv_richardson": rich, "rows": (spectral, fv)}
     print()
-    print(f"to {TARGET:g}: chebyshev {cheb[0]} points in {cheb[1] * 1e3:.2f} ms (target 5 ms: "
-          f"{'met' if cheb[1] <= 5e-3 else 'NOT met'})")
+    print(
+        f"to {TARGET:g}: chebyshev {cheb[0]} points in {cheb[1] * 1e3:.2f} ms (target 5 ms: "
+        f"{'met' if cheb[1] <= 5e-3 else 'NOT met'})"
+    )
     if plain is None:
         # the FV error is second order: extrapolate the cells it would need from the finest grid
         n, seconds, error = fv[-1][:3]
         need = n * np.sqrt(error / TARGET)
-        print(f"  fv alone does not reach it by {n} cells (error {error:.2e}); second order needs "
-              f"~{need:.2e} cells (extrapolated), ~{seconds * need / n:.2f} s")
+        print(
+            f"  fv alone does not reach it by {n} cells (error {error:.2e}); second order needs "
+            f"~{need:.2e} cells (extrapolated), ~{seconds * need / n:.2f} s"
+        )
         out["fv_extrapolated"] = (need, seconds * need / n)
     else:
         print(f"  fv alone: {plain[0]} cells in {plain[1] * 1e3:.1f} ms")
     if rich is not None:
-        print(f"  fv Richardson: {rich[0]} cells (two grids) in {rich[1] * 1e3:.2f} ms; "
-              f"ratio fv-Richardson / chebyshev time {rich[1] / cheb[1]:.1f}")
+        print(
+            f"  fv Richardson: {rich[0]} cells (two grids) in {rich[1] * 1e3:.2f} ms; "
+            f"ratio fv-Richardson / chebyshev time {rich[1] / cheb[1]:.1f}"
+        )
     return out
 
 
@@ -148,8 +166,7 @@ def fv_periodic_errors(sizes=(64, 128, 256), t_end=10.0) -> list:
 def evolution_benchmark() -> dict:
     from fpsolve.discretize.fourier_benchmark import benchmark_evolution
 
-    seconds, error, stats = min((benchmark_evolution(n=256, t_end=10.0, dt=0.25) for _ in range(3)),
-                                key=lambda r: r[0])
+    seconds, error, stats = min((benchmark_evolution(n=256, t_end=10.0, dt=0.25) for _ in range(3)), key=lambda r: r[0])
     fv = fv_periodic_errors()
     print()
     print("2-D periodic evolution to t = 10, U = cos x + cos y + cos(x - y)/2, T = 0.5")
@@ -162,11 +179,13 @@ def evolution_benchmark() -> dict:
     growth = np.log(s2 / s1) / np.log(n2 / n1)
     need = n2 * (e2 / error) ** (1 / order)
     need_seconds = s2 * (need / n2) ** growth
-    print(f"fourier 256^2 to t = 10 in {seconds:.3f} s (target 1 s: {'met' if seconds <= 1 else 'NOT met'}); "
-          f"FV observed order {order:.2f}: for the Fourier error {error:.1e} it would need ~{need:.0f}^2 "
-          f"cells and ~{need_seconds:.3g} s (extrapolated with time ~ n^{growth:.2f}); "
-          f"FV at 256^2 is {e2 / error:.1e}x less accurate and {s2 / seconds:.1f}x "
-          f"{'slower' if s2 > seconds else 'faster'}")
+    print(
+        f"fourier 256^2 to t = 10 in {seconds:.3f} s (target 1 s: {'met' if seconds <= 1 else 'NOT met'}); "
+        f"FV observed order {order:.2f}: for the Fourier error {error:.1e} it would need ~{need:.0f}^2 "
+        f"cells and ~{need_seconds:.3g} s (extrapolated with time ~ n^{growth:.2f}); "
+        f"FV at 256^2 is {e2 / error:.1e}x less accurate and {s2 / seconds:.1f}x "
+        f"{'slower' if s2 > seconds else 'faster'}"
+    )
     return {"fourier": (seconds, error, stats), "fv": fv, "fv_needed": (need, need_seconds)}
 
 

@@ -64,8 +64,10 @@ def main(quick: bool = False) -> None:
         orders = ["", ""]
         if len(second) >= 3:
             orders = [f"{np.log2(abs(s[-2] - s[-3]) / abs(s[-1] - s[-2])):.2f}" for s in (second, upwind)]
-        print(f"{n:>6} x {2 * n:<5} {second[-1]:13.4f} {orders[0]:>6} {upwind[-1]:9.3f} {orders[1]:>6} "
-              f"{time.perf_counter() - begin:8.2f}")
+        print(
+            f"{n:>6} x {2 * n:<5} {second[-1]:13.4f} {orders[0]:>6} {upwind[-1]:9.3f} {orders[1]:>6} "
+            f"{time.perf_counter() - begin:8.2f}"
+        )
     value, order, error = richardson(*second[-3:])
     print(f"Richardson (finest three, observed order {order:.2f}): tau = {value:.3f} +- {error:.3f}")
 
@@ -78,8 +80,10 @@ def main(quick: bool = False) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tau = killed.solve(-np.ones(killed.n_live))
-        print(f"kappa = 1/3 on {n} x {2 * n}: exit times range {tau.min():.3g} .. {tau.max():.4g} "
-              "(negative next to the exit: the stencil reads the empty downstream cell)")
+        print(
+            f"kappa = 1/3 on {n} x {2 * n}: exit times range {tau.min():.3g} .. {tau.max():.4g} "
+            "(negative next to the exit: the stencil reads the empty downstream cell)"
+        )
 
 
 if __name__ == "__main__":

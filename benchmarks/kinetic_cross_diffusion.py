@@ -34,14 +34,15 @@ SIGMA = np.array([[1.0, 0.6], [0.6, 0.5]])
 
 def model():
     noise = lambda x, y: SIGMA[:, :, None, None] * np.ones((1, 1) + np.shape(x))  # noqa: E731
-    return fp.UnderdampedLangevin(fp.Landscape(lambda x, y: 0.5 * (x**2 + 0.6 * x * y + y**2)),
-                                  friction=1.0, temperature=0.5, noise=noise)
+    return fp.UnderdampedLangevin(
+        fp.Landscape(lambda x, y: 0.5 * (x**2 + 0.6 * x * y + y**2)), friction=1.0, temperature=0.5, noise=noise
+    )
 
 
 def covariance():
     B = np.block([[np.zeros((2, 2)), -np.eye(2)], [H, np.eye(2)]])
     D = np.zeros((4, 4))
-    D[2:, 2:] = 0.5 * SIGMA   # D_v = gamma T Sigma
+    D[2:, 2:] = 0.5 * SIGMA  # D_v = gamma T Sigma
     return solve_continuous_lyapunov(B, 2 * D)
 
 
@@ -58,8 +59,10 @@ def residuals(sizes):
         x = np.stack([a.ravel() for a in grid.mesh()])
         p = np.exp(-0.5 * np.sum(x * np.linalg.solve(C, x), axis=0))
         without = dataclasses.replace(c, cross=())
-        print(f"{n:>4}^4 {np.abs(kk.apply_forward(c, p)).max():12.4g} "
-              f"{np.abs(kk.apply_forward(without, p)).max():14.4g}", flush=True)
+        print(
+            f"{n:>4}^4 {np.abs(kk.apply_forward(c, p)).max():12.4g} {np.abs(kk.apply_forward(without, p)).max():14.4g}",
+            flush=True,
+        )
 
 
 def laws(sizes):
@@ -76,8 +79,11 @@ def laws(sizes):
         th1, th2, v1, v2 = grid.mesh()
         circulation = float(np.sum(pi * (th1 * v2 - th2 * v1)))
         variances = np.array([np.sum(pi * a * a) for a in (th1, th2, v1, v2)])
-        print(f"{n}^4: circulation {circulation:.4f} ({(circulation - exact) / exact:+.1%}), variance "
-              f"errors {np.round((variances - np.diag(C)) / np.diag(C), 3)}, {cpu:.1f} CPU s", flush=True)
+        print(
+            f"{n}^4: circulation {circulation:.4f} ({(circulation - exact) / exact:+.1%}), variance "
+            f"errors {np.round((variances - np.diag(C)) / np.diag(C), 3)}, {cpu:.1f} CPU s",
+            flush=True,
+        )
 
 
 def main():

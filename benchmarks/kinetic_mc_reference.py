@@ -77,8 +77,10 @@ def table(dts, n_paths, seed0):
     for k, dt in enumerate(dts):
         mean, se, cv, seconds, steps = exit_run(dt, n_paths, seed0 + k)
         rows.append((dt, mean, se))
-        print(f"{dt:8.4f} {n_paths:9d} {mean:10.4f} {se:8.4f} {cv:6.3f} {seconds:8.1f} "
-              f"{1e9 * seconds / steps:8.2f}", flush=True)
+        print(
+            f"{dt:8.4f} {n_paths:9d} {mean:10.4f} {se:8.4f} {cv:6.3f} {seconds:8.1f} {1e9 * seconds / steps:8.2f}",
+            flush=True,
+        )
     return rows
 
 
@@ -105,8 +107,10 @@ def main():
     if len(rows) >= 3:
         print(f"best-fitting weak order p = {fit_order(dts_, means, ses):.2f}")
     tau0, se0, C, seC, chi2 = fit(dts_, means, ses, args.order)
-    print(f"fit tau = tau_0 + C dt^{args.order:g}: tau_0 = {tau0:.4f} +/- {Z99 * se0:.4f} (99 %, "
-          f"{100 * Z99 * se0 / tau0:.3f} %), C = {C:.3f} +/- {seC:.3f}, chi2/dof = {chi2:.2f}")
+    print(
+        f"fit tau = tau_0 + C dt^{args.order:g}: tau_0 = {tau0:.4f} +/- {Z99 * se0:.4f} (99 %, "
+        f"{100 * Z99 * se0 / tau0:.3f} %), C = {C:.3f} +/- {seC:.3f}, chi2/dof = {chi2:.2f}"
+    )
 
 
 def wall_times(order):
@@ -120,10 +124,12 @@ def wall_times(order):
         mean, se, cv, seconds, steps = exit_run(dt, pilot, 7, temperature)
         rate = seconds / steps
         n1, n99 = math.ceil((cv / 0.01) ** 2), math.ceil((Z99 * cv / 0.01) ** 2)
-        print(f"T = {temperature:g}: dt = {dt:g}, tau = {mean:.1f} +/- {se:.1f}, CV = {cv:.3f}, "
-              f"{1e9 * rate:.1f} ns/step ({pilot} paths, {seconds:.1f} s): 1 % (1 se) needs {n1} paths, "
-              f"{n1 * mean / dt * rate:.2f} s; 1 % (99 %) needs {n99} paths, {n99 * mean / dt * rate:.2f} s",
-              flush=True)
+        print(
+            f"T = {temperature:g}: dt = {dt:g}, tau = {mean:.1f} +/- {se:.1f}, CV = {cv:.3f}, "
+            f"{1e9 * rate:.1f} ns/step ({pilot} paths, {seconds:.1f} s): 1 % (1 se) needs {n1} paths, "
+            f"{n1 * mean / dt * rate:.2f} s; 1 % (99 %) needs {n99} paths, {n99 * mean / dt * rate:.2f} s",
+            flush=True,
+        )
         if temperature == 0.25:
             mean, se, cv, seconds, steps = exit_run(dt, n1, 8, temperature)
             print(f"   direct run, {n1} paths: tau = {mean:.2f} +/- {se:.2f} (1 se), {seconds:.2f} s")

@@ -41,8 +41,7 @@ def main():
             biases.append(bias)
             print(f"{alpha:6.2f} {dt:8.0e} {bias:+10.4f} {se:8.4f} {time.perf_counter() - start:6.1f}")
         slope = np.polyfit(np.log(STEPS), np.log(np.maximum(biases, 1e-6)), 1)[0]
-        print(f"       fitted order p = {slope:.2f} (bias ~ dt^p; compare 1/alpha = {1 / alpha:.2f}, "
-              f"1/2 = 0.50)")
+        print(f"       fitted order p = {slope:.2f} (bias ~ dt^p; compare 1/alpha = {1 / alpha:.2f}, 1/2 = 0.50)")
 
 
 def speed():
@@ -54,8 +53,10 @@ def speed():
     run = sim.exit_times([-1.0], 4000, domain=left, t_max=500.0)
     elapsed = time.perf_counter() - start
     steps = float((run.times / sim.dt).sum())
-    print(f"tau(-1) = {run.times.mean():.3f} +- {run.times.std(ddof=1) / math.sqrt(4000):.3f}; "
-          f"{elapsed:.2f} s, {1e9 * elapsed / steps:.0f} ns per step (all cores)")
+    print(
+        f"tau(-1) = {run.times.mean():.3f} +- {run.times.std(ddof=1) / math.sqrt(4000):.3f}; "
+        f"{elapsed:.2f} s, {1e9 * elapsed / steps:.0f} ns per step (all cores)"
+    )
 
 
 if __name__ == "__main__":

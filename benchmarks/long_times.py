@@ -29,11 +29,13 @@ def to_gibbs():
     for n in (400, 800):
         grid = fp.Grid([(-2.5, 2.5)], [n])
         sol = fp.FokkerPlanck(fp.Langevin(TILTED, 1 / 24), grid).evolve(
-            fp.gaussian(grid, mean=-1.0, std=0.1), [0, 1e13, 1e16])
+            fp.gaussian(grid, mean=-1.0, std=0.1), [0, 1e13, 1e16]
+        )
         ref = gibbs_cell_masses(TILTED, 1 / 24, np.linspace(-2.5, 2.5, n + 1))
         l1 = [np.abs(p * grid.cell_volume - ref).sum() for p in sol.p[1:]]
-        print(f"   1-D T=1/24 n={n}: t=1e13 {l1[0]:.2e}, t=1e16 {l1[1]:.2e}, "
-              f"mass error {np.abs(sol.mass - 1).max():.1e}")
+        print(
+            f"   1-D T=1/24 n={n}: t=1e13 {l1[0]:.2e}, t=1e16 {l1[1]:.2e}, mass error {np.abs(sol.mass - 1).max():.1e}"
+        )
     U = fp.landscapes.double_well_2d()
     for n in (64, 128):
         grid = fp.Grid([(-2.5, 2.5), (-2.0, 2.0)], [n, n])
@@ -41,11 +43,15 @@ def to_gibbs():
             warnings.simplefilter("ignore", UserWarning)
             fpe = fp.FokkerPlanck(fp.Langevin(U, 1 / 12), grid)
         sol = fpe.evolve(fp.gaussian(grid, mean=(-1.0, 0.0), std=0.2), [0, 1e5, 1e8])
-        ref = np.outer(gibbs_cell_masses(lambda x: (x**2 - 1) ** 2, 1 / 12, np.linspace(-2.5, 2.5, n + 1)),
-                       gibbs_cell_masses(lambda y: 2 * y**2, 1 / 12, np.linspace(-2.0, 2.0, n + 1)))
+        ref = np.outer(
+            gibbs_cell_masses(lambda x: (x**2 - 1) ** 2, 1 / 12, np.linspace(-2.5, 2.5, n + 1)),
+            gibbs_cell_masses(lambda y: 2 * y**2, 1 / 12, np.linspace(-2.0, 2.0, n + 1)),
+        )
         l1 = np.abs(sol.p[-1] * grid.cell_volume - ref).sum()
-        print(f"   2-D T=1/12 {n}x{n}: t=1e8 {l1:.2e}, mass error {np.abs(sol.mass - 1).max():.1e}, "
-              f"{sol.stats['seconds']:.2f} s")
+        print(
+            f"   2-D T=1/12 {n}x{n}: t=1e8 {l1:.2e}, mass error {np.abs(sol.mass - 1).max():.1e}, "
+            f"{sol.stats['seconds']:.2f} s"
+        )
 
 
 def survival():
@@ -65,10 +71,11 @@ def survival():
                 err = f"rate error {np.log(s[1] / s[2]) / 7 - 1:+.1e}"
             except RuntimeError:
                 err = "refused (RuntimeError)"
-        said = [str(w.message).split("about ")[1].split(" ")[0] for w in caught
-                if "only to about" in str(w.message)]
-        print(f"   T=1/{round(1 / temperature)}: lambda_1 {rate:.2e}, eps|A|/lambda_1 {condition:.1e}, "
-              f"{err}" + (f", warned: accurate to ~{said[0]}" if said else ""))
+        said = [str(w.message).split("about ")[1].split(" ")[0] for w in caught if "only to about" in str(w.message)]
+        print(
+            f"   T=1/{round(1 / temperature)}: lambda_1 {rate:.2e}, eps|A|/lambda_1 {condition:.1e}, "
+            f"{err}" + (f", warned: accurate to ~{said[0]}" if said else "")
+        )
 
 
 def implicit():

@@ -21,8 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import fpsolve as fp  # noqa: E402
 from fpsolve.linalg import _general_rates, killing_rates, relaxation_rates  # noqa: E402
-from tests.test_relaxation_rates import (chain_parts, double_well_generator,  # noqa: E402
-                                         eigenvalue_by_bisection, nonreversible_double_well)
+from tests.test_relaxation_rates import (
+    chain_parts,
+    double_well_generator,  # noqa: E402
+    eigenvalue_by_bisection,
+    nonreversible_double_well,
+)
 
 warnings.simplefilter("ignore")  # coarse-grid Peclet warnings: the float chain is the subject
 
@@ -30,15 +34,22 @@ warnings.simplefilter("ignore")  # coarse-grid Peclet warnings: the float chain 
 def birth_death_table():
     print("1-D double well on [-3, 3] (birth-death: bidiagonal singular values)")
     print(f"{'T':>7} {'cells':>6} {'gap/max|Q_ii|':>14} {'rel. error':>11} {'seconds':>8}")
-    for temperature, cells, digits in [(1 / 16, 8000, 50), (1 / 20, 8000, 50), (1 / 20, 2000, 50),
-                                       (1 / 40, 2000, 50), (1 / 300, 1000, 200)]:
+    for temperature, cells, digits in [
+        (1 / 16, 8000, 50),
+        (1 / 20, 8000, 50),
+        (1 / 20, 2000, 50),
+        (1 / 40, 2000, 50),
+        (1 / 300, 1000, 200),
+    ]:
         gen = double_well_generator(temperature, cells)
         begin = time.perf_counter()
         rate = gen.relaxation_rates(1)[0]
         seconds = time.perf_counter() - begin
         exact = eigenvalue_by_bisection(*chain_parts(gen.matrix), np.zeros(cells), 1, rate, digits)
-        print(f"1/{1 / temperature:<5.0f} {cells:>6} {rate / gen.fastest_rate:>14.1e} "
-              f"{abs(rate - exact) / exact:>11.1e} {seconds:>8.3f}")
+        print(
+            f"1/{1 / temperature:<5.0f} {cells:>6} {rate / gen.fastest_rate:>14.1e} "
+            f"{abs(rate - exact) / exact:>11.1e} {seconds:>8.3f}"
+        )
 
 
 def separable_2d_table():
@@ -53,8 +64,10 @@ def separable_2d_table():
         rows = np.arange(nx) * ny
         x_chain = sparse.csr_array(gen.matrix)[rows][:, rows]
         exact = eigenvalue_by_bisection(*chain_parts(x_chain), np.zeros(nx), 1, rate)
-        print(f"1/{1 / temperature:<5.0f} {nx:>4}x{ny:<3} {rate / gen.fastest_rate:>14.1e} "
-              f"{abs(rate - exact) / exact:>11.1e} {seconds:>8.3f}")
+        print(
+            f"1/{1 / temperature:<5.0f} {nx:>4}x{ny:<3} {rate / gen.fastest_rate:>14.1e} "
+            f"{abs(rate - exact) / exact:>11.1e} {seconds:>8.3f}"
+        )
 
 
 def nonreversible_table():
@@ -68,8 +81,9 @@ def nonreversible_table():
             verdict = "returned"
         except RuntimeError:
             verdict = "refused"
-        print(f"1/{1 / temperature:<5.0f} {abs(rate[0] - exact) / exact:>11.1e} "
-              f"{error[0] / rate[0]:>9.1e} {verdict:>14}")
+        print(
+            f"1/{1 / temperature:<5.0f} {abs(rate[0] - exact) / exact:>11.1e} {error[0] / rate[0]:>9.1e} {verdict:>14}"
+        )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,10 @@ def double_well_rows():
 
 
 def periodic_problem():
-    U = fp.Landscape(lambda x: np.cos(x) + 0.5 * np.sin(2 * x),
-                     lambda x: (-np.sin(x) + np.cos(2 * x))[None] * np.ones((1,) + np.shape(x)))
+    U = fp.Landscape(
+        lambda x: np.cos(x) + 0.5 * np.sin(2 * x),
+        lambda x: (-np.sin(x) + np.cos(2 * x))[None] * np.ones((1,) + np.shape(x)),
+    )
     return fp.Langevin(U, temperature=0.5)
 
 
@@ -58,9 +60,9 @@ def cell_averages_on(averages, n):
     N = averages.size
     c = np.fft.rfft(averages) / N
     k = np.arange(c.size)
-    point = c / np.sinc(k / N)                       # sinc(k h_N / 2) with h_N = 2 pi / N
+    point = c / np.sinc(k / N)  # sinc(k h_N / 2) with h_N = 2 pi / N
     weights = np.where((k == 0) | ((N % 2 == 0) & (k == N // 2)), 1.0, 2.0)
-    x0 = np.pi / N                                   # the first centre of the N-cell grid
+    x0 = np.pi / N  # the first centre of the N-cell grid
     x = (np.arange(n) + 0.5) * 2 * np.pi / n
     return (np.exp(1j * np.outer(x - x0, k)) @ (weights * point * np.sinc(k / n))).real
 
@@ -131,8 +133,15 @@ def barrier_rows():
         model = fp.Langevin(U, temperature=T)
 
         def inner(y):
-            return quad(lambda z: np.exp(-U(z) / T), -2.5, y, points=[-1.0] if y > -1 else None,
-                        epsabs=0, epsrel=1e-13, limit=400)[0]
+            return quad(
+                lambda z: np.exp(-U(z) / T),
+                -2.5,
+                y,
+                points=[-1.0] if y > -1 else None,
+                epsabs=0,
+                epsrel=1e-13,
+                limit=400,
+            )[0]
 
         exact = quad(lambda y: np.exp(U(y) / T) * inner(y), -1.0, 0.0, epsabs=0, epsrel=1e-13, limit=400)[0] / T
         best = (np.inf, 0)
@@ -140,13 +149,15 @@ def barrier_rows():
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    tau = fp.mean_exit_time(model, fp.Grid([(-2.5, 2.5)], [n]), lambda x: x < 0,
-                                            discretization="spectral")
+                    tau = fp.mean_exit_time(
+                        model, fp.Grid([(-2.5, 2.5)], [n]), lambda x: x < 0, discretization="spectral"
+                    )
                 best = min(best, (abs(tau(-1.0) / exact - 1), n))
             except ValueError:
                 pass
-        coarse, fine = (fp.mean_exit_time(model, fp.Grid([(-2.5, 2.5)], [n]), lambda x: x < 0)(-1.0)
-                        for n in (4000, 8000))
+        coarse, fine = (
+            fp.mean_exit_time(model, fp.Grid([(-2.5, 2.5)], [n]), lambda x: x < 0)(-1.0) for n in (4000, 8000)
+        )
         chebyshev = best[0] if np.isfinite(best[0]) else np.nan  # nan: refused at every size
         rows.append((1 / T, chebyshev, best[1], abs((4 * fine - coarse) / 3 / exact - 1), abs(fine / exact - 1)))
     return rows
@@ -170,8 +181,13 @@ def peclet_rows():
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    tau = fp.mean_exit_time(model, fp.Grid([(0.0, 1.0)], [n]), None,
-                                            boundary=("reflecting", "absorbing"), discretization="spectral")
+                    tau = fp.mean_exit_time(
+                        model,
+                        fp.Grid([(0.0, 1.0)], [n]),
+                        None,
+                        boundary=("reflecting", "absorbing"),
+                        discretization="spectral",
+                    )
                 row.append(max(abs(tau(x) / exact(x) - 1) for x in (0.5, D / 2)))
             except ValueError:
                 row.append(np.nan)  # refused: not resolved
@@ -205,10 +221,17 @@ def main():
     spectral, fv = double_well_rows()
     rich = [(n + n // 2, pair, r) for n, _, _, r, pair in fv if np.isfinite(r)]
     print("double well: chebyshev (points, s, error)", *[f"{n} {s:.2e} {e:.1e}" for n, s, e in spectral], sep="\n  ")
-    print("fv (cells, s, error; Richardson error, pair s)", *[f"{r[0]} {r[1]:.2e} {r[2]:.1e}; {r[3]:.1e} {r[4]:.2e}" for r in fv], sep="\n  ")
+    print(
+        "fv (cells, s, error; Richardson error, pair s)",
+        *[f"{r[0]} {r[1]:.2e} {r[2]:.1e}; {r[3]:.1e} {r[4]:.2e}" for r in fv],
+        sep="\n  ",
+    )
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    plot_pair(*axes, [("Chebyshev", spectral, "o-"), ("FV", [r[:3] for r in fv], "s-"),
-                      ("FV Richardson (N/2, N)", rich, "^-")], "double well mean exit time, T = 0.5")
+    plot_pair(
+        *axes,
+        [("Chebyshev", spectral, "o-"), ("FV", [r[:3] for r in fv], "s-"), ("FV Richardson (N/2, N)", rich, "^-")],
+        "double well mean exit time, T = 0.5",
+    )
     fig.tight_layout()
     fig.savefig(FIGURES / "spectral_double_well.png", dpi=110)
 
@@ -216,8 +239,11 @@ def main():
     print("periodic: fourier (modes, s, error)", *[f"{n} {s:.2e} {e:.1e}" for n, s, e in spectral_p], sep="\n  ")
     print("fv (cells, s, error)", *[f"{n} {s:.2e} {e:.1e}" for n, s, e in fv_p], sep="\n  ")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    plot_pair(*axes, [("Fourier ETDRK4", spectral_p, "o-"), ("FV exponential", fv_p, "s-")],
-              "periodic evolution to t = 1, U = cos x + sin 2x / 2")
+    plot_pair(
+        *axes,
+        [("Fourier ETDRK4", spectral_p, "o-"), ("FV exponential", fv_p, "s-")],
+        "periodic evolution to t = 1, U = cos x + sin 2x / 2",
+    )
     fig.tight_layout()
     fig.savefig(FIGURES / "spectral_periodic.png", dpi=110)
 

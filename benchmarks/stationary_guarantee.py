@@ -25,13 +25,20 @@ from fpsolve import stationary as stationary_module  # noqa: E402
 from fpsolve.balance import balance_errors  # noqa: E402
 from fpsolve.gth import axis_orderings  # noqa: E402
 
-CASES = [((22, 16), 32, "digits"), ((33, 24), 32, "digits"), ((44, 32), 16, "digits"),
-         ((220, 160), 4, "exit times"), ((220, 160), 8, None)]
+CASES = [
+    ((22, 16), 32, "digits"),
+    ((33, 24), 32, "digits"),
+    ((44, 32), 16, "digits"),
+    ((220, 160), 4, "exit times"),
+    ((220, 160), 8, None),
+]
 
 
 def main():
-    print(f"{'cells':>10} {'B':>3} {'GTH left':>12} {'LU left':>12} {'GTH balance':>30} "
-          f"{'LU balance':>28} {'seconds':>8}  reference")
+    print(
+        f"{'cells':>10} {'B':>3} {'GTH left':>12} {'LU left':>12} {'GTH balance':>30} "
+        f"{'LU balance':>28} {'seconds':>8}  reference"
+    )
     for cells, batch_size, reference in CASES:
         fpe = chains.sgd_problem(cells, batch_size)
         Q = stationary_module.markov_rates(fpe.generator.matrix)
@@ -48,8 +55,10 @@ def main():
             note = f"250 digits: max rel. error {np.max(np.abs(pi[judged] / exact[judged] - 1)):.1e}"
         elif reference == "exit times":
             note = f"two-state share {chains.two_state_left_share(fpe):.7f}"
-        print(f"{str(cells):>10} {batch_size:>3} {pi[left].sum():>12.6g} {lu[left].sum() / lu.sum():>12.3g} "
-              f"{balance_errors(Q, pi, slabs)!r:>30} {balance_errors(Q, lu, slabs)!r:>28} {seconds:>8.2f}  {note}")
+        print(
+            f"{str(cells):>10} {batch_size:>3} {pi[left].sum():>12.6g} {lu[left].sum() / lu.sum():>12.3g} "
+            f"{balance_errors(Q, pi, slabs)!r:>30} {balance_errors(Q, lu, slabs)!r:>28} {seconds:>8.2f}  {note}"
+        )
 
 
 if __name__ == "__main__":

@@ -48,18 +48,19 @@ exclude_patterns = ["_build", "sg_execution_times.rst", "**/sg_execution_times.r
 
 # -- Markdown (today's pages stay as they are) -------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath"]
-myst_heading_anchors = 3          # links to headings of other pages (page.md#a-heading) resolve
+myst_heading_anchors = 3  # links to headings of other pages (page.md#a-heading) resolve
 
 # -- API reference: autosummary over __all__ --------------------------------------------------
 # Subpackages of fpsolve are its public namespaces (modules are implementation); the list is read
 # from the installed package so that a new subpackage gets a page without an edit here.
 PUBLIC_PACKAGES = sorted(
-    f"fpsolve.{info.name}" for info in pkgutil.iter_modules(fpsolve.__path__)
+    f"fpsolve.{info.name}"
+    for info in pkgutil.iter_modules(fpsolve.__path__)
     if info.ispkg and not info.name.startswith("_")
 )
 autosummary_generate = True
-autosummary_ignore_module_all = False      # a module's __all__ decides what is public
-autosummary_imported_members = True        # public names are re-exported from private modules
+autosummary_ignore_module_all = False  # a module's __all__ decides what is public
+autosummary_imported_members = True  # public names are re-exported from private modules
 # a subpackage's page links the names the top level re-exports (fpsolve.Field, fpsolve.basins, ...)
 # to their top-level page instead of documenting the same object twice
 autosummary_context = {
@@ -67,7 +68,7 @@ autosummary_context = {
     "top_level_names": list(fpsolve.__all__),
 }
 autodoc_default_options = {"member-order": "bysource"}
-autodoc_typehints = "none"                 # numpydoc's Parameters sections carry the types
+autodoc_typehints = "none"  # numpydoc's Parameters sections carry the types
 add_module_names = False
 
 # numpydoc: the class pages list their members through autodoc, not numpydoc's own tables (which
@@ -80,7 +81,7 @@ numpydoc_xref_param_type = False
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
-    "filename_pattern": r"/plot_",          # every plot_*.py is executed
+    "filename_pattern": r"/plot_",  # every plot_*.py is executed
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
@@ -113,8 +114,7 @@ _LITERAL_OR_ROLE = re.compile(r"(``.+?``|:[a-z:]+:`[^`]*`|`[^`]*`_?)")
 def _escape_bars_in_text(text: str) -> str:
     """Escape the ``|`` of one line of running text, leaving inline literals and roles alone."""
     parts = _LITERAL_OR_ROLE.split(text)
-    return "".join(part if index % 2 else part.replace("|", r"\|")
-                   for index, part in enumerate(parts))
+    return "".join(part if index % 2 else part.replace("|", r"\|") for index, part in enumerate(parts))
 
 
 def _indent(line: str) -> int:
@@ -123,7 +123,7 @@ def _indent(line: str) -> int:
 
 def escape_plain_text_bars(app, what, name, obj, options, lines: list[str]) -> None:
     """autodoc-process-docstring hook: make ``|x|`` in running text a literal bar (in place)."""
-    literal_indent = None          # indentation of the paragraph that opened a literal block
+    literal_indent = None  # indentation of the paragraph that opened a literal block
     for index, line in enumerate(lines):
         stripped = line.strip()
         if literal_indent is not None:
@@ -132,7 +132,7 @@ def escape_plain_text_bars(app, what, name, obj, options, lines: list[str]) -> N
             else:
                 continue
         if stripped.startswith((">>>", "...", "| ", "+-", "+=")) or stripped == "|":
-            continue               # doctest lines, grid-table rows and line blocks keep their bars
+            continue  # doctest lines, grid-table rows and line blocks keep their bars
         lines[index] = _escape_bars_in_text(line)
         if stripped.endswith("::"):
             literal_indent = _indent(line)
@@ -146,18 +146,28 @@ class RegisteredDiscretizations(Directive):
     def run(self):
         from fpsolve import discretize
 
-        rows = [".. list-table::", "   :header-rows: 1", "   :widths: 15 30 10 45", "",
-                "   * - name", "     - class", "     - Markov", "     - what it is"]
+        rows = [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 15 30 10 45",
+            "",
+            "   * - name",
+            "     - class",
+            "     - Markov",
+            "     - what it is",
+        ]
         for name in discretize.names():
             scheme = discretize.get(name)
             doc = inspect.getdoc(scheme) or ""
             summary = " ".join(doc.split("\n\n")[0].split())
-            rows += [f"   * - ``{name}``", f"     - ``{scheme.__module__}.{scheme.__qualname__}``",
-                     f"     - {'yes' if scheme.markov else 'no'}",
-                     f"     - {_escape_bars_in_text(summary)}"]
+            rows += [
+                f"   * - ``{name}``",
+                f"     - ``{scheme.__module__}.{scheme.__qualname__}``",
+                f"     - {'yes' if scheme.markov else 'no'}",
+                f"     - {_escape_bars_in_text(summary)}",
+            ]
         container = nodes.container()
-        self.state.nested_parse(StringList(rows, source="registered-discretizations"),
-                                self.content_offset, container)
+        self.state.nested_parse(StringList(rows, source="registered-discretizations"), self.content_offset, container)
         return container.children
 
 

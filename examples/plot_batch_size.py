@@ -28,24 +28,25 @@ T_OCCUPANCY = 20.0
 NOISE_SCALE = 200.0
 U = fp.landscapes.sharp_flat_double_well(kappa_sharp=16.0, kappa_flat=4.0)
 grid = fp.Grid([(-2.5, 2.5)], [1600])
-SADDLE = -0.208455                      # the barrier top between the two basins (docstring of U)
+SADDLE = -0.208455  # the barrier top between the two basins (docstring of U)
 basins = fp.basins(grid, U)
-flat = int(np.argmax([m[0] for m in basins.minima]))   # the basin whose minimum is at x = +1
+flat = int(np.argmax([m[0] for m in basins.minima]))  # the basin whose minimum is at x = +1
 
 
 def point(batch_size):
     """Exit time (iterations) from the sharp basin and flat-basin mass, for one batch size."""
     # Sigma = NOISE_SCALE |H|, |H| floored at 1; near a minimum SGD sees a temperature lr NOISE_SCALE / (2B)
-    model = fp.SGD(U, lr=LR, batch_size=batch_size, noise="hessian", noise_scale=NOISE_SCALE,
-                   hessian_floor=1.0)
+    model = fp.SGD(U, lr=LR, batch_size=batch_size, noise="hessian", noise_scale=NOISE_SCALE, hessian_floor=1.0)
     fpe = fp.FokkerPlanck(model, grid)
     tau = fp.mean_exit_time(fpe, domain=lambda x: x < SADDLE)
     sol = fpe.evolve(fp.uniform(grid), t=[0.0, T_OCCUPANCY])
     over_time = fp.basin_occupancy(sol, basins)
     stationary = fp.basin_occupancy(fpe.stationary(), basins, grid=grid)
-    return {"exit_iterations": tau(-1.0) / LR,
-            "flat_mass_t": over_time.fractions[-1, flat],
-            "flat_mass_stationary": stationary.fractions[-1, flat]}
+    return {
+        "exit_iterations": tau(-1.0) / LR,
+        "flat_mass_t": over_time.fractions[-1, flat],
+        "flat_mass_stationary": stationary.fractions[-1, flat],
+    }
 
 
 table = fp.sweep(point, batch_size=[16, 32, 64, 128, 256, 512], progress=False)

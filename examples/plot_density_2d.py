@@ -25,7 +25,7 @@ grid = fp.Grid([(-2.2, 2.2), (-1.2, 1.2)], [200, 100])
 LR = 0.5
 # D = lr |H| / (2B); |H|'s eigenvalues are floored at 3 so that D varies slowly on this grid
 model = fp.SGD(U, lr=LR, batch_size=2, noise="hessian", hessian_floor=3.0)
-fpe = fp.FokkerPlanck(model, grid)                      # reflecting box
+fpe = fp.FokkerPlanck(model, grid)  # reflecting box
 
 times = [0.0, 0.5, 3.0, 30.0]
 sol = fpe.evolve(fp.gaussian(grid, mean=(-1, 0), std=0.15), t=times)
@@ -37,8 +37,7 @@ print(f"slowest relaxation rate: {fpe.relaxation_rates(k=1)[0]:.4f} per unit t")
 # Each panel has its own colour scale: the density sharpens and spreads by orders of magnitude
 # between t = 0 and the stationary law, so a shared scale would hide all but one panel.
 x, y = grid.mesh()
-panels = [(f"t = {t:g} ({t / LR:g} iteration{'' if t == LR else 's'})", p)
-          for t, p in zip(sol.t, sol.p)]
+panels = [(f"t = {t:g} ({t / LR:g} iteration{'' if t == LR else 's'})", p) for t, p in zip(sol.t, sol.p)]
 panels.append(("stationary", p_inf))
 fig, axes = plt.subplots(2, 3, figsize=(13, 6), constrained_layout=True)
 for ax, (title, p) in zip(axes.flat, panels):

@@ -52,14 +52,12 @@ def in_well(x):
 
 
 scales = np.geomspace(0.1, 0.5, 7)
-tau_levy = [fp.mean_exit_time(fp.LevyLangevin(U, alpha=ALPHA, scale=s), grid, domain=in_well)(-1.0)
-            for s in scales]
-gauss_scales = scales[scales**2 >= 1 / 25]          # Brownian exits up to dU / D = 25
-tau_gauss = [fp.mean_exit_time(fp.Langevin(U, temperature=s**2), grid, domain=in_well)(-1.0)
-             for s in gauss_scales]
+tau_levy = [fp.mean_exit_time(fp.LevyLangevin(U, alpha=ALPHA, scale=s), grid, domain=in_well)(-1.0) for s in scales]
+gauss_scales = scales[scales**2 >= 1 / 25]  # Brownian exits up to dU / D = 25
+tau_gauss = [fp.mean_exit_time(fp.Langevin(U, temperature=s**2), grid, domain=in_well)(-1.0) for s in gauss_scales]
 
 c_alpha = math.gamma(1 + ALPHA) * math.sin(math.pi * ALPHA / 2) / math.pi
-jumps_out = c_alpha / ALPHA * (1.0 ** -ALPHA + 3.0 ** -ALPHA)   # from x = -1 past 0 or past -4
+jumps_out = c_alpha / ALPHA * (1.0**-ALPHA + 3.0**-ALPHA)  # from x = -1 past 0 or past -4
 tau_asymptote = 1.0 / (scales**ALPHA * jumps_out)
 for s, t, a in zip(scales, tau_levy, tau_asymptote):
     print(f"scale {s:.3f}: Levy tau = {t:9.3f}, Imkeller-Pavlyukevich {a:9.3f}")

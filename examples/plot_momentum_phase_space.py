@@ -31,17 +31,21 @@ results = []
 for beta in (0.5, 0.9):
     var_theta = LR * SIGMA2 / (2 * BATCH * (1 - beta))
     var_v = SIGMA2 * CURVATURE / (BATCH * (1 - beta**2))
-    model = fp.MomentumSGD(U, lr=LR, batch_size=BATCH, momentum=beta, noise="hessian",
-                           noise_scale=SIGMA2)
+    model = fp.MomentumSGD(U, lr=LR, batch_size=BATCH, momentum=beta, noise="hessian", noise_scale=SIGMA2)
     # boxes of +- 6 standard deviations of the stationary law in each direction
-    grid = fp.phase_space_grid(theta=(-6 * np.sqrt(var_theta), 6 * np.sqrt(var_theta)),
-                               v=(-6 * np.sqrt(var_v), 6 * np.sqrt(var_v)), cells=(192, 192))
-    p = fp.FokkerPlanck(model, grid).stationary()       # the "kinetic" scheme, reflecting walls
+    grid = fp.phase_space_grid(
+        theta=(-6 * np.sqrt(var_theta), 6 * np.sqrt(var_theta)),
+        v=(-6 * np.sqrt(var_v), 6 * np.sqrt(var_v)),
+        cells=(192, 192),
+    )
+    p = fp.FokkerPlanck(model, grid).stationary()  # the "kinetic" scheme, reflecting walls
     theta, v = grid.centers
     mass = p * grid.cell_volume
     measured = ((mass.sum(axis=1) * theta**2).sum(), (mass.sum(axis=0) * v**2).sum())
-    print(f"beta = {beta}: Var theta {measured[0]:.4f} (closed form {var_theta:.4f}), "
-          f"Var v {measured[1]:.3f} (closed form {var_v:.3f})")
+    print(
+        f"beta = {beta}: Var theta {measured[0]:.4f} (closed form {var_theta:.4f}), "
+        f"Var v {measured[1]:.3f} (closed form {var_v:.3f})"
+    )
     results.append((beta, grid, p, measured, (var_theta, var_v)))
 
 # %%

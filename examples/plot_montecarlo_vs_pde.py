@@ -19,7 +19,7 @@ import numpy as np
 import fpsolve as fp
 from fpsolve.montecarlo import HalfSpace, simulator
 
-U = fp.landscapes.double_well()                        # (x^2 - 1)^2
+U = fp.landscapes.double_well()  # (x^2 - 1)^2
 model = fp.Langevin(U, temperature=0.4)
 grid = fp.Grid([(-2.5, 2.5)], [800])
 fpe = fp.FokkerPlanck(model, grid)
@@ -54,8 +54,9 @@ t_sorted = np.sort(exits.times)
 empirical = 1.0 - np.arange(1, len(t_sorted) + 1) / len(t_sorted)
 band = 1.36 / np.sqrt(exits.n_paths)
 t_plot = np.linspace(0.0, np.quantile(t_sorted, 0.995), 400)
-right.fill_between(t_plot, law.survival(t_plot) - band, law.survival(t_plot) + band, color="C3",
-                   alpha=0.2, label="95 % KS band")
+right.fill_between(
+    t_plot, law.survival(t_plot) - band, law.survival(t_plot) + band, color="C3", alpha=0.2, label="95 % KS band"
+)
 right.plot(t_plot, law.survival(t_plot), color="C3", label="backward equation")
 right.step(t_sorted, empirical, where="post", color="k", lw=0.8, label="Monte Carlo (empirical)")
 right.set_xlim(0.0, t_plot[-1])

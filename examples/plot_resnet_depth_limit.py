@@ -32,8 +32,10 @@ sol = fp.FokkerPlanck(limit.model(), grid).evolve(fp.gaussian(grid, mean=1.0, st
 x = grid.centers[0]
 fp_moment = np.array([grid.integrate(p * x**2) for p in sol.p])
 closed_form = (1.0 + START_STD**2 + 0.25) * np.exp(layer_times) - 0.25
-print(f"E H(1)^2: Fokker-Planck {fp_moment[-1]:.5f}, closed form from N(1, 0.02^2) {closed_form[-1]:.5f}, "
-      f"from h0 = 1: 1.25 e - 0.25 = {1.25 * np.e - 0.25:.5f}")
+print(
+    f"E H(1)^2: Fokker-Planck {fp_moment[-1]:.5f}, closed form from N(1, 0.02^2) {closed_form[-1]:.5f}, "
+    f"from h0 = 1: 1.25 e - 0.25 = {1.25 * np.e - 0.25:.5f}"
+)
 print(f"max relative error of the FP moments over s: {np.max(np.abs(fp_moment / closed_form - 1)):.1e}")
 
 N_NETWORKS = 20_000
@@ -50,10 +52,19 @@ left.plot(s_fine, 1.25 * np.exp(s_fine) - 0.25, "k", lw=1, label=r"Itô: $1.25e^
 left.plot(layer_times, fp_moment, "o", color="C1", label="Fokker–Planck law of the SDE limit")
 for depth, color in zip((4, 32, 256), ("C2", "C3", "C4")):
     mean, half, _ = finite[depth]
-    left.errorbar([1.0 + 0.012 * np.log2(depth / 4) / 3], [mean], yerr=[half], fmt="s", color=color,
-                  capsize=3, ms=4, label=f"{N_NETWORKS} ResNets of depth L = {depth}, 99 %")
-left.set(xlabel="layer time s = k / L", ylabel=r"$E\,H(s)^2$",
-         title=r"tanh ResNet, $h_0 = 1$, var$_A$ = 1, var$_b$ = 0.25")
+    left.errorbar(
+        [1.0 + 0.012 * np.log2(depth / 4) / 3],
+        [mean],
+        yerr=[half],
+        fmt="s",
+        color=color,
+        capsize=3,
+        ms=4,
+        label=f"{N_NETWORKS} ResNets of depth L = {depth}, 99 %",
+    )
+left.set(
+    xlabel="layer time s = k / L", ylabel=r"$E\,H(s)^2$", title=r"tanh ResNet, $h_0 = 1$, var$_A$ = 1, var$_b$ = 0.25"
+)
 left.legend(fontsize=8)
 
 deepest = finite[256][2]

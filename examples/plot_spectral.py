@@ -27,21 +27,26 @@ import fpsolve as fp
 
 # --- Fourier: relaxation on a ring -----------------------------------------------------------
 T_RING = 0.5
-ring_U = fp.Landscape(lambda x: np.cos(x) + 0.5 * np.sin(2 * x),
-                      lambda x: (-np.sin(x) + np.cos(2 * x),), name="tilted cosine")
-ring = fp.Grid([(0.0, 2 * np.pi)], [96], periodic=True)                 # 96 Fourier modes
+ring_U = fp.Landscape(
+    lambda x: np.cos(x) + 0.5 * np.sin(2 * x), lambda x: (-np.sin(x) + np.cos(2 * x),), name="tilted cosine"
+)
+ring = fp.Grid([(0.0, 2 * np.pi)], [96], periodic=True)  # 96 Fourier modes
 ring_problem = fp.FokkerPlanck(fp.Langevin(ring_U, temperature=T_RING), ring, discretization="spectral")
 times = [0.0, 0.2, 1.0, 30.0]
-sol = ring_problem.evolve(fp.gaussian(ring, mean=2.0, std=0.4), times)   # ETDRK4, rtol 1e-8
+sol = ring_problem.evolve(fp.gaussian(ring, mean=2.0, std=0.4), times)  # ETDRK4, rtol 1e-8
 
 # the Boltzmann law's cell averages, by quadrature of the closed form e^{-U/T}
 edges = np.linspace(0.0, 2 * np.pi, ring.shape[0] + 1)
-weight = [integrate.quad(lambda x: np.exp(-ring_U(x) / T_RING), a, b, epsabs=0, epsrel=1e-13)[0]
-          for a, b in itertools.pairwise(edges)]
+weight = [
+    integrate.quad(lambda x: np.exp(-ring_U(x) / T_RING), a, b, epsabs=0, epsrel=1e-13)[0]
+    for a, b in itertools.pairwise(edges)
+]
 boltzmann = np.array(weight) / (sum(weight) * ring.spacing[0])
-print(f"Fourier, 96 modes: stationary law vs closed form, max relative error "
-      f"{np.abs(ring_problem.stationary() / boltzmann - 1).max():.1e}; at t = {times[-1]:g}: "
-      f"{np.abs(sol.p[-1] / boltzmann - 1).max():.1e}")
+print(
+    f"Fourier, 96 modes: stationary law vs closed form, max relative error "
+    f"{np.abs(ring_problem.stationary() / boltzmann - 1).max():.1e}; at t = {times[-1]:g}: "
+    f"{np.abs(sol.p[-1] / boltzmann - 1).max():.1e}"
+)
 
 # --- Chebyshev: mean exit time of the double well --------------------------------------------
 T_WELL, WALL = 0.5, -2.5
@@ -56,10 +61,11 @@ def in_left_well(x):
 
 def exact_tau(x):
     """The double integral by nested adaptive quadrature (relative accuracy ~1e-13)."""
+
     def inner(y):
         return integrate.quad(lambda z: np.exp(-well(z) / T_WELL), WALL, y, epsabs=0, epsrel=1e-13)[0]
-    return integrate.quad(lambda y: np.exp(well(y) / T_WELL) * inner(y), x, 0.0,
-                          epsabs=0, epsrel=1e-13)[0] / T_WELL
+
+    return integrate.quad(lambda y: np.exp(well(y) / T_WELL) * inner(y), x, 0.0, epsabs=0, epsrel=1e-13)[0] / T_WELL
 
 
 starts = np.array([-2.0, -1.0, -0.5])
@@ -80,14 +86,21 @@ x = ring.centers[0]
 for t, p, shade in zip(times, sol.p, np.linspace(0.8, 0.2, len(times))):
     left.plot(x, p, color=plt.cm.Blues(1 - shade + 0.1), label=f"t = {t:g}")
 left.plot(x, boltzmann, "k--", lw=1, label=r"$e^{-U/T}/Z$ (quadrature)")
-left.set(xlim=(0, 2 * np.pi), xlabel="x (periodic)", ylabel="density",
-         title=r"Fourier, 96 modes: $U = \cos x + \frac{1}{2}\sin 2x$, T = 0.5")
+left.set(
+    xlim=(0, 2 * np.pi),
+    xlabel="x (periodic)",
+    ylabel="density",
+    title=r"Fourier, 96 modes: $U = \cos x + \frac{1}{2}\sin 2x$, T = 0.5",
+)
 left.legend(fontsize=8)
 
 right.semilogy(points, errors, "o-", label="Chebyshev collocation")
 right.axhline(1e-10, color="0.5", ls=":", label="1e-10")
-right.set(xlabel="Chebyshev points", ylabel="max relative error of τ(x)",
-          title="exit time from the left well, T = 0.5, vs double integral")
+right.set(
+    xlabel="Chebyshev points",
+    ylabel="max relative error of τ(x)",
+    title="exit time from the left well, T = 0.5, vs double integral",
+)
 right.legend(fontsize=8)
 fig.tight_layout()
 plt.show()

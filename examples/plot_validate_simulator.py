@@ -32,7 +32,7 @@ def my_simulator(bridge: bool, seed: int = 0):
         xa = x[alive]
         new = xa - 4 * xa * (xa**2 - 1) * DT + np.sqrt(2 * TEMPERATURE * DT) * rng.standard_normal(xa.size)
         crossed = new >= 0
-        if bridge:     # P(a Brownian bridge from xa to new touches 0) when both are below 0
+        if bridge:  # P(a Brownian bridge from xa to new touches 0) when both are below 0
             p_touch = np.exp(-2 * xa * new / (2 * TEMPERATURE * DT))
             crossed |= rng.random(xa.size) < np.where(crossed, 1.0, p_touch)
         index = np.flatnonzero(alive)
@@ -63,6 +63,7 @@ for ax, (name, report) in zip(axes, reports.items()):
     report.plot(ax=ax)
     verdict = "PASS" if report.passed else "REJECT"
     ax.set_title(f"{name}: {verdict} (p = {report.p_value:.2g})")
-fig.suptitle(f"Euler–Maruyama, dt = {DT:g}, {N_PATHS} paths, U = (x² − 1)², T = {TEMPERATURE:g}, "
-             "start x = −1, exit at x = 0")
+fig.suptitle(
+    f"Euler–Maruyama, dt = {DT:g}, {N_PATHS} paths, U = (x² − 1)², T = {TEMPERATURE:g}, start x = −1, exit at x = 0"
+)
 plt.show()

@@ -18,20 +18,55 @@ from .problem import FokkerPlanck, Solution
 from . import landscapes
 from .finite_sum import FiniteSumLoss
 from .analysis import (
-    Field, basin_occupancy, basins, committor, exit_locations, exit_time_distribution,
-    mean_exit_time, transition_rates,
+    Field,
+    basin_occupancy,
+    basins,
+    committor,
+    exit_locations,
+    exit_time_distribution,
+    mean_exit_time,
+    transition_rates,
 )
 from .studies import sweep
 from .analysis import Estimate, with_error
 from . import discretize  # noqa: F401  (the registry: fpsolve.discretize.names(), register)
 
 __all__ = [
-    "Grid", "Landscape", "Langevin", "SGD", "Diffusion", "MomentumSGD", "UnderdampedLangevin",
-    "LevyLangevin", "LevySGD", "LevyAdam",
-    "phase_space_grid", "HermiteKinetic", "Generator", "FokkerPlanck", "Solution",
-    "gaussian", "point_mass", "uniform", "from_samples", "landscapes", "FiniteSumLoss", "validate",
-    "montecarlo", "cases", "Field", "mean_exit_time", "committor", "exit_locations", "exit_time_distribution",
-    "transition_rates", "basins", "basin_occupancy", "sweep", "with_error", "Estimate",
+    "Grid",
+    "Landscape",
+    "Langevin",
+    "SGD",
+    "Diffusion",
+    "MomentumSGD",
+    "UnderdampedLangevin",
+    "LevyLangevin",
+    "LevySGD",
+    "LevyAdam",
+    "phase_space_grid",
+    "HermiteKinetic",
+    "Generator",
+    "FokkerPlanck",
+    "Solution",
+    "gaussian",
+    "point_mass",
+    "uniform",
+    "from_samples",
+    "landscapes",
+    "FiniteSumLoss",
+    "validate",
+    "montecarlo",
+    "cases",
+    "Field",
+    "mean_exit_time",
+    "committor",
+    "exit_locations",
+    "exit_time_distribution",
+    "transition_rates",
+    "basins",
+    "basin_occupancy",
+    "sweep",
+    "with_error",
+    "Estimate",
 ]
 
 

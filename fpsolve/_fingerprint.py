@@ -41,8 +41,7 @@ def describe(value) -> str:
         items = sorted((describe(k), describe(v)) for k, v in value.items())
         return "{" + ", ".join(f"{k}: {v}" for k, v in items) + "}"
     if isinstance(value, functools.partial):
-        return (f"partial({describe(value.func)}, {describe(list(value.args))}, "
-                f"{describe(dict(value.keywords))})")
+        return f"partial({describe(value.func)}, {describe(list(value.args))}, {describe(dict(value.keywords))})"
     own = getattr(value, "fingerprint", None)
     if own is not None and not isinstance(value, type):
         return str(own() if callable(own) else own)

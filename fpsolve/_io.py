@@ -18,7 +18,11 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "atomic_open", "atomic_write_bytes", "atomic_write_text", "atomic_savez", "atomic_savez_compressed",
+    "atomic_open",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_savez",
+    "atomic_savez_compressed",
     "atomic_folder",
 ]
 

@@ -49,8 +49,12 @@ def _action(message: str, category, frame) -> str:
     """The action of the first warning filter that matches (as ``warnings.warn_explicit`` finds it)."""
     module = frame.f_globals.get("__name__", "<string>")
     for action, text, kind, module_pattern, line in warnings.filters:
-        if (_matches(text, message) and issubclass(category, kind) and _matches(module_pattern, module)
-                and line in (0, frame.f_lineno)):
+        if (
+            _matches(text, message)
+            and issubclass(category, kind)
+            and _matches(module_pattern, module)
+            and line in (0, frame.f_lineno)
+        ):
             return action
     return warnings.defaultaction
 

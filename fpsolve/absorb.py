@@ -83,8 +83,8 @@ def crossing_fractions(grid, where, rows, cols, kept_value: bool) -> np.ndarray:
     between the centres."""
     start = _centres(grid, rows)
     step = _centres(grid, cols) - start
-    lo = np.zeros(rows.size)   # the kept side
-    hi = np.ones(rows.size)    # the removed side
+    lo = np.zeros(rows.size)  # the kept side
+    hi = np.ones(rows.size)  # the removed side
     fractions = np.arange(1, _POINTS + 1) / (_POINTS + 1)
     for _ in range(_ROUNDS):  # each round shrinks the bracket (_POINTS + 1)-fold in one call
         s = lo[:, None] + (hi - lo)[:, None] * fractions  # (links, points)

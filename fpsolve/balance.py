@@ -121,8 +121,7 @@ def _cut_error(Q, pi, order, normwise: bool = False) -> float:
     rows = np.repeat(np.arange(n), np.diff(Q.indptr))
     work = int(np.abs(position[rows] - position[Q.indices]).sum())
     stride = max(1, -(-work // _CUT_WORK))
-    net, gross = _cut_flows_kernel(Q.indptr.astype(np.int64), Q.indices.astype(np.int64),
-                                   Q.data, position, pi, stride)
+    net, gross = _cut_flows_kernel(Q.indptr.astype(np.int64), Q.indices.astype(np.int64), Q.data, position, pi, stride)
     if normwise:
         return float(np.max(np.abs(net[:-1]), initial=0.0) / max(float(gross.max(initial=0.0)), 1e-300))
     floor = JUDGED_MASS * np.max(np.abs(Q.diagonal()))

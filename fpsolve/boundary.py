@@ -30,16 +30,13 @@ def normalize_boundary(grid, boundary) -> tuple:
         for key, value in boundary.items():
             if isinstance(key, str):
                 if key not in grid.axis_names:
-                    raise ValueError(
-                        f"boundary: unknown axis {key!r}; the grid's axes are {grid.axis_names}"
-                    )
+                    raise ValueError(f"boundary: unknown axis {key!r}; the grid's axes are {grid.axis_names}")
                 axis = grid.axis_names.index(key)
             else:
                 axis = int(key)
                 if not -grid.ndim <= axis < grid.ndim:
                     raise ValueError(
-                        f"boundary: axis {key!r} does not exist; the grid has {grid.ndim} axes "
-                        f"{grid.axis_names}"
+                        f"boundary: axis {key!r} does not exist; the grid has {grid.ndim} axes {grid.axis_names}"
                     )
             spec[axis] = value
     else:
@@ -59,8 +56,6 @@ def normalize_boundary(grid, boundary) -> tuple:
         if grid.periodic[k]:
             pair = ("periodic", "periodic")
         elif "periodic" in pair:
-            raise ValueError(
-                f"boundary: axis {k} is not periodic in the grid; pass periodic=True to Grid instead"
-            )
+            raise ValueError(f"boundary: axis {k} is not periodic in the grid; pass periodic=True to Grid instead")
         out.append(pair)
     return tuple(out)

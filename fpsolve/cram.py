@@ -21,26 +21,31 @@ __all__ = ["cram_apply", "run_cram"]
 # e^z ≈ α0 ∏_j (1 + α_j/(z − θ_j) + conj(α_j)/(z − conj(θ_j))). Measured max |r(z) − e^z|:
 # 1.6e-15 on (−∞, 0]; 2e-15 on the sector |Im z| ≤ 0.1|Re z|, 2.6e-12 on |Im z| ≤ 0.5|Re z|;
 # 1e-11 on the strip |Im z| ≤ 1 (tests/test_integrate.py checks these numbers).
-_CRAM_ALPHA = np.array([
-    +5.464930576870210e+3 - 3.797983575308356e+4j,
-    +9.045112476907548e+1 - 1.115537522430261e+3j,
-    +2.344818070467641e+2 - 4.228020157070496e+2j,
-    +9.453304067358312e+1 - 2.951294291446048e+2j,
-    +7.283792954673409e+2 - 1.205646080220011e+5j,
-    +3.648229059594851e+1 - 1.155509621409682e+2j,
-    +2.547321630156819e+1 - 2.639500283021502e+1j,
-    +2.394538338734709e+1 - 5.650522971778156e+0j])
-_CRAM_THETA = np.array([
-    +3.509103608414918 + 8.436198985884374j,
-    +5.948152268951177 + 3.587457362018322j,
-    -5.264971343442647 + 16.22022147316793j,
-    +1.419375897185666 + 10.92536348449672j,
-    +6.416177699099435 + 1.194122393370139j,
-    +4.993174737717997 + 5.996881713603942j,
-    -1.413928462488886 + 13.49772569889275j,
-    -10.84391707869699 + 19.27744616718165j])
+_CRAM_ALPHA = np.array(
+    [
+        +5.464930576870210e3 - 3.797983575308356e4j,
+        +9.045112476907548e1 - 1.115537522430261e3j,
+        +2.344818070467641e2 - 4.228020157070496e2j,
+        +9.453304067358312e1 - 2.951294291446048e2j,
+        +7.283792954673409e2 - 1.205646080220011e5j,
+        +3.648229059594851e1 - 1.155509621409682e2j,
+        +2.547321630156819e1 - 2.639500283021502e1j,
+        +2.394538338734709e1 - 5.650522971778156e0j,
+    ]
+)
+_CRAM_THETA = np.array(
+    [
+        +3.509103608414918 + 8.436198985884374j,
+        +5.948152268951177 + 3.587457362018322j,
+        -5.264971343442647 + 16.22022147316793j,
+        +1.419375897185666 + 10.92536348449672j,
+        +6.416177699099435 + 1.194122393370139j,
+        +4.993174737717997 + 5.996881713603942j,
+        -1.413928462488886 + 13.49772569889275j,
+        -10.84391707869699 + 19.27744616718165j,
+    ]
+)
 _CRAM_ALPHA0 = 2.124853710495224e-16
-
 
 
 def cram_apply(facts, A, dt, y, law=None):
@@ -57,7 +62,7 @@ def cram_apply(facts, A, dt, y, law=None):
         mass = float(y.sum())
         y = zero_mass(y, law)
     for j, (alpha, theta) in enumerate(zip(_CRAM_ALPHA, _CRAM_THETA)):
-        solve = facts.solver((None, j), A, complex(-theta), -dt)   # (dt A − θ I)
+        solve = facts.solver((None, j), A, complex(-theta), -dt)  # (dt A − θ I)
         y = y + 2.0 * np.real(alpha * solve(y.astype(complex)))
         if law is not None:
             y = zero_mass(y, law)
@@ -70,7 +75,7 @@ def run_cram(op, p0, t, bar, snap, advance_bar):
     _, A = op(t[0])
     A = sparse.csc_array(A)
     incs = [snap(d) for d in np.diff(t)]
-    stepwise = len(set(incs)) < len(incs)           # equal increments: evolve output to output
+    stepwise = len(set(incs)) < len(incs)  # equal increments: evolve output to output
     facts = Factorizations(maxsize=8 * max(1, len(set(incs))) if stepwise else 8)
     norm_a = 2.0 * float(np.abs(A.diagonal()).max(initial=0.0))
     law = closed_chain_law(A) if (t[-1] - t[0]) * norm_a > DEFLATE_ABOVE else None

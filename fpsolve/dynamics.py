@@ -241,8 +241,7 @@ class Diffusion(Model):
         definite check it on these axes.
     """
 
-    def __init__(self, drift: Callable, diffusion, ndim: int, potential: Callable | None = None,
-                 noise_axes=None):
+    def __init__(self, drift: Callable, diffusion, ndim: int, potential: Callable | None = None, noise_axes=None):
         self.ndim = int(ndim)
         self._drift = drift
         self._potential = potential
@@ -262,8 +261,7 @@ class Diffusion(Model):
                 )
             quiet = [k for k in range(self.ndim) if k not in self._noise_axes]
             if quiet and np.abs(matrix[quiet]).max() > 0:
-                raise ValueError(
-                    f"diffusion: nonzero on axes {quiet}, which noise_axes={self._noise_axes} excludes")
+                raise ValueError(f"diffusion: nonzero on axes {quiet}, which noise_axes={self._noise_axes} excludes")
             self.constant_diffusion = True
             self._diffusion = lambda *x: np.broadcast_to(
                 matrix.reshape(matrix.shape + (1,) * np.broadcast(*x).ndim),
@@ -283,9 +281,7 @@ class Diffusion(Model):
         if self.ndim == 1 and (np.ndim(b) == 0 or (isinstance(b, np.ndarray) and b.shape == shape)):
             b = (b,)  # a 1-D drift returned as one array (lambda x: -x) or a number, not a 1-tuple
         if len(b) != self.ndim:
-            raise ValueError(
-                f"drift: expected {self.ndim} components (one array per coordinate), got {len(b)}"
-            )
+            raise ValueError(f"drift: expected {self.ndim} components (one array per coordinate), got {len(b)}")
         return np.stack([np.broadcast_to(np.asarray(bk, float), shape) for bk in b])
 
     def noise_amplitude(self, t=0.0):
@@ -309,8 +305,7 @@ class Diffusion(Model):
                 f"diffusion: the callable must return a ({d}, {d}) + shape array or a scalar field; "
                 f"got shape {value.shape}"
             )
-        return np.broadcast_to(value.reshape(value.shape + (1,) * (2 + len(shape) - value.ndim)),
-                               (d, d) + shape).copy()
+        return np.broadcast_to(value.reshape(value.shape + (1,) * (2 + len(shape) - value.ndim)), (d, d) + shape).copy()
 
     def potential(self, t=0.0):
         return self._potential

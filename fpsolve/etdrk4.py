@@ -61,8 +61,14 @@ def etdrk4_coefficients(symbol, h: float) -> tuple:
     z = h * values
     half1, _, _ = phi_functions(z / 2)
     phi1, phi2, phi3 = phi_functions(z)
-    parts = (np.exp(z), np.exp(z / 2), 0.5 * h * half1, h * (phi1 - 3 * phi2 + 4 * phi3),
-             h * (phi2 - 2 * phi3), h * (4 * phi3 - phi2))
+    parts = (
+        np.exp(z),
+        np.exp(z / 2),
+        0.5 * h * half1,
+        h * (phi1 - 3 * phi2 + 4 * phi3),
+        h * (phi2 - 2 * phi3),
+        h * (4 * phi3 - phi2),
+    )
     return tuple(part[inverse].reshape(symbol.shape) for part in parts)
 
 
@@ -106,8 +112,9 @@ class Etdrk4:
         return E * u + f1 * Nu + 2 * f2 * (Na + Nb) + f3 * Nc
 
 
-def integrate_diagonal_split(step, u0, times, *, dt=None, rtol: float = 1e-8, progress: bool = False,
-                             max_steps: int = 1_000_000) -> tuple:
+def integrate_diagonal_split(
+    step, u0, times, *, dt=None, rtol: float = 1e-8, progress: bool = False, max_steps: int = 1_000_000
+) -> tuple:
     """Integrate with a one-step method ``step(u, h)`` (``step.order`` its order) to the output times.
 
     Parameters
@@ -183,7 +190,8 @@ def _doubling(step, u, interval: float, h: float, rtol: float, budget: int) -> t
                 raise RuntimeError(
                     f"rtol: the step fell to {h:.3g} without meeting rtol = {rtol:g} (error "
                     f"{error:.3g}); the problem is too stiff for the explicit part of this scheme "
-                    "at this resolution: refine the grid, or use discretization='fv'")
+                    "at this resolution: refine the grid, or use discretization='fv'"
+                )
             continue
         u, done, taken = fine, done + size, taken + 1
         if taken > budget:

@@ -34,8 +34,7 @@ class Factorizations:
             elif A.shape[0] > COMPLEX_LU_MAX:
                 solve = complex_shift_solver(A, c, s)
             else:
-                M = sparse.csc_array(c * sparse.identity(A.shape[0], dtype=complex, format="csc")
-                                     - s * A)
+                M = sparse.csc_array(c * sparse.identity(A.shape[0], dtype=complex, format="csc") - s * A)
                 solve = splu(M, permc_spec=ORDERING).solve
             self.count += 1
             self._solvers[k] = solve
@@ -61,7 +60,8 @@ def complex_shift_solver(A, c, s):
     n = A.shape[0]
     real = sparse.csc_array(c.real * sparse.identity(n, format="csc") - s * sparse.csc_array(A))
     block = sparse.kron(real, sparse.identity(2)) + sparse.kron(
-        sparse.identity(n), sparse.csc_array(np.array([[0.0, -c.imag], [c.imag, 0.0]])))
+        sparse.identity(n), sparse.csc_array(np.array([[0.0, -c.imag], [c.imag, 0.0]]))
+    )
     lu = splu(sparse.csc_array(block), permc_spec=ORDERING)
 
     def solve(rhs):

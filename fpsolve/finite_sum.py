@@ -222,8 +222,7 @@ class FiniteSumLoss(Landscape):
         minima = []
         if np.linalg.matrix_rank(X) == d:
             minima = [np.linalg.lstsq(X, y, rcond=None)[0]]
-        return cls(loss, grad, (X, y), d, per_sample_hessian=hessian, name="linear_regression",
-                   minima=minima)
+        return cls(loss, grad, (X, y), d, per_sample_hessian=hessian, name="linear_regression", minima=minima)
 
     @classmethod
     def logistic_regression(cls, X, y) -> "FiniteSumLoss":
@@ -350,8 +349,13 @@ def _as_data(data) -> tuple:
 
 
 def _minimise(U: Landscape, start) -> np.ndarray | None:
-    result = minimize(lambda t: float(U(*t)), np.asarray(start, dtype=float),
-                      jac=lambda t: U.grad(*t), method="BFGS", options={"gtol": 1e-10})
+    result = minimize(
+        lambda t: float(U(*t)),
+        np.asarray(start, dtype=float),
+        jac=lambda t: U.grad(*t),
+        method="BFGS",
+        options={"gtol": 1e-10},
+    )
     return result.x if np.all(np.isfinite(result.x)) else None
 
 

@@ -67,8 +67,9 @@ class Generator:
 
     def __post_init__(self):
         if not (sp.issparse(self.matrix) or is_matrix_free(self.matrix)):
-            raise TypeError(f"matrix: expected a sparse matrix or a MatrixFree operator, got "
-                            f"{type(self.matrix).__name__}")
+            raise TypeError(
+                f"matrix: expected a sparse matrix or a MatrixFree operator, got {type(self.matrix).__name__}"
+            )
         if self.matrix.shape != (self.grid.size, self.grid.size):
             raise ValueError(f"matrix: expected shape {(self.grid.size,) * 2} for the grid, got {self.matrix.shape}")
         if sp.issparse(self.matrix):
@@ -106,10 +107,12 @@ class Generator:
                 "rates), and this operator has negative off-diagonal entries (second-order "
                 "transport); use a first-order Markov scheme (discretization='kinetic-upwind' for "
                 "phase-space models, less accurate) or mean exit times and committors, which work "
-                "on this operator")
+                "on this operator"
+            )
         raise ValueError(
             f"discretization: {what} need the rate matrix of a Markov chain, and this operator "
-            "(a spectral discretization) is not one; use discretization='fv'")
+            "(a spectral discretization) is not one; use discretization='fv'"
+        )
 
     def require_generator_like(self, what: str) -> None:
         """ValueError unless Q is a Markov generator or a conservative one with rows summing to
@@ -321,7 +324,9 @@ def as_mask(grid: Grid, where, name: str = "domain") -> np.ndarray:
     else:
         mask = np.asarray(where)
         if mask.shape != grid.shape:
-            raise ValueError(f"{name}: expected a boolean mask of shape {grid.shape} or a predicate, got shape {mask.shape}")
+            raise ValueError(
+                f"{name}: expected a boolean mask of shape {grid.shape} or a predicate, got shape {mask.shape}"
+            )
         if mask.dtype != bool:
             raise ValueError(f"{name}: expected a boolean mask, got dtype {mask.dtype}")
     return np.array(mask, dtype=bool)

@@ -63,9 +63,7 @@ class Grid:
         object.__setattr__(self, "cells", tuple(int(n) for n in cells))
         object.__setattr__(self, "periodic", tuple(bool(p) for p in periodic))
         object.__setattr__(self, "axis_names", axis_names)
-        centers = tuple(
-            lo + (np.arange(n) + 0.5) * (hi - lo) / n for (lo, hi), n in zip(bounds, self.cells)
-        )
+        centers = tuple(lo + (np.arange(n) + 0.5) * (hi - lo) / n for (lo, hi), n in zip(bounds, self.cells))
         for c in centers:
             c.flags.writeable = False
         object.__setattr__(self, "_centers", centers)
@@ -125,7 +123,8 @@ class Grid:
             if m < 3:
                 raise ValueError(
                     f"factor: coarsening axis {self.axis_names[k]} ({n} cells) by {factor:g} leaves "
-                    f"{m} cells; a grid needs at least 3 per axis")
+                    f"{m} cells; a grid needs at least 3 per axis"
+                )
         return Grid(self.bounds, cells, self.periodic, self.axis_names)
 
     def __repr__(self) -> str:
@@ -154,9 +153,7 @@ class Grid:
     def contains(self, *point) -> bool:
         """Whether a point lies in the closed box (periodic axes contain every coordinate)."""
         point = self._as_point(point)
-        return all(
-            per or lo <= x <= hi for x, (lo, hi), per in zip(point, self.bounds, self.periodic)
-        )
+        return all(per or lo <= x <= hi for x, (lo, hi), per in zip(point, self.bounds, self.periodic))
 
     def cell_index(self, *point) -> tuple:
         """Index of the cell containing a point; raises ValueError when the point is outside."""
@@ -173,9 +170,7 @@ class Grid:
         """Raise a ValueError naming ``name`` when ``point`` lies outside the box."""
         point = self._as_point(point)
         if not self.contains(*point):
-            raise ValueError(
-                f"{name}: {tuple(float(x) for x in point)} lies outside the grid {self!r}"
-            )
+            raise ValueError(f"{name}: {tuple(float(x) for x in point)} lies outside the grid {self!r}")
 
     def interpolate(self, values, *points) -> np.ndarray | float:
         """Multilinear interpolation of a cell field at arbitrary points.
@@ -195,9 +190,7 @@ class Grid:
         for k, (c, (lo, hi), per) in enumerate(zip(coords, self.bounds, self.periodic)):
             if not per and (np.any(c < lo - 1e-12 * (hi - lo)) or np.any(c > hi + 1e-12 * (hi - lo))):
                 bad = c[(c < lo) | (c > hi)][0]
-                raise ValueError(
-                    f"points: coordinate {self.axis_names[k]} = {bad:g} lies outside [{lo:g}, {hi:g}]"
-                )
+                raise ValueError(f"points: coordinate {self.axis_names[k]} = {bad:g} lies outside [{lo:g}, {hi:g}]")
         lower, weight = self._interpolation_stencil(coords)
         result = np.zeros(coords[0].shape)
         for corner in np.ndindex(*(2,) * self.ndim):

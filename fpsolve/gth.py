@@ -25,7 +25,7 @@ __all__ = ["band_storage", "band_ordering", "axis_orderings", "bandwidth_of", "g
 #: Back substitution rescales its moving window of the last ``bw`` values when they leave
 #: [2^-500, 2^500]: π may span far more than the ~600 decades of double precision (the
 #: scale of each entry is kept in a separate exponent).
-_RESCALE = 2.0 ** 500
+_RESCALE = 2.0**500
 
 
 def band_storage(Q, bandwidth: int) -> np.ndarray:
@@ -46,7 +46,7 @@ def _eliminate(band, bandwidth):
     n = band.shape[0]
     pivots = np.zeros(n)
     pivot_row = np.empty(bandwidth)  # k's rates to the remaining states: a separate buffer, so
-    for k in range(n - 1, 0, -1):    # that the compiler sees no aliasing and vectorizes the update
+    for k in range(n - 1, 0, -1):  # that the compiler sees no aliasing and vectorizes the update
         low = max(0, k - bandwidth)
         width = k - low
         s = 0.0
@@ -130,13 +130,14 @@ def gth_banded(Q, bandwidth: int, *, kernels: bool = True) -> np.ndarray:
         If a pivot vanishes: the chain is reducible (some states cannot reach the others).
     """
     band = band_storage(Q, bandwidth)
-    eliminate, back = (_eliminate_kernel, _back_substitute_kernel) if kernels else (
-        _eliminate, _back_substitute)
+    eliminate, back = (_eliminate_kernel, _back_substitute_kernel) if kernels else (_eliminate, _back_substitute)
     pivots, stuck = eliminate(band, int(bandwidth))
     if stuck >= 0:
-        raise ValueError(f"Q: state {stuck} has no rate to the states before it once the later "
-                         "ones are eliminated; the chain is reducible (several closed classes "
-                         "or a state that cannot be left), so its stationary law is not unique")
+        raise ValueError(
+            f"Q: state {stuck} has no rate to the states before it once the later "
+            "ones are eliminated; the chain is reducible (several closed classes "
+            "or a state that cannot be left), so its stationary law is not unique"
+        )
     log_pi = back(band, int(bandwidth), pivots)
     pi = np.exp(log_pi - log_pi.max())
     return pi / pi.sum()
@@ -175,8 +176,9 @@ def band_ordering(Q) -> tuple:
     the largest offset (m or m − 1, if it divides n), which puts the shorter axis inside the band;
     and reverse Cuthill–McKee (periodic grids). The narrowest wins.
     """
-    candidates = axis_orderings(Q) + [np.asarray(csgraph.reverse_cuthill_mckee(
-        sparse.csr_array(Q), symmetric_mode=False))]
+    candidates = axis_orderings(Q) + [
+        np.asarray(csgraph.reverse_cuthill_mckee(sparse.csr_array(Q), symmetric_mode=False))
+    ]
     widths = [bandwidth_of(Q, order) for order in candidates]
     best = int(np.argmin(widths))
     return candidates[best], widths[best]

@@ -112,24 +112,30 @@ class HermiteKinetic:
     Times are the model's times; rates are 1/time.
     """
 
-    def __init__(self, model, grid: Grid, n_hermite: int = 32, theta_scheme: str = "auto",
-                 boundary="reflecting", absorbing=None):
+    def __init__(
+        self, model, grid: Grid, n_hermite: int = 32, theta_scheme: str = "auto", boundary="reflecting", absorbing=None
+    ):
         _require_supported(model, grid, boundary, absorbing)
         if isinstance(n_hermite, bool) or not isinstance(n_hermite, (int, np.integer)) or n_hermite < 2:
-            raise ValueError(f"n_hermite: expected an integer >= 2 (N = 2 holds the Maxwellian and "
-                             f"its equation), got {n_hermite!r}")
+            raise ValueError(
+                f"n_hermite: expected an integer >= 2 (N = 2 holds the Maxwellian and its equation), got {n_hermite!r}"
+            )
         periodic = bool(grid.periodic[0])
         if theta_scheme == "auto":
             theta_scheme = "fourier" if periodic else "fd2"
         if theta_scheme not in THETA_SCHEMES:
             raise ValueError(f"theta_scheme: expected 'auto' or one of {THETA_SCHEMES}, got {theta_scheme!r}")
         if theta_scheme == "fourier" and not periodic:
-            raise ValueError("theta_scheme: 'fourier' needs a periodic theta axis (phase_space_grid("
-                             "..., periodic_theta=True)); for specular walls use theta_scheme='fd2'")
+            raise ValueError(
+                "theta_scheme: 'fourier' needs a periodic theta axis (phase_space_grid("
+                "..., periodic_theta=True)); for specular walls use theta_scheme='fd2'"
+            )
         if theta_scheme == "fourier" and grid.shape[0] % 2 == 0:
-            raise ValueError(f"grid: theta_scheme 'fourier' needs an odd number of theta cells (an even "
-                             f"count leaves the Nyquist mode undetermined); got {grid.shape[0]}, use "
-                             f"{grid.shape[0] + 1} or theta_scheme='fd2'")
+            raise ValueError(
+                f"grid: theta_scheme 'fourier' needs an odd number of theta cells (an even "
+                f"count leaves the Nyquist mode undetermined); got {grid.shape[0]}, use "
+                f"{grid.shape[0] + 1} or theta_scheme='fd2'"
+            )
         self.model, self.grid = model, grid
         self.n_hermite = int(n_hermite)
         self.theta_scheme = theta_scheme
@@ -145,12 +151,17 @@ class HermiteKinetic:
         self._centres_to_odd = blocks["centres_to_odd"]
         self._scale = blocks["scale"]
         self.operator = assemble_operator(blocks, self.n_hermite, self.friction, self.thermal_velocity)
-        self.diagnostics = {"cell_peclet": blocks["peclet"], "thermal_velocity": self.thermal_velocity,
-                            "unknowns": int(self._offsets[-1])}
+        self.diagnostics = {
+            "cell_peclet": blocks["peclet"],
+            "thermal_velocity": self.thermal_velocity,
+            "unknowns": int(self._offsets[-1]),
+        }
 
     def __repr__(self) -> str:
-        return (f"HermiteKinetic({self.model!r}, n_hermite={self.n_hermite}, theta_scheme="
-                f"{self.theta_scheme!r}, n_theta={self.grid.shape[0]})")
+        return (
+            f"HermiteKinetic({self.model!r}, n_hermite={self.n_hermite}, theta_scheme="
+            f"{self.theta_scheme!r}, n_theta={self.grid.shape[0]})"
+        )
 
     # ----------------------------------------------------------------- stationary law
     def stationary_coefficients(self, rtol: float = TRUNCATION_RTOL) -> np.ndarray:
@@ -165,7 +176,8 @@ class HermiteKinetic:
         if change > rtol:
             raise RuntimeError(
                 f"n_hermite: the stationary marginal changes by {change:.2e} (relative) between "
-                f"{fewer} and {self.n_hermite} Hermite modes; increase n_hermite")
+                f"{fewer} and {self.n_hermite} Hermite modes; increase n_hermite"
+            )
         return self._at_centres(full)
 
     def stationary_marginal(self, rtol: float = TRUNCATION_RTOL) -> np.ndarray:
@@ -188,17 +200,23 @@ class HermiteKinetic:
         try:
             c = sla.splu(L.tocsc()).solve(rhs)
         except RuntimeError as error:
-            raise RuntimeError(f"stationary: the Hermite operator with {n_modes} modes is singular "
-                               f"({error}); the stationary law is not unique") from None
+            raise RuntimeError(
+                f"stationary: the Hermite operator with {n_modes} modes is singular "
+                f"({error}); the stationary law is not unique"
+            ) from None
         residual = np.max(np.abs(self.operator[:size, :size] @ c))
         scale = sla.norm(self.operator[:size, :size], np.inf) * np.max(np.abs(c))
         if not np.all(np.isfinite(c)) or residual > RESIDUAL_RTOL * scale:
-            raise RuntimeError(f"stationary: the solve left a relative residual {residual / scale:.1e} "
-                               f"> {RESIDUAL_RTOL:g}; refine the theta grid or change n_hermite")
+            raise RuntimeError(
+                f"stationary: the solve left a relative residual {residual / scale:.1e} "
+                f"> {RESIDUAL_RTOL:g}; refine the theta grid or change n_hermite"
+            )
         marginal = self._scale[0] * c[: self._offsets[1]]
         if marginal.min() < -RESIDUAL_RTOL * marginal.max():
-            raise RuntimeError(f"stationary: the theta-marginal goes negative ({marginal.min():.2e} against "
-                               f"a maximum {marginal.max():.2e}); refine the theta grid")
+            raise RuntimeError(
+                f"stationary: the theta-marginal goes negative ({marginal.min():.2e} against "
+                f"a maximum {marginal.max():.2e}); refine the theta grid"
+            )
         return c
 
     # ----------------------------------------------------------------- spectrum
@@ -220,7 +238,8 @@ class HermiteKinetic:
             if change > rtol:
                 raise RuntimeError(
                     f"n_hermite: the eigenvalue {value:.6g} changes by {change:.1e} (relative) "
-                    f"between {fewer} and {self.n_hermite} Hermite modes; increase n_hermite")
+                    f"between {fewer} and {self.n_hermite} Hermite modes; increase n_hermite"
+                )
         return full
 
     def relaxation_rates(self, k: int = 1, rtol: float = TRUNCATION_RTOL) -> np.ndarray:
@@ -245,8 +264,10 @@ class HermiteKinetic:
         for value, vector in zip(values[rest], vectors[:, rest].T):
             residual = np.linalg.norm(L @ vector - value * vector) / np.linalg.norm(vector)
             if residual > RESIDUAL_RTOL * sla.norm(L, 1):
-                raise RuntimeError(f"eigenvalues: the eigenpair at {value:.6g} has a relative residual "
-                                   f"{residual / sla.norm(L, 1):.1e}; it cannot be trusted")
+                raise RuntimeError(
+                    f"eigenvalues: the eigenpair at {value:.6g} has a relative residual "
+                    f"{residual / sla.norm(L, 1):.1e}; it cannot be trusted"
+                )
         return values[rest]
 
     # ----------------------------------------------------------------- evolution
@@ -269,8 +290,10 @@ class HermiteKinetic:
         coefficients = np.array(out)
         mass = coefficients[:, 0, :].sum(axis=1) * self.grid.spacing[0]
         if np.max(np.abs(mass - mass[0])) > 1e-8 * abs(mass[0]):
-            raise RuntimeError(f"evolve: the mass drifted from {mass[0]:.12g} to {mass[-1]:.12g}; the "
-                               f"theta grid does not resolve the solution, refine it")
+            raise RuntimeError(
+                f"evolve: the mass drifted from {mass[0]:.12g} to {mass[-1]:.12g}; the "
+                f"theta grid does not resolve the solution, refine it"
+            )
         return HermiteSolution(times, np.array([self.density(x) for x in coefficients]), coefficients)
 
     def project(self, p0) -> np.ndarray:
@@ -284,18 +307,24 @@ class HermiteKinetic:
         scale = np.abs(p0).sum()
         missed = np.abs(self.density(centres, warn_box=False) - p0).sum() / scale
         if missed > PROJECTION_RTOL:
-            raise ValueError(f"p0: {self.n_hermite} Hermite modes miss {missed:.1e} of the initial law "
-                             f"(relative L1); widen the velocity box (p0 must vanish at its ends), "
-                             f"increase n_hermite, or start from a law in v closer to N(0, v_th^2)")
-        parts = [centres[n] / self._scale[0] if n % 2 == 0 else self._centres_to_odd @ centres[n] / self._scale[1]
-                 for n in range(self.n_hermite)]
+            raise ValueError(
+                f"p0: {self.n_hermite} Hermite modes miss {missed:.1e} of the initial law "
+                f"(relative L1); widen the velocity box (p0 must vanish at its ends), "
+                f"increase n_hermite, or start from a law in v closer to N(0, v_th^2)"
+            )
+        parts = [
+            centres[n] / self._scale[0] if n % 2 == 0 else self._centres_to_odd @ centres[n] / self._scale[1]
+            for n in range(self.n_hermite)
+        ]
         vector = np.concatenate(parts)
         staggered = np.abs(self.density(self._at_centres(vector), warn_box=False) - p0).sum() / scale
         if staggered > PROJECTION_RTOL:
-            raise ValueError(f"p0: moving the odd Hermite modes to the cell faces changes the initial "
-                             f"law by {staggered:.1e} (relative L1; at a specular wall the odd modes "
-                             f"vanish); refine the theta grid, or start from a law wider in theta and "
-                             f"symmetric in v at the walls")
+            raise ValueError(
+                f"p0: moving the odd Hermite modes to the cell faces changes the initial "
+                f"law by {staggered:.1e} (relative L1; at a specular wall the odd modes "
+                f"vanish); refine the theta grid, or start from a law wider in theta and "
+                f"symmetric in v at the walls"
+            )
         return vector
 
     def density(self, coefficients, warn_box: bool = True) -> np.ndarray:
@@ -307,14 +336,20 @@ class HermiteKinetic:
             lo, hi = self.grid.bounds[1]
             outside = ndtr(lo / self.thermal_velocity) + ndtr(-hi / self.thermal_velocity)
             if outside > VELOCITY_BOX_WARNING:
-                warn(f"grid: the velocity box [{lo:g}, {hi:g}] leaves out {outside:.1e} of the "
-                     f"Maxwellian (v_th = {self.thermal_velocity:.4g}); widen the v axis")
+                warn(
+                    f"grid: the velocity box [{lo:g}, {hi:g}] leaves out {outside:.1e} of the "
+                    f"Maxwellian (v_th = {self.thermal_velocity:.4g}); widen the v axis"
+                )
         return np.asarray(coefficients).T @ weighted / self.thermal_velocity
 
     def _at_centres(self, c: np.ndarray) -> np.ndarray:
-        modes = [c[self._offsets[n]: self._offsets[n + 1]] for n in range(self.n_hermite)]
-        return np.array([m * self._scale[0] if n % 2 == 0 else self._odd_to_centres @ (m * self._scale[1])
-                         for n, m in enumerate(modes)])
+        modes = [c[self._offsets[n] : self._offsets[n + 1]] for n in range(self.n_hermite)]
+        return np.array(
+            [
+                m * self._scale[0] if n % 2 == 0 else self._odd_to_centres @ (m * self._scale[1])
+                for n, m in enumerate(modes)
+            ]
+        )
 
 
 def _fewer_modes(n: int) -> int:
@@ -324,20 +359,27 @@ def _fewer_modes(n: int) -> int:
 def _require_supported(model, grid, boundary, absorbing) -> None:
     fv = "use FokkerPlanck(model, grid, discretization='kinetic') (finite volumes) instead"
     if not is_kinetic(model):
-        raise TypeError(f"model: the Hermite solver needs a kinetic model (UnderdampedLangevin, "
-                        f"MomentumSGD), got {type(model).__name__}")
+        raise TypeError(
+            f"model: the Hermite solver needs a kinetic model (UnderdampedLangevin, "
+            f"MomentumSGD), got {type(model).__name__}"
+        )
     if model.dim != 1:
-        raise ValueError(f"model: the Hermite solver supports 1-D theta (2-D phase space), got dim theta "
-                         f"= {model.dim}; {fv}")
+        raise ValueError(
+            f"model: the Hermite solver supports 1-D theta (2-D phase space), got dim theta = {model.dim}; {fv}"
+        )
     if not getattr(model, "constant_diffusion", False) or not model.autonomous:
-        raise ValueError("model: the Hermite solver needs constant friction and isotropic, "
-                         "theta-independent velocity diffusion (noise='isotropic', no lr/batch/"
-                         f"friction/temperature schedules); {fv}")
+        raise ValueError(
+            "model: the Hermite solver needs constant friction and isotropic, "
+            "theta-independent velocity diffusion (noise='isotropic', no lr/batch/"
+            f"friction/temperature schedules); {fv}"
+        )
     if not isinstance(grid, Grid) or grid.ndim != 2:
         raise ValueError(f"grid: expected a 2-D phase-space grid (phase_space_grid), got {grid!r}")
     if grid.periodic[1]:
         raise ValueError("grid: the velocity axis must not be periodic (phase_space_grid never makes it so)")
     kinds = sum(normalize_boundary(grid, boundary), ())
     if absorbing is not None or "absorbing" in kinds:
-        raise ValueError("boundary: absorbing walls or sets need half-range (inflow) conditions that a "
-                         f"Hermite expansion in v cannot impose; {fv}")
+        raise ValueError(
+            "boundary: absorbing walls or sets need half-range (inflow) conditions that a "
+            f"Hermite expansion in v cannot impose; {fv}"
+        )

@@ -49,15 +49,21 @@ def theta_blocks(model, grid, scheme: str, v_th: float) -> dict:
     to_right = -_integral(model, grid, theta[left] + 0.5 * h, 0.5 * h) / T
     # fitted A = v_th exp(-Phi / T) d_theta exp(Phi / T): centres -> face j, and faces -> centre i
     # (the right face j = i weighs exp(-to_left_j), the left face j = i - 1 weighs exp(-to_right_j))
-    lift_c2f = (v_th / h) * sp.csr_matrix((np.r_[-np.exp(to_left), np.exp(to_right)], (
-        np.r_[faces, faces], np.r_[left, right])), shape=(m, n))
-    lift_f2c = (v_th / h) * sp.csr_matrix((np.r_[np.exp(-to_left), -np.exp(-to_right)], (
-        np.r_[left, right], np.r_[faces, faces])), shape=(n, m))
-    return {"sizes": (n, m), "lift": {1: lift_c2f, 0: lift_f2c}, "grad": {1: G, 0: -G.T.tocsr()},
-            "odd_to_centres": _midpoint_interpolation(n, m, grid.periodic[0], to_faces=False),
-            "centres_to_odd": _midpoint_interpolation(n, m, grid.periodic[0], to_faces=True),
-            "scale": (np.ones(n), np.ones(m)),
-            "peclet": float(np.max(np.abs(force)) * h / T)}
+    lift_c2f = (v_th / h) * sp.csr_matrix(
+        (np.r_[-np.exp(to_left), np.exp(to_right)], (np.r_[faces, faces], np.r_[left, right])), shape=(m, n)
+    )
+    lift_f2c = (v_th / h) * sp.csr_matrix(
+        (np.r_[np.exp(-to_left), -np.exp(-to_right)], (np.r_[left, right], np.r_[faces, faces])), shape=(n, m)
+    )
+    return {
+        "sizes": (n, m),
+        "lift": {1: lift_c2f, 0: lift_f2c},
+        "grad": {1: G, 0: -G.T.tocsr()},
+        "odd_to_centres": _midpoint_interpolation(n, m, grid.periodic[0], to_faces=False),
+        "centres_to_odd": _midpoint_interpolation(n, m, grid.periodic[0], to_faces=True),
+        "scale": (np.ones(n), np.ones(m)),
+        "peclet": float(np.max(np.abs(force)) * h / T),
+    }
 
 
 def _midpoint_interpolation(n: int, m: int, periodic: bool, to_faces: bool) -> sp.csr_matrix:
@@ -84,7 +90,7 @@ def _midpoint_interpolation(n: int, m: int, periodic: bool, to_faces: bool) -> s
             s = s % sources if periodic else s
             if not to_faces and not periodic:
                 if s in (0, n):
-                    continue          # a wall face: the odd modes vanish there
+                    continue  # a wall face: the odd modes vanish there
                 s -= 1
             rows.append(t)
             cols.append(s)
@@ -112,13 +118,21 @@ def _fourier_blocks(model, grid, v_th: float) -> dict:
     phi = np.r_[0.0, -np.cumsum(cell_integrals[:-1] - tilt * h)] / T
     exponent = -0.5 * (phi - phi.min())
     if -exponent.min() > 600:
-        raise ValueError(f"grid: exp(Phi / 2T) spans exp({-exponent.min():.0f}) over the theta box, beyond "
-                         f"double precision; narrow the theta box or use theta_scheme='fd2'")
+        raise ValueError(
+            f"grid: exp(Phi / 2T) spans exp({-exponent.min():.0f}) over the theta box, beyond "
+            f"double precision; narrow the theta box or use theta_scheme='fd2'"
+        )
     lift = v_th * (D - half_force - sp.identity(n) * (tilt / T))
     eye = sp.identity(n, format="csr")
-    return {"sizes": (n, n), "lift": {1: lift, 0: lift}, "grad": {1: D + half_force, 0: D + half_force},
-            "odd_to_centres": eye, "centres_to_odd": eye, "scale": (np.exp(exponent), np.exp(exponent)),
-            "peclet": float(np.max(np.abs(model.force(theta)[0])) * h / T)}
+    return {
+        "sizes": (n, n),
+        "lift": {1: lift, 0: lift},
+        "grad": {1: D + half_force, 0: D + half_force},
+        "odd_to_centres": eye,
+        "centres_to_odd": eye,
+        "scale": (np.exp(exponent), np.exp(exponent)),
+        "peclet": float(np.max(np.abs(model.force(theta)[0])) * h / T),
+    }
 
 
 #: Gauss-Legendre nodes and weights on [0, 1] for integrating the force over (half) cells: exact

@@ -90,7 +90,8 @@ def _constant(schedule, name: str) -> float:
     if _is_schedule(schedule):
         raise ValueError(
             f"{name}: this model's {name} is a schedule, not one number; read its value at "
-            f"continuous time t with model.{name}_at(t)")
+            f"continuous time t with model.{name}_at(t)"
+        )
     return schedule(0.0)
 
 
@@ -138,20 +139,24 @@ def _schedule(value, name: str, least: tuple | None = None, most: tuple | None =
     is asked for, with the same bounds. Anything else (a list, a string) is a TypeError.
     """
     if callable(value):
+
         def schedule(t, _f=value):
             v = _f(t)
             return _checked_number(
-                v, name, least, most, f"{name}: the schedule returned {v!r} at t = {t:g}; expected a number",
-                f"the schedule gave {v!r} at t = {t:g}: ")
+                v,
+                name,
+                least,
+                most,
+                f"{name}: the schedule returned {v!r} at t = {t:g}; expected a number",
+                f"the schedule gave {v!r} at t = {t:g}: ",
+            )
     elif _is_number(value):
         constant = _positive(value, name, least, most)
 
         def schedule(t, _c=constant):
             return _c
     else:
-        raise TypeError(
-            f"{name}: expected a positive number or a schedule {name}(t) (a callable), got {value!r}"
-        )
+        raise TypeError(f"{name}: expected a positive number or a schedule {name}(t) (a callable), got {value!r}")
     schedule.source = value
     return schedule
 

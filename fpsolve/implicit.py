@@ -25,8 +25,8 @@ from fpsolve.factorizations import Factorizations
 __all__ = ["run_trbdf2", "run_bdf2", "snap", "next_switch", "advance_bar"]
 
 GAMMA = 2.0 - math.sqrt(2.0)
-_D = GAMMA / 2.0                                   # I − _D h A is the matrix of both stages
-_W_G = 1.0 / (GAMMA * (2.0 - GAMMA))               # BDF2 stage: weight of y_{n+γ}
+_D = GAMMA / 2.0  # I − _D h A is the matrix of both stages
+_W_G = 1.0 / (GAMMA * (2.0 - GAMMA))  # BDF2 stage: weight of y_{n+γ}
 _W_N = (1.0 - GAMMA) ** 2 / (GAMMA * (2.0 - GAMMA))  # ... and of y_n
 # R(z) − e^z = C z³ + O(z⁴) for the TR-BDF2 stability function R; C = (3γ² − 4γ + 2)/(12(2 − γ)).
 _ERR_C = (3 * GAMMA**2 - 4 * GAMMA + 2) / (12 * (2 - GAMMA))
@@ -99,8 +99,8 @@ def _trbdf2_step(facts, key, A, y, h):
     """One TR-BDF2 step of size h; returns (y_{n+1}, filtered local-error estimate)."""
     solve = facts.solver(key, A, 1.0, _D * h)
     f0 = A @ y
-    yg = solve(y + _D * h * f0)                      # trapezoidal stage to t + γh
-    y1 = solve(_W_G * yg - _W_N * y)                 # BDF2 stage to t + h
+    yg = solve(y + _D * h * f0)  # trapezoidal stage to t + γh
+    y1 = solve(_W_G * yg - _W_N * y)  # BDF2 stage to t + h
     fg, f1 = A @ yg, A @ y1
     raw = (2 * _ERR_C * h) * (f0 / GAMMA - fg / (GAMMA * (1 - GAMMA)) + f1 / (1 - GAMMA))
     return y1, solve(raw)
@@ -140,8 +140,7 @@ def _start(op, p0, t, rtol, atol, dt):
     span = t[-1] - t[0]
     out = np.empty((len(t), len(p0)))
     out[0] = y = p0.copy()
-    rung = dt if dt is not None else (
-        _rung(_initial_step(op, y, t[0], span, rtol, atol), span) if span > 0 else 0)
+    rung = dt if dt is not None else (_rung(_initial_step(op, y, t[0], span, rtol, atol), span) if span > 0 else 0)
     return Factorizations(), span, out, y, rung
 
 
@@ -171,8 +170,9 @@ def run_trbdf2(op, p0, t, rtol, atol, dt, bar, closed=False):
             advance_bar(bar, tnew - tn)
             y, tn, steps = y1, tnew, steps + 1
         out[k] = y
-    msg = (f"{steps} steps ({rejected} rejected), {facts.count} LU factorizations"
-           + ("" if dt is None else f", fixed dt = {dt:g}"))
+    msg = f"{steps} steps ({rejected} rejected), {facts.count} LU factorizations" + (
+        "" if dt is None else f", fixed dt = {dt:g}"
+    )
     return out, steps, facts.count, msg
 
 
@@ -185,7 +185,7 @@ def run_bdf2(op, p0, t, rtol, atol, dt, bar, closed=False):
     """
     facts, span, out, y, rung = _start(op, p0, t, rtol, atol, dt)
     tn, steps, rejected = t[0], 0, 0
-    history = []                                     # previous values at the current step size
+    history = []  # previous values at the current step size
     h_prev = None
     for k in range(1, len(t)):
         while tn < t[k]:
@@ -194,7 +194,7 @@ def run_bdf2(op, p0, t, rtol, atol, dt, bar, closed=False):
             if h != h_prev:
                 history = []
             estimated = dt is None and len(history) >= 2
-            if not history:                          # second-order (re)start by TR-BDF2
+            if not history:  # second-order (re)start by TR-BDF2
                 y1, _ = _trbdf2_step(facts, key, A, y, h)
             else:
                 y1 = facts.solver(key, A, 1.0, 2 * h / 3)((4 * y - history[-1]) / 3)
@@ -203,8 +203,7 @@ def run_bdf2(op, p0, t, rtol, atol, dt, bar, closed=False):
             err = 0.0
             if estimated:
                 pred = 3 * y - 3 * history[-1] + history[-2]
-                floor = (_round_off(facts.solver(key, A, 1.0, 2 * h / 3), A, y1, h)
-                         if closed else 0.0)
+                floor = _round_off(facts.solver(key, A, 1.0, 2 * h / 3), A, y1, h) if closed else 0.0
                 err = _error_norm((2 / 11) * (y1 - pred), y, y1, rtol, atol, floor)
             if estimated and err > 1:
                 rejected += 1

@@ -88,8 +88,9 @@ def from_samples(grid: Grid, samples) -> np.ndarray:
 NEGATIVE_TOLERANCE = 1e-9
 
 
-def require_density(p, grid: Grid, name: str = "p", normalised: bool = False,
-                    allow_negative: bool = False) -> np.ndarray:
+def require_density(
+    p, grid: Grid, name: str = "p", normalised: bool = False, allow_negative: bool = False
+) -> np.ndarray:
     """Check that ``p`` is a density on ``grid`` and return it as a float array.
 
     A density has the grid's shape, is finite and non-negative (negatives down to
@@ -169,4 +170,3 @@ def _per_axis(value, grid: Grid, name: str) -> np.ndarray:
     if arr.shape != (grid.ndim,):
         raise ValueError(f"{name}: expected {grid.ndim} values (one per axis), got {np.shape(value)}")
     return arr
-

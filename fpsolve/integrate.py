@@ -52,6 +52,7 @@ __all__ = ["IntegrationResult", "integrate", "METHODS"]
 
 METHODS = ("trbdf2", "bdf2", "exponential", "cram", "explicit")
 
+
 @dataclass(frozen=True, eq=False, repr=False)
 class IntegrationResult:
     """Solution of dp/dt = A p at the requested times.
@@ -81,13 +82,14 @@ class IntegrationResult:
 
     def __repr__(self):
         times = f"[{self.t[0]:g}, …, {self.t[-1]:g}]" if len(self.t) > 2 else str(list(self.t))
-        return (f"IntegrationResult(method={self.method!r}, t={times} ({len(self.t)} times), "
-                f"y.shape={self.y.shape}, steps={self.steps}, "
-                f"factorizations={self.factorizations}, message={self.message!r})")
+        return (
+            f"IntegrationResult(method={self.method!r}, t={times} ({len(self.t)} times), "
+            f"y.shape={self.y.shape}, steps={self.steps}, "
+            f"factorizations={self.factorizations}, message={self.message!r})"
+        )
 
 
-def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=None,
-              progress=False):
+def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=None, progress=False):
     """Solve dp/dt = A(t) p, p(t[0]) = p0, and return p at the times t.
 
     A = Qᵀ is a forward operator (non-negative off-diagonals, column sums ≤ 0). See the module
@@ -133,8 +135,7 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
         converge (:func:`fpsolve.krylov.expm_multiply_krylov`).
     """
     if method not in METHODS:
-        raise ValueError(f"method: unknown integrator {method!r}; choose one of "
-                         + ", ".join(repr(m) for m in METHODS))
+        raise ValueError(f"method: unknown integrator {method!r}; choose one of " + ", ".join(repr(m) for m in METHODS))
     t = np.asarray(t, dtype=float)
     if t.ndim != 1 or t.size == 0 or not np.all(np.isfinite(t)):
         raise ValueError("t: expected a non-empty 1-D sequence of finite output times")
@@ -143,8 +144,7 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
     p0 = np.asarray(p0, dtype=float)
     op, n = _as_operator(operator, t[0])
     if p0.shape != (n,):
-        raise ValueError(f"p0: expected shape ({n},) to match the {n}×{n} operator, "
-                         f"got {p0.shape}")
+        raise ValueError(f"p0: expected shape ({n},) to match the {n}×{n} operator, got {p0.shape}")
     if not np.all(np.isfinite(p0)):
         raise ValueError("p0: contains non-finite entries")
     if dt is not None and not (np.isfinite(dt) and dt > 0):
@@ -152,11 +152,15 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
     if not (rtol > 0 and atol >= 0):
         raise ValueError(f"rtol, atol: expected rtol > 0 and atol >= 0, got {rtol}, {atol}")
     if method in ("exponential", "cram") and not op.autonomous:
-        raise ValueError(f"method: {method!r} needs a constant operator (a sparse matrix); "
-                         "for a time-dependent operator use method='trbdf2'")
+        raise ValueError(
+            f"method: {method!r} needs a constant operator (a sparse matrix); "
+            "for a time-dependent operator use method='trbdf2'"
+        )
     if method == "cram" and is_matrix_free(op(t[0])[1]):
-        raise ValueError("method: 'cram' needs complex LU factorizations, and this operator is "
-                         "matrix-free; use 'exponential' or 'trbdf2'")
+        raise ValueError(
+            "method: 'cram' needs complex LU factorizations, and this operator is "
+            "matrix-free; use 'exponential' or 'trbdf2'"
+        )
 
     bar = _progress_bar(t, progress)
     try:
@@ -176,11 +180,11 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
     finally:
         if bar is not None:
             bar.close()
-    return IntegrationResult(t=t, y=y, steps=steps, factorizations=facts, method=method,
-                             message=msg)
+    return IntegrationResult(t=t, y=y, steps=steps, factorizations=facts, method=method, message=msg)
 
 
 # ---------------------------------------------------------------- operators and factorizations
+
 
 class _Operator:
     """A(t) with a key; autonomous operators have key None."""
@@ -203,10 +207,11 @@ class _Operator:
 def _check_matrix(A, where):
     if is_matrix_free(A):
         return A
-    if not (sparse.issparse(A) or isinstance(A, np.ndarray)) or A.ndim != 2 \
-            or A.shape[0] != A.shape[1]:
-        raise ValueError(f"operator: {where} must be a square sparse matrix, got "
-                         f"{type(A).__name__} of shape {getattr(A, 'shape', None)}")
+    if not (sparse.issparse(A) or isinstance(A, np.ndarray)) or A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(
+            f"operator: {where} must be a square sparse matrix, got "
+            f"{type(A).__name__} of shape {getattr(A, 'shape', None)}"
+        )
     return sparse.csr_array(A, dtype=float)
 
 
@@ -215,14 +220,17 @@ def _as_operator(operator, t0):
         try:
             key, A0 = operator(t0)
         except (TypeError, ValueError) as exc:
-            raise ValueError("operator: a callable operator must return (key, A_t) for a time "
-                             f"t; calling it at t = {t0} failed: {exc}") from exc
+            raise ValueError(
+                "operator: a callable operator must return (key, A_t) for a time "
+                f"t; calling it at t = {t0} failed: {exc}"
+            ) from exc
         hash(key)
         n = _check_matrix(A0, "operator(t)[1]").shape[0]
 
         def func(s):
             key, A = operator(s)
             return key, _check_matrix(A, "operator(t)[1]")
+
         return _Operator(func, autonomous=False, raw=operator), n
     A = _check_matrix(operator, "the operator")
     return _Operator(lambda s: (None, A), autonomous=True), A.shape[0]
@@ -251,11 +259,17 @@ def _progress_bar(t, progress):
     if not progress:
         return None
     from tqdm.auto import tqdm
-    return tqdm(total=float(t[-1] - t[0]), unit="t", desc="integrate",
-                bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]")
+
+    return tqdm(
+        total=float(t[-1] - t[0]),
+        unit="t",
+        desc="integrate",
+        bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]",
+    )
 
 
 # ---------------------------------------------------------------------------- explicit Euler
+
 
 def _run_explicit(op, p0, t, dt, bar, safety=0.9):
     out = np.empty((len(t), len(p0)))

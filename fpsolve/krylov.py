@@ -55,8 +55,7 @@ TRUST_FLOOR = 1e-6
 REFUSE_FLOOR = 1e-2
 
 
-def expm_multiply_krylov(A, v, times, *, rtol: float = 1e-10, max_dim: int = 200, band: float = 30.0,
-                         stationary=None):
+def expm_multiply_krylov(A, v, times, *, rtol: float = 1e-10, max_dim: int = 200, band: float = 30.0, stationary=None):
     """exp(t A) v for every t in ``times`` (non-negative), shape ``(len(times), len(v))``.
 
     Parameters
@@ -111,8 +110,7 @@ def expm_multiply_krylov(A, v, times, *, rtol: float = 1e-10, max_dim: int = 200
             law, looked = closed_chain_law(A), True
         if deflate and law is not None:
             mass = float(v.sum())
-            rest = _band(A, v - mass * law, times[group], gamma, rtol * np.linalg.norm(v), max_dim,
-                         norm_a, law)
+            rest = _band(A, v - mass * law, times[group], gamma, rtol * np.linalg.norm(v), max_dim, norm_a, law)
             out[group] = mass * law + rest
         else:
             out[group] = _band(A, v, times[group], gamma, rtol * np.linalg.norm(v), max_dim, norm_a)
@@ -214,8 +212,10 @@ def _band(A, v, times, gamma, tolerance, max_dim, norm_a, law=None):
     )
 
 
-_REMEDY = ("; a coarser grid, a higher temperature or a lower barrier is better conditioned "
-           "(mean exit times and committors, linear solves, stay accurate there)")
+_REMEDY = (
+    "; a coarser grid, a higher temperature or a lower barrier is better conditioned "
+    "(mean exit times and committors, linear solves, stay accurate there)"
+)
 
 
 def _refuse_undetermined(times, floor, beta, slowest, norm_a):
@@ -225,7 +225,8 @@ def _refuse_undetermined(times, floor, beta, slowest, norm_a):
     raise RuntimeError(
         f"expm_multiply_krylov: at t = {times[worst]:.3g} exp(tA)v is not determined in double "
         f"precision: the slowest decay rate ({-slowest:.2g}) is below the round-off of the "
-        f"operator's fastest rates (eps |A| = {np.finfo(float).eps * norm_a:.1g})" + _REMEDY)
+        f"operator's fastest rates (eps |A| = {np.finfo(float).eps * norm_a:.1g})" + _REMEDY
+    )
 
 
 def _check_round_off(change, beta, times, slowest, norm_a):
@@ -235,9 +236,11 @@ def _check_round_off(change, beta, times, slowest, norm_a):
     relative = float(change[worst] / beta)
     if relative <= TRUST_FLOOR:
         return
-    detail = (f"at t = {times[worst]:.3g}, exp(tA)v is determined by double precision only to about "
-              f"{relative:.1e} relative to |v|: the slowest decay rate ({-slowest:.2g}) is close to "
-              f"the round-off of the operator's fastest rates (eps |A| = {np.finfo(float).eps * norm_a:.1g})")
+    detail = (
+        f"at t = {times[worst]:.3g}, exp(tA)v is determined by double precision only to about "
+        f"{relative:.1e} relative to |v|: the slowest decay rate ({-slowest:.2g}) is close to "
+        f"the round-off of the operator's fastest rates (eps |A| = {np.finfo(float).eps * norm_a:.1g})"
+    )
     if relative > REFUSE_FLOOR:
         raise RuntimeError("expm_multiply_krylov: " + detail + _REMEDY)
     warn("expm_multiply_krylov: " + detail + _REMEDY, RuntimeWarning)

@@ -106,8 +106,7 @@ class Landscape:
                 g = (g,)  # a 1-D gradient returned as one array rather than a 1-tuple
             if len(g) != self.ndim:
                 raise ValueError(
-                    f"grad: expected {self.ndim} partial derivatives (one array per coordinate), "
-                    f"got {len(g)}"
+                    f"grad: expected {self.ndim} partial derivatives (one array per coordinate), got {len(g)}"
                 )
             return np.stack([np.broadcast_to(_real(gi, x, "grad: the gradient"), shape) for gi in g])
         return _central_difference(lambda *y: self(*y)[None], x, _H_GRAD)[0]
@@ -121,8 +120,7 @@ class Landscape:
             try:
                 h = _real(h, x, "hessian: the Hessian")
             except ValueError:  # a nested d x d sequence mixing numbers and arrays
-                h = np.array([[np.broadcast_to(_real(v, x, "hessian: the Hessian"), shape) for v in row]
-                              for row in h])
+                h = np.array([[np.broadcast_to(_real(v, x, "hessian: the Hessian"), shape) for v in row] for row in h])
             if self.ndim == 1 and h.shape == shape:
                 h = h[None, None]  # a 1-D Hessian returned as one array U''(x)
             elif h.shape[:2] == (self.ndim, self.ndim):
@@ -271,10 +269,7 @@ def _two_step_differences(g: Callable, x: list, h_rel: float) -> tuple:
     d = len(x)
     h = np.stack([(xk + h_rel * np.maximum(1.0, np.abs(xk))) - xk for xk in x])  # exact steps
     multiples = (-4, -2, -1, 1, 2, 4)
-    shifted = [
-        np.stack([x[j] + (c * h[k] if j == k else 0.0) for k in range(d) for c in multiples])
-        for j in range(d)
-    ]
+    shifted = [np.stack([x[j] + (c * h[k] if j == k else 0.0) for k in range(d) for c in multiples]) for j in range(d)]
     values = np.asarray(g(*shifted), dtype=float)
     values = values.reshape((values.shape[0], d, len(multiples)) + values.shape[2:])
     v = dict(zip(multiples, np.moveaxis(values, 2, 0)))
@@ -287,7 +282,7 @@ def _require_finite(values, grid, what: str) -> None:
     values = np.asarray(values)
     bad = ~np.isfinite(values)
     if bad.any():
-        idx = np.argwhere(bad)[0][-grid.ndim:]
+        idx = np.argwhere(bad)[0][-grid.ndim :]
         point = tuple(float(c[i]) for c, i in zip(grid.centers, idx))
         raise ValueError(f"{what} is not finite ({values[tuple(np.argwhere(bad)[0])]}) at x = {point}")
 
@@ -327,16 +322,16 @@ def _second_difference(f: Callable, x: list, h_rel: float) -> np.ndarray:
     out = np.empty((d, d) + shape)
     f0 = at({})
     for k in range(d):
-        out[k, k] = (
-            -at({k: 2}) + 16 * at({k: 1}) - 30 * f0 + 16 * at({k: -1}) - at({k: -2})
-        ) / (12 * steps[k] ** 2)
+        out[k, k] = (-at({k: 2}) + 16 * at({k: 1}) - 30 * f0 + 16 * at({k: -1}) - at({k: -2})) / (12 * steps[k] ** 2)
         for m in range(k):
             mixed = 0.0
             # fourth-order mixed derivative: Richardson combination of the O(h^2) stencils at h and 2h
             for scale, weight in ((1, 4.0), (2, -1.0)):
                 s = (
-                    at({k: scale, m: scale}) - at({k: scale, m: -scale})
-                    - at({k: -scale, m: scale}) + at({k: -scale, m: -scale})
+                    at({k: scale, m: scale})
+                    - at({k: scale, m: -scale})
+                    - at({k: -scale, m: scale})
+                    + at({k: -scale, m: -scale})
                 ) / (4 * scale**2 * steps[k] * steps[m])
                 mixed = mixed + weight * s
             out[k, m] = out[m, k] = mixed / 3.0

@@ -154,8 +154,14 @@ class LevyLangevin(LevyModel):
 
     def describe(self):
         j = self._jumps
-        return {"model": "LevyLangevin", "landscape": self.landscape.name, "alpha": _json(j.alpha),
-                "scale": _json(j.scale), "temperature": self.temperature, "isotropic": j.isotropic}
+        return {
+            "model": "LevyLangevin",
+            "landscape": self.landscape.name,
+            "alpha": _json(j.alpha),
+            "scale": _json(j.scale),
+            "temperature": self.temperature,
+            "isotropic": j.isotropic,
+        }
 
 
 class LevySGD(SGDHyperparameters, LevyModel):
@@ -184,8 +190,16 @@ class LevySGD(SGDHyperparameters, LevyModel):
         Rotation-invariant jumps (one alpha, one scale).
     """
 
-    def __init__(self, landscape: Landscape, lr, batch_size, alpha, noise_scale=1.0,
-                 gaussian_scale: float = 0.0, isotropic: bool = False):
+    def __init__(
+        self,
+        landscape: Landscape,
+        lr,
+        batch_size,
+        alpha,
+        noise_scale=1.0,
+        gaussian_scale: float = 0.0,
+        isotropic: bool = False,
+    ):
         _require_landscape(landscape)
         self.landscape = landscape
         self.ndim = d = landscape.ndim
@@ -197,16 +211,19 @@ class LevySGD(SGDHyperparameters, LevyModel):
         if isotropic and (len(set(self.alphas)) > 1 or len(set(self.noise_scales)) > 1):
             raise ValueError(
                 f"isotropic: a rotation-invariant law has one alpha and one noise_scale; got alpha="
-                f"{alpha!r}, noise_scale={noise_scale!r} (pass isotropic=False for per-axis laws)")
+                f"{alpha!r}, noise_scale={noise_scale!r} (pass isotropic=False for per-axis laws)"
+            )
         self.isotropic = bool(isotropic)
         self.gaussian_scale = _non_negative(gaussian_scale, "gaussian_scale")
         self._inverse_metric = (1.0,) * d
         self._gaussian_covariance = (self.gaussian_scale,) * d
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.landscape.name!r}, lr={_show(self._lr_schedule)}, "
-                f"batch_size={_show(self._batch_size_schedule)}, alpha={_one_or_all(self.alphas)}, "
-                f"noise_scale={_one_or_all(self.noise_scales)})")
+        return (
+            f"{type(self).__name__}({self.landscape.name!r}, lr={_show(self._lr_schedule)}, "
+            f"batch_size={_show(self._batch_size_schedule)}, alpha={_one_or_all(self.alphas)}, "
+            f"noise_scale={_one_or_all(self.noise_scales)})"
+        )
 
     def noise_scale_at(self, t: float = 0.0) -> tuple:
         """eps_j(t) = s_j (lr(t) / B(t))^((alpha_j - 1) / alpha_j), one per axis."""
@@ -223,10 +240,16 @@ class LevySGD(SGDHyperparameters, LevyModel):
         return float(np.sqrt(self.lr_at(t) / self.batch_size_at(t))) if self.gaussian else 0.0
 
     def describe(self):
-        return {"model": type(self).__name__, "landscape": self.landscape.name,
-                "lr": self._described("lr"), "batch_size": self._described("batch_size"),
-                "alpha": _json(_one_or_all(self.alphas)), "noise_scale": _json(_one_or_all(self.noise_scales)),
-                "gaussian_scale": self.gaussian_scale, "isotropic": bool(self.isotropic)}
+        return {
+            "model": type(self).__name__,
+            "landscape": self.landscape.name,
+            "lr": self._described("lr"),
+            "batch_size": self._described("batch_size"),
+            "alpha": _json(_one_or_all(self.alphas)),
+            "noise_scale": _json(_one_or_all(self.noise_scales)),
+            "gaussian_scale": self.gaussian_scale,
+            "isotropic": bool(self.isotropic),
+        }
 
 
 class LevyAdam(LevySGD):
@@ -251,10 +274,10 @@ class LevyAdam(LevySGD):
     Other parameters as :class:`LevySGD` (no ``isotropic``: the scales eps / q_j differ per axis).
     """
 
-    def __init__(self, landscape: Landscape, lr, batch_size, alpha, preconditioner, noise_scale=1.0,
-                 gaussian_scale: float = 0.0):
-        super().__init__(landscape, lr, batch_size, alpha, noise_scale=noise_scale,
-                         gaussian_scale=gaussian_scale)
+    def __init__(
+        self, landscape: Landscape, lr, batch_size, alpha, preconditioner, noise_scale=1.0, gaussian_scale: float = 0.0
+    ):
+        super().__init__(landscape, lr, batch_size, alpha, noise_scale=noise_scale, gaussian_scale=gaussian_scale)
         q = preconditioner(landscape) if callable(preconditioner) else preconditioner
         self.preconditioner = _positive_per_axis(q, self.ndim, "preconditioner", require_sequence=True)
         self._inverse_metric = tuple(1.0 / qj for qj in self.preconditioner)
@@ -311,4 +334,3 @@ def _json(value):
 
 def _show(schedule) -> str:
     return "schedule" if callable(getattr(schedule, "source", None)) else f"{schedule(0.0):g}"
-

@@ -29,9 +29,15 @@ import numpy as np
 from scipy import special
 
 __all__ = [
-    "stable_jump_constant", "imkeller_pavlyukevich_constant", "getoor_mean_exit_time",
-    "exit_location_density", "exit_jump_measure", "imkeller_pavlyukevich_exit_time",
-    "levy_ou_scale", "levy_ou_stationary_density", "chechkin_density",
+    "stable_jump_constant",
+    "imkeller_pavlyukevich_constant",
+    "getoor_mean_exit_time",
+    "exit_location_density",
+    "exit_jump_measure",
+    "imkeller_pavlyukevich_exit_time",
+    "levy_ou_scale",
+    "levy_ou_stationary_density",
+    "chechkin_density",
 ]
 
 

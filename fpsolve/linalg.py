@@ -10,7 +10,6 @@ relative accuracy or refused (the accurate methods and error estimates are in
 :mod:`fpsolve.stationary`, linear solves in :mod:`fpsolve.solvers`.
 """
 
-
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sparse
@@ -18,16 +17,27 @@ from scipy.sparse import csgraph
 from scipy.sparse import linalg as sla
 
 from .operators import is_matrix_free
-from .rate_accuracy import (RATES_RTOL, birth_death_rates, dirichlet_factor,
-                            eigenvalue_error_estimates, ritz_rates)
-from .solvers import (birth_death_parts, factorize, shifted_solver, solve,
-                      solve_birth_death)
+from .rate_accuracy import RATES_RTOL, birth_death_rates, dirichlet_factor, eigenvalue_error_estimates, ritz_rates
+from .solvers import birth_death_parts, factorize, shifted_solver, solve, solve_birth_death
 
 
-__all__ = ["relaxation_rates", "is_reversible", "log_detailed_balance",
-           "killing_rates", "symmetrized", "as_generator", "KILLING_RTOL", "DENSE_MAX", "RATES_RTOL",
-           # linear solves, re-exported from fpsolve.solvers
-           "solve", "factorize", "solve_birth_death", "shifted_solver", "birth_death_parts"]
+__all__ = [
+    "relaxation_rates",
+    "is_reversible",
+    "log_detailed_balance",
+    "killing_rates",
+    "symmetrized",
+    "as_generator",
+    "KILLING_RTOL",
+    "DENSE_MAX",
+    "RATES_RTOL",
+    # linear solves, re-exported from fpsolve.solvers
+    "solve",
+    "factorize",
+    "solve_birth_death",
+    "shifted_solver",
+    "birth_death_parts",
+]
 
 #: A row of Q whose sum is negative by more than KILLING_RTOL times the row's absolute sum kills
 #: mass; smaller sums are round-off of rows that vanish in exact arithmetic. The one threshold
@@ -187,23 +197,28 @@ def relaxation_rates(Q, k, *, reversible=None, rtol: float = RATES_RTOL, killing
     else:
         killing = np.asarray(killing, dtype=float)
         if killing.shape != (n,) or not np.all(np.isfinite(killing)) or np.any(killing < 0):
-            raise ValueError(f"killing: expected {n} finite non-negative rates, one per state, "
-                             f"got shape {killing.shape}")
+            raise ValueError(
+                f"killing: expected {n} finite non-negative rates, one per state, got shape {killing.shape}"
+            )
     closed = not np.any(killing > 0)
     if not (isinstance(rtol, (float, int)) and 0 < rtol < 1):
         raise ValueError(f"rtol: expected a relative tolerance in (0, 1), got {rtol!r}")
     if not (isinstance(k, (int, np.integer)) and 1 <= k <= (n - 2 if closed else n)):
-        raise ValueError(f"k: expected an integer in [1, {n - 2 if closed else n}] for a {n}-state "
-                         f"{'closed' if closed else 'killed'} chain, got {k!r}")
+        raise ValueError(
+            f"k: expected an integer in [1, {n - 2 if closed else n}] for a {n}-state "
+            f"{'closed' if closed else 'killed'} chain, got {k!r}"
+        )
     k = int(k)
     if is_matrix_free(Q):
         rates, error = _general_rates(Q, k, killing, closed)
         return _certified(rates, error, rtol, "shift-invert Arnoldi (matrix-free)")
     log_mu = log_detailed_balance(Q) if reversible is not False else None
     if reversible is True and log_mu is None:
-        raise ValueError("reversible: Q violates detailed balance μ_i Q_ij = μ_j Q_ji, so its "
-                         "rates cannot be computed as a reversible chain's; pass reversible=None "
-                         "to detect it")
+        raise ValueError(
+            "reversible: Q violates detailed balance μ_i Q_ij = μ_j Q_ji, so its "
+            "rates cannot be computed as a reversible chain's; pass reversible=None "
+            "to detect it"
+        )
     if log_mu is None:
         rates, error = _general_rates(Q, k, killing, closed)
         return _certified(rates, error, rtol, "shift-invert Arnoldi (non-reversible chain)")
@@ -228,7 +243,8 @@ def _certified(rates, error, rtol, method):
         "too metastable or too non-normal for its slow rates to be resolved. Mean exit times "
         "(fpsolve.mean_exit_time, linear solves) resolve these time scales; a coarser grid "
         f"(smaller max|Q_ii|) or a looser tolerance (relaxation_rates(..., "
-        f"rtol={max(10 * relative[a], 10 * rtol):.0e})) also helps")
+        f"rtol={max(10 * relative[a], 10 * rtol):.0e})) also helps"
+    )
 
 
 #: Chains up to this size are diagonalised densely (all eigenvectors, then the same refinement
@@ -265,8 +281,11 @@ def _slowest_symmetric_vectors(S, m, sigma, null):
     eigenvalues 1/(λ − σ) are largest in modulus for the slowest modes."""
     n = S.shape[0]
     # S is symmetric: a symmetric fill-reducing ordering halves the factor
-    solve = sla.splu(sparse.csc_array(S - sigma * sparse.identity(n, format="csc")),
-                     permc_spec="MMD_AT_PLUS_A", options=dict(SymmetricMode=True)).solve
+    solve = sla.splu(
+        sparse.csc_array(S - sigma * sparse.identity(n, format="csc")),
+        permc_spec="MMD_AT_PLUS_A",
+        options=dict(SymmetricMode=True),
+    ).solve
 
     def inverse(x):
         x = np.ravel(x)
@@ -313,7 +332,7 @@ def _slowest_eigentriples(Q, want, scale, closed):
     n = Q.shape[0]
     if not is_matrix_free(Q) and (n <= DENSE_EIG or want >= n - 2):
         lam, left, right = scipy.linalg.eig(Q.toarray(), left=True, right=True)
-        left = left.conj()                      # eigenvectors of Q^T
+        left = left.conj()  # eigenvectors of Q^T
     else:
         lam, right = _eigenpairs(Q, want, 1e-10 * scale)
         if closed and -lam.real[np.argsort(-lam.real)[1]] > 1e-7 * scale:

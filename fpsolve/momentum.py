@@ -95,7 +95,7 @@ class KineticModel(Model):
         """(v, -gamma v + F(theta)), shape ``(2d,) + shape``."""
         self._require_phase_space(x)
         shape = np.broadcast(*x).shape
-        theta, v = x[: self.dim], x[self.dim:]
+        theta, v = x[: self.dim], x[self.dim :]
         force = self.force(*theta, t=t)
         gamma = self.friction(t)
         out = np.empty((2 * self.dim,) + shape)
@@ -113,7 +113,7 @@ class KineticModel(Model):
         self._require_phase_space(x)
         shape = np.broadcast(*x).shape
         out = np.zeros((2 * self.dim, 2 * self.dim) + shape)
-        out[self.dim:, self.dim:] = self.velocity_covariance(*x[: self.dim]) * np.ones(shape)
+        out[self.dim :, self.dim :] = self.velocity_covariance(*x[: self.dim]) * np.ones(shape)
         return out
 
     def velocity_diffusion(self, *theta, t: float = 0.0) -> np.ndarray:
@@ -131,7 +131,8 @@ class KineticModel(Model):
         if len(x) != 2 * self.dim:
             raise ValueError(
                 f"x: {type(self).__name__} lives in phase space (theta, v) of dimension "
-                f"{2 * self.dim} (2 x dim theta = 2 x {self.dim}); got {len(x)} coordinates")
+                f"{2 * self.dim} (2 x dim theta = 2 x {self.dim}); got {len(x)} coordinates"
+            )
 
 
 def is_kinetic(model) -> bool:
@@ -174,8 +175,17 @@ class MomentumSGD(SGDHyperparameters, KineticModel):
     run for the time t / (1 - momentum) (:meth:`overdamped`).
     """
 
-    def __init__(self, landscape: Landscape, lr, batch_size, momentum: float, noise="isotropic",
-                 noise_scale: float = 1.0, weight_decay: float = 0.0, hessian_floor: float = HESSIAN_FLOOR):
+    def __init__(
+        self,
+        landscape: Landscape,
+        lr,
+        batch_size,
+        momentum: float,
+        noise="isotropic",
+        noise_scale: float = 1.0,
+        weight_decay: float = 0.0,
+        hessian_floor: float = HESSIAN_FLOOR,
+    ):
         _require_landscape(landscape)
         self.landscape = landscape
         self.dim = landscape.ndim
@@ -189,8 +199,10 @@ class MomentumSGD(SGDHyperparameters, KineticModel):
         self.constant_diffusion = noise == "isotropic"
 
     def __repr__(self) -> str:
-        return (f"MomentumSGD({self.landscape.name!r}, lr={_shown(self._lr_schedule)}, batch_size="
-                f"{_shown(self._batch_size_schedule)}, momentum={self.momentum:g}, noise={_noise_name(self.noise)!r})")
+        return (
+            f"MomentumSGD({self.landscape.name!r}, lr={_shown(self._lr_schedule)}, batch_size="
+            f"{_shown(self._batch_size_schedule)}, momentum={self.momentum:g}, noise={_noise_name(self.noise)!r})"
+        )
 
     def scale(self, t: float = 0.0) -> float:
         """c(t) = 2 / (lr(t) (1 + momentum)), units 1/time."""
@@ -212,14 +224,24 @@ class MomentumSGD(SGDHyperparameters, KineticModel):
             raise ValueError("overdamped: defined for a constant lr and batch_size, not schedules")
         if self.weight_decay:
             raise ValueError("overdamped: weight_decay is not carried over; fold it into the landscape")
-        return SGD(self.landscape, self.lr / (1.0 - self.momentum), self.batch_size,
-                   noise=self.noise, noise_scale=self.noise_scale, hessian_floor=self.hessian_floor)
+        return SGD(
+            self.landscape,
+            self.lr / (1.0 - self.momentum),
+            self.batch_size,
+            noise=self.noise,
+            noise_scale=self.noise_scale,
+            hessian_floor=self.hessian_floor,
+        )
 
     def describe(self):
         return {
-            "model": "MomentumSGD", "landscape": self.landscape.name,
-            "lr": self._described("lr"), "batch_size": self._described("batch_size"),
-            "momentum": self.momentum, "noise": _noise_name(self.noise), "noise_scale": self.noise_scale,
+            "model": "MomentumSGD",
+            "landscape": self.landscape.name,
+            "lr": self._described("lr"),
+            "batch_size": self._described("batch_size"),
+            "momentum": self.momentum,
+            "noise": _noise_name(self.noise),
+            "noise_scale": self.noise_scale,
             "weight_decay": self.weight_decay,
         }
 
@@ -250,8 +272,15 @@ class UnderdampedLangevin(KineticModel):
     times (e.g. mean exit times) are ``friction`` times those of :meth:`overdamped`.
     """
 
-    def __init__(self, landscape: Landscape, friction, temperature, noise="isotropic",
-                 noise_scale: float = 1.0, hessian_floor: float = HESSIAN_FLOOR):
+    def __init__(
+        self,
+        landscape: Landscape,
+        friction,
+        temperature,
+        noise="isotropic",
+        noise_scale: float = 1.0,
+        hessian_floor: float = HESSIAN_FLOOR,
+    ):
         _require_landscape(landscape)
         self.landscape = landscape
         self.dim = landscape.ndim
@@ -265,8 +294,10 @@ class UnderdampedLangevin(KineticModel):
         self.constant_diffusion = noise == "isotropic"
 
     def __repr__(self) -> str:
-        return (f"UnderdampedLangevin({self.landscape.name!r}, friction={_shown(self._friction)}, "
-                f"temperature={_shown(self._temperature_schedule)})")
+        return (
+            f"UnderdampedLangevin({self.landscape.name!r}, friction={_shown(self._friction)}, "
+            f"temperature={_shown(self._temperature_schedule)})"
+        )
 
     @property
     def temperature(self) -> float:
@@ -303,9 +334,12 @@ class UnderdampedLangevin(KineticModel):
 
     def describe(self):
         return {
-            "model": "UnderdampedLangevin", "landscape": self.landscape.name,
-            "friction": _described(self._friction), "temperature": _described(self._temperature_schedule),
-            "noise": _noise_name(self.noise), "noise_scale": self.noise_scale,
+            "model": "UnderdampedLangevin",
+            "landscape": self.landscape.name,
+            "friction": _described(self._friction),
+            "temperature": _described(self._temperature_schedule),
+            "noise": _noise_name(self.noise),
+            "noise_scale": self.noise_scale,
         }
 
 
@@ -329,8 +363,9 @@ def phase_space_grid(theta, v, cells, periodic_theta=False) -> Grid:
     if len(theta) != len(v):
         raise ValueError(f"v: expected one velocity box per parameter ({len(theta)}), got {len(v)}")
     d = len(theta)
-    names = ("theta", "v") if d == 1 else tuple(f"theta{k + 1}" for k in range(d)) + tuple(
-        f"v{k + 1}" for k in range(d))
+    names = (
+        ("theta", "v") if d == 1 else tuple(f"theta{k + 1}" for k in range(d)) + tuple(f"v{k + 1}" for k in range(d))
+    )
     periodic = [bool(periodic_theta)] * d if isinstance(periodic_theta, (bool, np.bool_)) else list(periodic_theta)
     if len(periodic) != d:
         raise ValueError(f"periodic_theta: expected {d} flags, got {len(periodic)}")

@@ -56,8 +56,7 @@ def make_noise(noise, landscape, *, noise_scale: float = 1.0, floor: float = HES
         covariance = getattr(landscape, "gradient_covariance", None)
         if covariance is None:
             raise ValueError(
-                "noise: 'empirical' needs a FiniteSumLoss landscape (per-sample gradients); "
-                f"got {landscape!r}"
+                f"noise: 'empirical' needs a FiniteSumLoss landscape (per-sample gradients); got {landscape!r}"
             )
         return lambda *x: noise_scale * np.asarray(covariance(*x))
     raise ValueError(f"noise: unknown noise model {noise!r}; expected one of {NOISE_MODELS} or a callable")
@@ -89,8 +88,7 @@ def _callable_noise(noise: Callable, d: int, scale: float) -> Callable:
             return scale * value * identity_field(d, shape)
         if value.shape[:2] != (d, d):
             raise ValueError(
-                f"noise: the callable must return a ({d}, {d}) + shape array or a scalar field; "
-                f"got shape {value.shape}"
+                f"noise: the callable must return a ({d}, {d}) + shape array or a scalar field; got shape {value.shape}"
             )
         return scale * np.broadcast_to(value, (d, d) + shape).copy()
 
@@ -156,7 +154,8 @@ class JumpLaw:
         if self.isotropic and (len(set(alphas)) > 1 or len(set(scales)) > 1):
             raise ValueError(
                 f"isotropic: a rotation-invariant law has one alpha and one scale; got alpha="
-                f"{self.alpha!r}, scale={self.scale!r} (pass isotropic=False for per-axis laws)")
+                f"{self.alpha!r}, scale={self.scale!r} (pass isotropic=False for per-axis laws)"
+            )
         object.__setattr__(self, "axes", axes)
         object.__setattr__(self, "isotropic", bool(self.isotropic))
         object.__setattr__(self, "alphas", alphas)

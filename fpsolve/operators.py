@@ -57,8 +57,7 @@ class MatrixFree:
     ndim = 2
     dtype = np.dtype(float)
 
-    def __init__(self, n: int, matvec, rmatvec, diagonal, *, approximate=None, killing=None,
-                 preconditioner=None):
+    def __init__(self, n: int, matvec, rmatvec, diagonal, *, approximate=None, killing=None, preconditioner=None):
         self.shape = (int(n), int(n))
         self._matvec, self._rmatvec = matvec, rmatvec
         self._diagonal = np.asarray(diagonal, dtype=float).reshape(-1)
@@ -97,8 +96,14 @@ class MatrixFree:
         if self.preconditioner is not None:
             original = self.preconditioner
             preconditioner = lambda live, identity, transpose: original(live, identity, not transpose)  # noqa: E731
-        return MatrixFree(self.shape[0], self._rmatvec, self._matvec, self._diagonal, approximate=approx,
-                          preconditioner=preconditioner)
+        return MatrixFree(
+            self.shape[0],
+            self._rmatvec,
+            self._matvec,
+            self._diagonal,
+            approximate=approx,
+            preconditioner=preconditioner,
+        )
 
     def sum(self, axis):
         """Row sums (axis=1, Q 1) or column sums (axis=0, Q^T 1), as sparse matrices offer."""
@@ -119,22 +124,29 @@ class MatrixFree:
         matvec = lambda x: self._matvec(lift(x))[keep]  # noqa: E731
         approx = None
         if self.approximate is not None:
-            approx = _with_row_sums(self.approximate[keep][:, keep], self._diagonal[keep],
-                                    matvec(np.ones(int(keep.sum()))))
+            approx = _with_row_sums(
+                self.approximate[keep][:, keep], self._diagonal[keep], matvec(np.ones(int(keep.sum())))
+            )
         killing = None if self.killing is None else self.killing[keep]
         preconditioner = None
         if self.preconditioner is not None:
             original = self.preconditioner
 
             def preconditioner(live, identity, transpose):
-                within = keep.copy()       # the restricted operator's live states, as states of Q
+                within = keep.copy()  # the restricted operator's live states, as states of Q
                 if live is not None:
                     within[keep] = np.asarray(live, dtype=bool)
                 return original(within, identity, transpose)
 
-        return MatrixFree(int(keep.sum()), matvec, lambda x: self._rmatvec(lift(x))[keep],
-                          self._diagonal[keep], approximate=approx, killing=killing,
-                          preconditioner=preconditioner)
+        return MatrixFree(
+            int(keep.sum()),
+            matvec,
+            lambda x: self._rmatvec(lift(x))[keep],
+            self._diagonal[keep],
+            approximate=approx,
+            killing=killing,
+            preconditioner=preconditioner,
+        )
 
     def toarray(self) -> np.ndarray:
         """The dense matrix (n products; for small operators and tests)."""

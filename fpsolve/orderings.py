@@ -53,8 +53,7 @@ def _graph(M):
     M = sparse.csr_array(M)
     graph = sparse.csr_array(abs(M) + abs(M.T))
     index = np.int32 if graph.shape[0] < 2**31 - 1 else np.int64
-    return sparse.csr_array((graph.data, graph.indices.astype(index), graph.indptr.astype(index)),
-                            shape=graph.shape)
+    return sparse.csr_array((graph.data, graph.indices.astype(index), graph.indptr.astype(index)), shape=graph.shape)
 
 
 def _dissect_reference(indptr, indices, leaf):
@@ -65,7 +64,7 @@ def _dissect_reference(indptr, indices, leaf):
     one): reusing the parent's root instead saves a third of the work but gave 10 % more fill)."""
     n = indptr.size - 1
     order = np.arange(n, dtype=indices.dtype)
-    owner = np.full(n, -1, dtype=np.int64)   # serial number of the slice being split
+    owner = np.full(n, -1, dtype=np.int64)  # serial number of the slice being split
     level = np.full(n, -1, dtype=indices.dtype)
     queue = np.empty(n, dtype=indices.dtype)
     scratch = np.empty(n, dtype=indices.dtype)
@@ -144,8 +143,7 @@ def _middle_level(level, queue, size):
         total += counts[middle]
     best, before = middle, 0
     for candidate in range(counts.size):
-        balanced = (before >= SEPARATOR_WINDOW * size
-                    and before + counts[candidate] <= (1 - SEPARATOR_WINDOW) * size)
+        balanced = before >= SEPARATOR_WINDOW * size and before + counts[candidate] <= (1 - SEPARATOR_WINDOW) * size
         if balanced and counts[candidate] < counts[best]:
             best = candidate
         before += counts[candidate]
@@ -175,7 +173,7 @@ def _split(order, start, stop, level, middle, scratch):
         group = 0 if level[node] < middle else (1 if level[node] > middle else 2)
         scratch[fill[group]] = node
         fill[group] += 1
-    order[start:stop] = scratch[:stop - start]
+    order[start:stop] = scratch[: stop - start]
     return first, second
 
 

@@ -139,8 +139,15 @@ class FokkerPlanck:
     that breaks the M-matrix property).
     """
 
-    def __init__(self, model, grid: Grid, boundary="reflecting", absorbing=None, discretization: str | None = None,
-                 options: dict | None = None):
+    def __init__(
+        self,
+        model,
+        grid: Grid,
+        boundary="reflecting",
+        absorbing=None,
+        discretization: str | None = None,
+        options: dict | None = None,
+    ):
         if not isinstance(grid, Grid):
             raise TypeError(f"grid: expected an fpsolve.Grid, got {type(grid).__name__}")
         if getattr(model, "ndim", None) != grid.ndim:
@@ -159,16 +166,20 @@ class FokkerPlanck:
         self.scheme = scheme(model, grid, self.boundary, **dict(options or {}))
         self.discretization = scheme.name
         if self.absorbing is not None and not getattr(self.scheme, "absorbing_cells", True):
-            raise ValueError(f"absorbing: the {scheme.name!r} scheme on this grid cannot remove cells; "
-                             "use discretization='fv' for absorbing sets")
+            raise ValueError(
+                f"absorbing: the {scheme.name!r} scheme on this grid cannot remove cells; "
+                "use discretization='fv' for absorbing sets"
+            )
         self._cache: OrderedDict = OrderedDict()
         assembled = self._assemble(0.0)
         self.diagnostics = assembled.diagnostics
         self.scheme.report(assembled)
 
     def __repr__(self) -> str:
-        return (f"FokkerPlanck({self.model!r}, {self.grid!r}, boundary={self.boundary}, "
-                f"discretization={self.discretization!r})")
+        return (
+            f"FokkerPlanck({self.model!r}, {self.grid!r}, boundary={self.boundary}, "
+            f"discretization={self.discretization!r})"
+        )
 
     # --- the generator --------------------------------------------------------------------------
     def _assemble(self, t: float) -> discretize.Assembled:
@@ -182,8 +193,9 @@ class FokkerPlanck:
     def generator_at(self, t: float = 0.0) -> Generator:
         """The generator Q at time t (models with schedules change with t)."""
         op = self._assemble(t)
-        return Generator(op.generator, self.grid, self.absorbing, op.face_flux, self.scheme.markov,
-                         self.scheme.generator_like)
+        return Generator(
+            op.generator, self.grid, self.absorbing, op.face_flux, self.scheme.markov, self.scheme.generator_like
+        )
 
     @property
     def generator(self) -> Generator:
@@ -205,13 +217,31 @@ class FokkerPlanck:
             parts = [Q.indptr, Q.indices, Q.data]
         for part in parts + [self.generator.absorbing]:
             digest.update(np.ascontiguousarray(part).tobytes())
-        digest.update(repr((self.grid, self.boundary, self.discretization,
-                            [self.model.parameters(float(s)) for s in np.ravel(times)])).encode())
+        digest.update(
+            repr(
+                (
+                    self.grid,
+                    self.boundary,
+                    self.discretization,
+                    [self.model.parameters(float(s)) for s in np.ravel(times)],
+                )
+            ).encode()
+        )
         return digest.hexdigest()
 
     # --- forward evolution ------------------------------------------------------------------------
-    def evolve(self, p0, t, method: str = "auto", *, progress: bool = False, rtol: float = 1e-8, dt=None,
-               checkpoint=None, schedule_step=None) -> Solution:
+    def evolve(
+        self,
+        p0,
+        t,
+        method: str = "auto",
+        *,
+        progress: bool = False,
+        rtol: float = 1e-8,
+        dt=None,
+        checkpoint=None,
+        schedule_step=None,
+    ) -> Solution:
         """Evolve the density ``p0`` and return it at the times ``t``.
 
         Parameters
@@ -272,12 +302,10 @@ class FokkerPlanck:
         p = np.stack([gen.extend(y) for y in states]) / self.grid.cell_volume
         self._warn_negative(p, method, rtol)
         self.scheme.check_densities(p)
-        stats = {"steps": steps, "factorizations": factorizations, "seconds": elapsed,
-                 "min_density": float(p.min())}
+        stats = {"steps": steps, "factorizations": factorizations, "seconds": elapsed, "min_density": float(p.min())}
 
         def resume(p_start, t_start, t_end):
-            return self.evolve(p_start, [t_start, t_end], method, rtol=rtol, dt=dt,
-                               schedule_step=schedule_step).p[-1]
+            return self.evolve(p_start, [t_start, t_end], method, rtol=rtol, dt=dt, schedule_step=schedule_step).p[-1]
 
         return Solution(times, p, self.grid, self.grid.integrate(p), method, stats, resume)
 
@@ -288,8 +316,10 @@ class FokkerPlanck:
         if method not in own:
             raise ValueError(f"method: the {self.discretization!r} scheme integrates with {own}, got {method!r}")
         if checkpoint is not None:
-            raise ValueError(f"checkpoint: the {self.discretization!r} scheme's integrators do not checkpoint; "
-                             "evolve in segments (sol.p[-1] as the next p0)")
+            raise ValueError(
+                f"checkpoint: the {self.discretization!r} scheme's integrators do not checkpoint; "
+                "evolve in segments (sol.p[-1] as the next p0)"
+            )
         p0 = as_density(p0, self.grid, "p0")
         begin = _time.perf_counter()
         p, stats = self.scheme.evolve(p0, times, method, rtol=rtol, dt=dt, progress=progress)
@@ -318,7 +348,6 @@ class FokkerPlanck:
                 bar.update(1)
         return np.asarray(states), steps, factorizations
 
-
     def _warn_negative(self, p: np.ndarray, method: str, rtol: float = 1e-8) -> None:
         """Warn when densities went negative by more than the computation can explain.
 
@@ -332,14 +361,18 @@ class FokkerPlanck:
         if not self.scheme.markov:
             # a second-order linear scheme cannot preserve positivity (Godunov): small undershoots
             # are its discretization error, not a failure of the time integrator
-            advice = getattr(self.scheme, "undershoot_advice", (
-                f"the {self.discretization!r} scheme is second order but not positivity "
-                "preserving, and the grid is too coarse for the gradients of this density; "
-                "refine the grid (the undershoot shrinks at second order)"))
+            advice = getattr(
+                self.scheme,
+                "undershoot_advice",
+                (
+                    f"the {self.discretization!r} scheme is second order but not positivity "
+                    "preserving, and the grid is too coarse for the gradients of this density; "
+                    "refine the grid (the undershoot shrinks at second order)"
+                ),
+            )
             if low < -NON_MARKOV_NEGATIVE * peak:
                 where = "stationary" if method == "stationary" else "evolve"
-                _warn(f"{where}: the density undershoots to {low:.3g} ({-low / peak:.1e} of its peak): "
-                      f"{advice}")
+                _warn(f"{where}: the density undershoots to {low:.3g} ({-low / peak:.1e} of its peak): {advice}")
             return
         tolerance = max(float(rtol), 1e-12) if method in _TOLERANCE_METHODS else 1e-12
         if low < -tolerance * peak:
@@ -348,7 +381,8 @@ class FokkerPlanck:
                 f"the tolerance {tolerance:.0e} of method {method!r}): "
                 f"{_UNDERSHOOT_CAUSE.get(method, 'the time step was too large')}; "
                 f"{_safe_methods(method)} safe for this M-matrix generator "
-                f"({self.discretization!r} scheme){_tighter(method)}")
+                f"({self.discretization!r} scheme){_tighter(method)}"
+            )
 
     # --- stationary law, currents, spectrum --------------------------------------------------------
     def stationary(self) -> np.ndarray:

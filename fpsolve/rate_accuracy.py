@@ -30,8 +30,7 @@ import numpy as np
 import scipy.sparse as sparse
 from scipy.linalg import lapack
 
-__all__ = ["RATES_RTOL", "birth_death_rates", "dirichlet_factor", "ritz_rates",
-           "eigenvalue_error_estimates"]
+__all__ = ["RATES_RTOL", "birth_death_rates", "dirichlet_factor", "ritz_rates", "eigenvalue_error_estimates"]
 
 #: Relative accuracy that every returned relaxation rate is certified to (docs/numerics.md);
 #: a rate whose a-posteriori error estimate exceeds it is refused.
@@ -84,8 +83,9 @@ def smallest_singular_values(diagonal, superdiagonal, first: int, count: int) ->
     n = diagonal.size
     off = np.empty(2 * n - 1)
     off[0::2], off[1::2] = diagonal, superdiagonal
-    m, values, _, _, info = lapack.dstebz(np.zeros(2 * n), off, 2, 0.0, 0.0, n + 1 + first,
-                                          n + first + count, 2 * np.finfo(float).tiny, b"E")
+    m, values, _, _, info = lapack.dstebz(
+        np.zeros(2 * n), off, 2, 0.0, 0.0, n + 1 + first, n + first + count, 2 * np.finfo(float).tiny, b"E"
+    )
     if info != 0 or m != count:
         raise RuntimeError(f"Q: LAPACK dstebz failed on the bidiagonal factor (info = {info})")
     return np.sort(values[:m])
@@ -110,12 +110,13 @@ def birth_death_rates(lower, upper, killing, k: int) -> tuple:
     diagonal, superdiagonal = _bidiagonal_kernel(up, down, kill)
     closed = not np.any(killing > 0)
     sigma = smallest_singular_values(diagonal, superdiagonal, 1 if closed else 0, k)
-    rates = sigma ** 2
+    rates = sigma**2
     if rates[0] < SMALLEST_RATE:
         raise ValueError(
             f"Q: the slowest relaxation rate is {rates[0]:.3g}, below {SMALLEST_RATE:.0e}: the chain "
             "falls apart into pieces that never exchange mass (or exchange it more slowly than double "
-            "precision represents); mean exit times between the pieces give the time scales")
+            "precision represents); mean exit times between the pieces give the time scales"
+        )
     return rates, 4.0 * up.size * _EPS
 
 
@@ -155,21 +156,21 @@ def ritz_rates(A, vectors, null=None) -> tuple:
     if null is not None:
         V = V - np.outer(null, null @ V)
     V, _ = np.linalg.qr(V)
-    G = A @ V                                   # rows: weighted differences, all m columns
+    G = A @ V  # rows: weighted differences, all m columns
     _, singular, w_t = np.linalg.svd(G, full_matrices=False)
     order = np.argsort(singular)
     theta = singular[order] ** 2
-    Y = V @ w_t[order].T                        # unit Ritz vectors
+    Y = V @ w_t[order].T  # unit Ritz vectors
     residual = A.T @ (A @ Y) - Y * theta
     absA = abs(A)
     c = float(np.diff(sparse.csc_array(A).indptr).max(initial=0)) + 2.0
     floor = c * _EPS * (absA.T @ (absA @ np.abs(Y)) + np.abs(Y) * theta)
     res = np.linalg.norm(residual, axis=0) + np.linalg.norm(floor, axis=0)
     error = res.copy()
-    for j in range(theta.size - 1):             # the block of Ritz pairs 0..j
+    for j in range(theta.size - 1):  # the block of Ritz pairs 0..j
         delta = theta[j + 1] - res[j + 1] - theta[j]
         if delta > 0:
-            error[:j + 1] = np.minimum(error[:j + 1], np.sum(res[:j + 1] ** 2) / delta)
+            error[: j + 1] = np.minimum(error[: j + 1], np.sum(res[: j + 1] ** 2) / delta)
     return theta, error
 
 

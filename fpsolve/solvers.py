@@ -23,8 +23,16 @@ from scipy.sparse import linalg as sla
 from .operators import MatrixFree, is_matrix_free
 from .orderings import nested_dissection
 
-__all__ = ["factorize", "solve", "solve_birth_death", "birth_death_parts", "shifted_solver",
-           "krylov_solver", "ORDERING", "KRYLOV_RTOL"]
+__all__ = [
+    "factorize",
+    "solve",
+    "solve_birth_death",
+    "birth_death_parts",
+    "shifted_solver",
+    "krylov_solver",
+    "ORDERING",
+    "KRYLOV_RTOL",
+]
 
 #: Fill-reducing ordering for sparse LU of generators: their sparsity is structurally symmetric
 #: (every link has both directions), where minimum degree on A^T + A gives about half the fill
@@ -135,7 +143,7 @@ def _nonsymmetric_lu_solver(M, order=None):
         lu = sla.splu(permuted, permc_spec="NATURAL", diag_pivot_thresh=PIVOT_THRESHOLD)
     except RuntimeError as exc:
         raise ValueError(f"M: the matrix is singular ({exc})") from exc
-    norm_m = float(abs(M).sum(axis=0).max())    # the 1-norm of M
+    norm_m = float(abs(M).sum(axis=0).max())  # the 1-norm of M
 
     def solver(rhs):
         rhs = np.asarray(rhs, dtype=float)
@@ -147,7 +155,8 @@ def _nonsymmetric_lu_solver(M, order=None):
             raise ValueError(
                 f"M: the sparse LU is inaccurate (backward error {residual / scale:.1e}): the "
                 "matrix is too close to singular for double precision; coarsen the grid or raise "
-                "the noise")
+                "the noise"
+            )
         return x
 
     return solver
@@ -176,11 +185,13 @@ def solve_birth_death(lower, upper, killing, rhs) -> np.ndarray:
             raise ValueError(
                 "domain: the solution overflows the double range (exit times beyond 1.8e308 at "
                 "barriers above about 700 times the diffusion): not resolved in double precision; "
-                "raise the temperature or lower the barrier")
+                "raise the temperature or lower the barrier"
+            )
         raise ValueError(
             "domain: a set of cells is never absorbed: no rate leads from it to the absorbing set "
             "(rates that underflow to 0 at barriers above about 700 times the diffusion also cut "
-            "the chain), so its exit time is infinite or not resolved in double precision")
+            "the chain), so its exit time is infinite or not resolved in double precision"
+        )
     return x
 
 
@@ -242,23 +253,22 @@ def _amg_solver(M, rtol):
     sign = -1.0 if np.sum(M.diagonal()) < 0 else 1.0
     A = sparse.csr_array(sign * M)
     symmetric = abs(A - A.T).max() <= 1e-14 * abs(A).max()
-    ml = pyamg.smoothed_aggregation_solver(
-        A, symmetry="hermitian" if symmetric else "nonsymmetric")
+    ml = pyamg.smoothed_aggregation_solver(A, symmetry="hermitian" if symmetric else "nonsymmetric")
 
     def solver(rhs):
         b = sign * np.asarray(rhs, dtype=float)
         residuals = []
-        x = ml.solve(b, tol=rtol, accel="cg" if symmetric else "gmres", maxiter=500,
-                     residuals=residuals)
+        x = ml.solve(b, tol=rtol, accel="cg" if symmetric else "gmres", maxiter=500, residuals=residuals)
         resid = np.linalg.norm(b - A @ x) / max(np.linalg.norm(b), np.finfo(float).tiny)
         if resid > 10 * rtol:
-            raise RuntimeError(f"amg: the Krylov solver did not reach rtol = {rtol:g} "
-                               f"(relative residual {resid:.1e} after {len(residuals)} "
-                               "iterations); try method='direct'")
+            raise RuntimeError(
+                f"amg: the Krylov solver did not reach rtol = {rtol:g} "
+                f"(relative residual {resid:.1e} after {len(residuals)} "
+                "iterations); try method='direct'"
+            )
         return x
 
     return solver
-
 
 
 def shifted_solver(A, c, s):
@@ -266,17 +276,23 @@ def shifted_solver(A, c, s):
     :class:`MatrixFree` A (preconditioned GMRES to :data:`KRYLOV_RTOL`, checked)."""
     n = A.shape[0]
     if is_matrix_free(A):
-        approx = None if A.approximate is None else (
-            c * sparse.identity(n, format="csr") - s * A.approximate)
+        approx = None if A.approximate is None else (c * sparse.identity(n, format="csr") - s * A.approximate)
         preconditioner = None
         if A.preconditioner is not None and s > 0 and c >= 0:
             # (sigma I - (c I - s A))^-1 = -(1/s) ((c - sigma)/s I - A)^-1: A's own approximate
             # inverse, scaled (krylov_solver asks sigma = 0)
             inner = A.preconditioner
             preconditioner = lambda live, identity, transpose: _scaled(  # noqa: E731
-                inner(live, (c - identity) / s, transpose), -1.0 / s)
-        shifted = MatrixFree(n, lambda x: c * x - s * A.matvec(x), lambda x: c * x - s * A.rmatvec(x),
-                             c - s * A.diagonal(), approximate=approx, preconditioner=preconditioner)
+                inner(live, (c - identity) / s, transpose), -1.0 / s
+            )
+        shifted = MatrixFree(
+            n,
+            lambda x: c * x - s * A.matvec(x),
+            lambda x: c * x - s * A.rmatvec(x),
+            c - s * A.diagonal(),
+            approximate=approx,
+            preconditioner=preconditioner,
+        )
         return krylov_solver(shifted)
     return factorize(c * sparse.identity(n, format="csc") - s * sparse.csc_array(A), method="direct")
 
@@ -317,18 +333,21 @@ def krylov_solver(M: MatrixFree, rtol: float = KRYLOV_RTOL):
         backward = np.inf
         for _ in range(KRYLOV_CYCLES):  # restart cycles, each judged by the backward error
             allowed = rtol * (norm_b + norm_m * float(np.linalg.norm(x)))
-            x, _ = sla.gmres(operator, b, x0=x, rtol=0.0, atol=allowed, restart=min(n, KRYLOV_RESTART),
-                             maxiter=1, M=precondition)
+            x, _ = sla.gmres(
+                operator, b, x0=x, rtol=0.0, atol=allowed, restart=min(n, KRYLOV_RESTART), maxiter=1, M=precondition
+            )
             residual = float(np.linalg.norm(b - M.matvec(x)))
             backward = residual / (norm_b + norm_m * float(np.linalg.norm(x)))
             if backward <= rtol:
                 return x
-        advice = ("its preconditioner does not capture it: refine the velocity grid, or lower the "
-                  "barrier (dU / T)" if M.preconditioner is not None else
-                  "give the operator a better preconditioner (MatrixFree(approximate=...)) or a "
-                  "coarser grid")
+        advice = (
+            "its preconditioner does not capture it: refine the velocity grid, or lower the barrier (dU / T)"
+            if M.preconditioner is not None
+            else "give the operator a better preconditioner (MatrixFree(approximate=...)) or a coarser grid"
+        )
         raise ValueError(
             f"M: the preconditioned Krylov solve of the matrix-free operator stopped at backward "
-            f"error {backward:.1e} (asked {rtol:.0e}) after {KRYLOV_CYCLES} restarts; {advice}")
+            f"error {backward:.1e} (asked {rtol:.0e}) after {KRYLOV_CYCLES} restarts; {advice}"
+        )
 
     return solver

@@ -8,7 +8,6 @@ operators by preconditioned GMRES. Every law passes an a-posteriori balance chec
 (:mod:`fpsolve.balance`) before it is returned, or the call is refused with a ValueError.
 """
 
-
 import numpy as np
 import scipy.sparse as sparse
 from scipy.sparse import csgraph
@@ -115,14 +114,17 @@ def stationary_distribution(Q) -> np.ndarray:
         is reducible, or no method meets the check (the message gives the errors reached and
         what would help).
     """
-    large_jumps = is_matrix_free(Q) and Q.killing is not None and Q.preconditioner is None \
-        and Q.shape[0] > REMOVAL_MIN_STATES
+    large_jumps = (
+        is_matrix_free(Q) and Q.killing is not None and Q.preconditioner is None and Q.shape[0] > REMOVAL_MIN_STATES
+    )
     if not large_jumps:  # (densifying a large jump generator would cost O(n^3))
         Q = as_generator(Q)
     killing = killing_rates(Q)
     if np.any(killing > 0):
-        raise ValueError(f"Q: {int(np.sum(killing > 0))} rows have negative sums (mass is "
-                         "killed at absorbing cells), so there is no stationary distribution")
+        raise ValueError(
+            f"Q: {int(np.sum(killing > 0))} rows have negative sums (mass is "
+            "killed at absorbing cells), so there is no stationary distribution"
+        )
     n = Q.shape[0]
     if n == 1:
         return np.ones(1)
@@ -251,13 +253,16 @@ def _conservative_law(Q):
     # the order of the flow across their cut, detected down to BALANCE_RTOL of the largest flow
     cuts = max(_cut_error(Q, pi, order, normwise=True) for order in axis_orderings(Q))
     if max(cells, cuts) > BALANCE_RTOL:
-        raise ValueError(_refusal([f"sparse LU with iterative refinement: cells {cells:.2g}, cuts "
-                                   f"{cuts:.2g}"], n, 0, False, Q))
+        raise ValueError(
+            _refusal([f"sparse LU with iterative refinement: cells {cells:.2g}, cuts {cuts:.2g}"], n, 0, False, Q)
+        )
     negative = float(-pi[pi < 0].sum())
     if negative > NEGATIVE_MASS_WARNING:
-        _warn(f"stationary: the law of this operator, which is not a Markov generator, has "
-              f"negative density carrying {negative:.2g} of the mass (set to zero); the law is off "
-              "by at least that much: refine the grid")
+        _warn(
+            f"stationary: the law of this operator, which is not a Markov generator, has "
+            f"negative density carrying {negative:.2g} of the mass (set to zero); the law is off "
+            "by at least that much: refine the grid"
+        )
     pi = np.maximum(pi, 0.0)
     return pi / pi.sum()
 
@@ -276,7 +281,7 @@ def _pinned_solve(Q, j, refinements, ordering=None):
     normalised law by less than :data:`REFINEMENT_SETTLED` of its largest entry."""
     n = Q.shape[0]
     M = sparse.csr_array(Q.T)
-    M.data[M.indptr[j]:M.indptr[j + 1]] = 0.0  # equation j becomes pi_j = 1
+    M.data[M.indptr[j] : M.indptr[j + 1]] = 0.0  # equation j becomes pi_j = 1
     M = sparse.csc_array(M + sparse.csr_array(([1.0], ([j], [j])), shape=M.shape))
     rhs = np.zeros(n)
     rhs[j] = 1.0
@@ -307,27 +312,36 @@ def _detailed_balance_law(Q, rtol=1e-8):
 def _refusal(tried, n, bandwidth, markov, Q) -> str:
     """The error message when no method met the check: what was reached, and what would help."""
     reached = "; ".join(tried) if tried else "no method produced a finite law"
-    head = (f"Q: no stationary law of this {n}-state chain meets the balance check "
-            f"(relative error {BALANCE_RTOL:g} on every cell and every cut of the band ordering); "
-            f"reached {reached}. ")
+    head = (
+        f"Q: no stationary law of this {n}-state chain meets the balance check "
+        f"(relative error {BALANCE_RTOL:g} on every cell and every cut of the band ordering); "
+        f"reached {reached}. "
+    )
     if not markov:
-        worst = float(np.min(Q.data[sparse.csr_array(Q).indices
-                                    != np.repeat(np.arange(n), np.diff(Q.indptr))], initial=0.0))
-        return head + (f"Q has negative off-diagonal rates (down to {worst:.3g}), so it is not a "
-                       "Markov generator and the cancellation-free GTH elimination does not apply; "
-                       "a discretization that keeps the rates non-negative (an M-matrix) makes it "
-                       "applicable")
+        worst = float(
+            np.min(Q.data[sparse.csr_array(Q).indices != np.repeat(np.arange(n), np.diff(Q.indptr))], initial=0.0)
+        )
+        return head + (
+            f"Q has negative off-diagonal rates (down to {worst:.3g}), so it is not a "
+            "Markov generator and the cancellation-free GTH elimination does not apply; "
+            "a discretization that keeps the rates non-negative (an M-matrix) makes it "
+            "applicable"
+        )
     if not _gth_affordable(n, bandwidth):
-        return head + (f"GTH elimination, which is accurate for metastable chains, was not tried: "
-                       f"its band half-width {bandwidth} needs {n * bandwidth**2:.2g} multiply-adds "
-                       f"and {8.0 * n * (2 * bandwidth + 1) / 1e9:.2g} GB (limits "
-                       f"fpsolve.stationary.GTH_MAX_WORK = {GTH_MAX_WORK:g}, GTH_MAX_BYTES = "
-                       f"{GTH_MAX_BYTES:g}); fewer cells across the grid's shortest axis narrow the "
-                       "band, or raise those limits")
-    return head + ("GTH elimination did not balance either, so the chain is probably reducible "
-                   "(several closed classes, or rates that underflowed to zero cut it in parts): "
-                   "check the boundary conditions, or raise the noise so that every cell is "
-                   "reachable")
+        return head + (
+            f"GTH elimination, which is accurate for metastable chains, was not tried: "
+            f"its band half-width {bandwidth} needs {n * bandwidth**2:.2g} multiply-adds "
+            f"and {8.0 * n * (2 * bandwidth + 1) / 1e9:.2g} GB (limits "
+            f"fpsolve.stationary.GTH_MAX_WORK = {GTH_MAX_WORK:g}, GTH_MAX_BYTES = "
+            f"{GTH_MAX_BYTES:g}); fewer cells across the grid's shortest axis narrow the "
+            "band, or raise those limits"
+        )
+    return head + (
+        "GTH elimination did not balance either, so the chain is probably reducible "
+        "(several closed classes, or rates that underflowed to zero cut it in parts): "
+        "check the boundary conditions, or raise the noise so that every cell is "
+        "reachable"
+    )
 
 
 def _stationary_matrix_free(Q: MatrixFree) -> np.ndarray:
@@ -364,26 +378,36 @@ def _stationary_matrix_free(Q: MatrixFree) -> np.ndarray:
         # pinned system differs from Q^T in one row, a rank-one change GMRES absorbs
         inner = Q.preconditioner(None, 0.0, True)
         preconditioner = lambda live, identity, transpose: inner  # noqa: E731
-    system = MatrixFree(n, lambda x: pinned(x, Q.rmatvec), lambda x: pinned(x, Q.matvec),
-                        np.where(np.arange(n) == j, 1.0, Q.diagonal()), approximate=approx,
-                        preconditioner=preconditioner)
+    system = MatrixFree(
+        n,
+        lambda x: pinned(x, Q.rmatvec),
+        lambda x: pinned(x, Q.matvec),
+        np.where(np.arange(n) == j, 1.0, Q.diagonal()),
+        approximate=approx,
+        preconditioner=preconditioner,
+    )
     # judged signed: a conservative non-Markov operator's law (the 4-D kinetic scheme) has a
     # negative tail at the discretization error, which clipping would turn into a residual
     pi = krylov_solver(system)(e)
     error = _matrix_free_residual(Q, pi)
     if not error <= MATRIX_FREE_RTOL:
-        advice = ("its preconditioner does not capture it: use fewer cells or a lower barrier"
-                  if Q.preconditioner is not None else
-                  "give the operator a closer sparse approximation (MatrixFree(approximate=...)) "
-                  "to precondition the solve, or use fewer cells")
+        advice = (
+            "its preconditioner does not capture it: use fewer cells or a lower barrier"
+            if Q.preconditioner is not None
+            else "give the operator a closer sparse approximation (MatrixFree(approximate=...)) "
+            "to precondition the solve, or use fewer cells"
+        )
         raise ValueError(
             f"Q: the stationary law of this {n}-state matrix-free operator leaves a normwise "
-            f"residual {error:.2g} (|Qᵀπ| / (2 max|Q_ii| max π)), above {MATRIX_FREE_RTOL:g}; {advice}")
+            f"residual {error:.2g} (|Qᵀπ| / (2 max|Q_ii| max π)), above {MATRIX_FREE_RTOL:g}; {advice}"
+        )
     negative = float(-pi[pi < 0].sum() / max(float(np.abs(pi).sum()), np.finfo(float).tiny))
     if negative > NEGATIVE_MASS_WARNING:
-        _warn(f"stationary: the law of this operator, which is not a Markov generator, has "
-              f"negative density carrying {negative:.2g} of the mass (set to zero); the law is off "
-              "by at least that much: refine the grid")
+        _warn(
+            f"stationary: the law of this operator, which is not a Markov generator, has "
+            f"negative density carrying {negative:.2g} of the mass (set to zero); the law is off "
+            "by at least that much: refine the grid"
+        )
     pi = np.maximum(pi, 0.0)
     return pi / pi.sum()
 

@@ -32,11 +32,13 @@ def brownian_exit_moments(x, length, diffusion):
 def test_no_domain_and_no_absorbing_face_is_refused_naming_domain():
     model = fp.Langevin(fp.landscapes.double_well(), temperature=0.3)
     grid = fp.Grid([(-2.0, 2.0)], [80])
-    calls = (lambda: fp.mean_exit_time(model, grid),
-             lambda: fp.exit_time_distribution(model, grid, start=-1.0),
-             lambda: fp.exit_locations(model, grid, start=-1.0),
-             lambda: fp.mean_exit_time(fp.FokkerPlanck(model, grid)),
-             lambda: fp.mean_exit_time(model, grid, discretization="spectral"))
+    calls = (
+        lambda: fp.mean_exit_time(model, grid),
+        lambda: fp.exit_time_distribution(model, grid, start=-1.0),
+        lambda: fp.exit_locations(model, grid, start=-1.0),
+        lambda: fp.mean_exit_time(fp.FokkerPlanck(model, grid)),
+        lambda: fp.mean_exit_time(model, grid, discretization="spectral"),
+    )
     for call in calls:
         with pytest.raises(ValueError, match=r"^domain: none was given.*domain=lambda x: x < 0") as error:
             call()
@@ -58,10 +60,11 @@ def test_no_domain_means_the_box_left_through_its_absorbing_faces():
     assert np.allclose(tau(x), exact, rtol=1e-9)
     h = grid.spacing[0]
     first_centre = h / 2
-    assert abs(tau(first_centre) - brownian_exit_moments(first_centre, length, temperature)[0]) <= h**2 / (4 * temperature)
+    assert abs(tau(first_centre) - brownian_exit_moments(first_centre, length, temperature)[0]) <= h**2 / (
+        4 * temperature
+    )
     # the same box as an explicit predicate: identical numbers, so nothing is hidden any more
-    explicit = fp.mean_exit_time(fp.Langevin(FLAT, temperature), grid, domain=lambda x: x > -1,
-                                 boundary="absorbing")
+    explicit = fp.mean_exit_time(fp.Langevin(FLAT, temperature), grid, domain=lambda x: x > -1, boundary="absorbing")
     assert np.array_equal(explicit.values, tau.values)
 
 
@@ -86,17 +89,19 @@ def test_levy_models_keep_the_box_with_absorbing_jump_faces_and_count_iterations
 # -- 2. constant hyperparameters are numbers, schedules sit behind *_at ---------------------------
 def _sgd_type_models(lr, batch_size):
     U = fp.landscapes.double_well()
-    return (fp.SGD(U, lr=lr, batch_size=batch_size),
-            fp.MomentumSGD(U, lr=lr, batch_size=batch_size, momentum=0.9),
-            fp.LevySGD(U, lr=lr, batch_size=batch_size, alpha=1.5),
-            fp.LevyAdam(U, lr=lr, batch_size=batch_size, alpha=1.5, preconditioner=[2.0]))
+    return (
+        fp.SGD(U, lr=lr, batch_size=batch_size),
+        fp.MomentumSGD(U, lr=lr, batch_size=batch_size, momentum=0.9),
+        fp.LevySGD(U, lr=lr, batch_size=batch_size, alpha=1.5),
+        fp.LevyAdam(U, lr=lr, batch_size=batch_size, alpha=1.5, preconditioner=[2.0]),
+    )
 
 
 def test_constant_lr_and_batch_size_read_as_numbers():
     for model in _sgd_type_models(0.05, 8):
         assert isinstance(model.lr, float) and isinstance(model.batch_size, float), model
         assert (model.lr, model.batch_size) == (0.05, 8.0)
-        assert 3.0 / model.lr == pytest.approx(60.0, rel=1e-15)          # the t / model.lr
+        assert 3.0 / model.lr == pytest.approx(60.0, rel=1e-15)  # the t / model.lr
         assert model.iterations(3.0) == pytest.approx(3.0 / model.lr, rel=1e-15)
         assert (model.lr_at(7.0), model.batch_size_at(7.0)) == (0.05, 8.0)
         assert not model.has_schedule and model.autonomous
@@ -141,8 +146,9 @@ def test_underdamped_langevin_temperature_reads_as_a_number_too():
 
 def test_scheduled_sgd_diffusion_uses_the_schedule_at_t():
     # D(t) = lr(t) sigma^2 / (2 B(t)) with sigma^2 = 0.5: the schedule, not its value at 0
-    model = fp.SGD(fp.landscapes.double_well(), lr=lambda t: 0.1 / (1 + t), batch_size=lambda t: 4 + 2 * t,
-                   noise_scale=0.5)
+    model = fp.SGD(
+        fp.landscapes.double_well(), lr=lambda t: 0.1 / (1 + t), batch_size=lambda t: 4 + 2 * t, noise_scale=0.5
+    )
     for t in (0.0, 1.5):
         expected = (0.1 / (1 + t)) * 0.5 / (2 * (4 + 2 * t))
         assert float(model.diffusion(np.array([0.3]), t=t)[0, 0, 0]) == pytest.approx(expected, rel=1e-14)
@@ -175,8 +181,7 @@ def test_spectral_exit_times_in_iterations_keep_the_polynomial_interpolant():
     # match x (L - x) / (2 D lr) to round-off between the nodes too: 1e-10 relative
     lr, batch_size, length = 0.1, 4.0, 2.0
     model = fp.SGD(FLAT, lr=lr, batch_size=batch_size)
-    tau = fp.mean_exit_time(model, fp.Grid([(0.0, length)], [24]), boundary="absorbing",
-                            discretization="spectral")
+    tau = fp.mean_exit_time(model, fp.Grid([(0.0, length)], [24]), boundary="absorbing", discretization="spectral")
     x = np.array([0.013, 0.77, 1.234])
     first, _ = brownian_exit_moments(x, length, lr / (2 * batch_size))
     assert np.allclose(tau.iterations(x), first / lr, rtol=1e-10)
@@ -199,8 +204,9 @@ def test_unresolvable_relaxation_rates_become_nan_in_a_sweep_only_when_asked():
         sweep(relaxation_gap, progress=False, temperature=[0.3, 1 / 800])
     with pytest.warns(UserWarning, match=r"sweep: the point \{'temperature': 0.00125\} gave no result"):
         table = sweep(relaxation_gap, progress=False, on_error="nan", temperature=[0.3, 1 / 800])
-    Q = fp.FokkerPlanck(fp.Langevin(fp.landscapes.double_well(), temperature=0.3),
-                        fp.Grid([(-2.0, 2.0)], [120])).generator.matrix.toarray()
+    Q = fp.FokkerPlanck(
+        fp.Langevin(fp.landscapes.double_well(), temperature=0.3), fp.Grid([(-2.0, 2.0)], [120])
+    ).generator.matrix.toarray()
     eigenvalues = np.sort(-scipy.linalg.eigvals(Q).real)
     assert eigenvalues[0] == pytest.approx(0.0, abs=1e-9)
     assert table["gap"][0] == pytest.approx(eigenvalues[1], rel=1e-8)

@@ -24,7 +24,9 @@ def test_landscape_not_finite_on_grid(f):
 
 def test_diffusion_not_positive_definite_says_where():
     model = fp.SGD(U, lr=0.1, batch_size=1, noise=lambda x: 1.0 - x**2)  # negative for |x| > 1
-    with pytest.raises(ValueError, match=r"diffusion: .*not positive definite at x = \(-?1\.95,\); smallest eigenvalue"):
+    with pytest.raises(
+        ValueError, match=r"diffusion: .*not positive definite at x = \(-?1\.95,\); smallest eigenvalue"
+    ):
         fp.FokkerPlanck(model, GRID)
     # a 2-D tensor field that loses definiteness off the diagonal
     tensor = lambda x, y: np.array([[np.ones_like(x), 0.5 + x], [0.5 + x, np.ones_like(x)]])

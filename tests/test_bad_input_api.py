@@ -86,7 +86,11 @@ def _sgd(**changes):
         (lambda: fp.Langevin(U, np.inf), ValueError, r"temperature: expected a positive number, got inf"),
         (lambda: fp.Langevin(U, 0), ValueError, r"temperature: expected a positive number, got 0\.0"),
         (lambda: fp.Langevin(U, -0.5), ValueError, r"temperature: expected a positive number, got -0\.5"),
-        (_sgd(lr=[0.1, 0.2]), TypeError, r"lr: expected a positive number or a schedule lr\(t\) \(a callable\), got \[0\.1, 0\.2\]"),
+        (
+            _sgd(lr=[0.1, 0.2]),
+            TypeError,
+            r"lr: expected a positive number or a schedule lr\(t\) \(a callable\), got \[0\.1, 0\.2\]",
+        ),
         (_sgd(lr="0.1"), TypeError, r"lr: expected a positive number or a schedule"),
         (_sgd(lr=False), TypeError, r"lr: expected a positive number or a schedule"),
         (_sgd(lr=np.nan), ValueError, r"lr: expected a positive number, got nan"),
@@ -96,18 +100,33 @@ def _sgd(**changes):
         (_sgd(batch_size=np.inf), ValueError, r"batch_size: expected a positive number, got inf"),
         (_sgd(batch_size=0), ValueError, r"batch_size: expected a positive number, got 0\.0"),
         (_sgd(batch_size=-4), ValueError, r"batch_size: expected a positive number, got -4\.0"),
-        (_sgd(batch_size=0.5), ValueError, r"batch_size: expected B >= 1 \(a batch holds at least one sample\), got 0\.5"),
+        (
+            _sgd(batch_size=0.5),
+            ValueError,
+            r"batch_size: expected B >= 1 \(a batch holds at least one sample\), got 0\.5",
+        ),
         (_sgd(noise_scale="big"), TypeError, r"noise_scale: expected a positive number, got 'big'"),
         (_sgd(noise_scale=np.nan), ValueError, r"noise_scale: expected a positive number, got nan"),
         (_sgd(noise_scale=0.0), ValueError, r"noise_scale: expected a positive number, got 0\.0"),
         (_sgd(noise_scale=True), TypeError, r"noise_scale: expected a positive number, got True"),
-        (_sgd(noise="hessian", hessian_floor=-1e-2), ValueError, r"hessian_floor: expected a positive number, got -0\.01"),
-        (_sgd(noise="hessian", hessian_floor=np.inf), ValueError, r"hessian_floor: expected a positive number, got inf"),
+        (
+            _sgd(noise="hessian", hessian_floor=-1e-2),
+            ValueError,
+            r"hessian_floor: expected a positive number, got -0\.01",
+        ),
+        (
+            _sgd(noise="hessian", hessian_floor=np.inf),
+            ValueError,
+            r"hessian_floor: expected a positive number, got inf",
+        ),
         (_sgd(noise="hessian", hessian_floor=0), ValueError, r"hessian_floor: expected a positive number, got 0\.0"),
         (_sgd(hessian_floor=False), TypeError, r"hessian_floor: expected a positive number, got False"),
         (_sgd(modified_loss="yes"), TypeError, r"modified_loss: expected True or False, got 'yes'"),
-        (lambda: fp.SGD(DATA, lr=0.1, batch_size=500, noise="empirical"), ValueError,
-         r"batch_size: 500 exceeds the dataset size N = 200 of the FiniteSumLoss"),
+        (
+            lambda: fp.SGD(DATA, lr=0.1, batch_size=500, noise="empirical"),
+            ValueError,
+            r"batch_size: 500 exceeds the dataset size N = 200 of the FiniteSumLoss",
+        ),
     ],
 )
 def test_bad_model_arguments(build, error, message):
@@ -118,8 +137,11 @@ def test_bad_model_arguments(build, error, message):
 @pytest.mark.parametrize(
     "changes, error, message",
     [
-        (dict(batch_size=lambda t: 1.0 - t), ValueError,
-         r"batch_size: the schedule gave 0\.5 at t = 0\.5: expected B >= 1"),
+        (
+            dict(batch_size=lambda t: 1.0 - t),
+            ValueError,
+            r"batch_size: the schedule gave 0\.5 at t = 0\.5: expected B >= 1",
+        ),
         (dict(lr=lambda t: "fast"), TypeError, r"lr: the schedule returned 'fast' at t = 0\.5; expected a number"),
         (dict(lr=lambda t: np.nan), ValueError, r"lr: the schedule gave nan at t = 0\.5: expected a positive number"),
     ],
@@ -133,8 +155,11 @@ def test_bad_schedule_values_are_refused_when_asked_for(changes, error, message)
 def test_batch_size_schedule_beyond_the_dataset_is_refused():
     model = fp.SGD(DATA, lr=0.1, batch_size=lambda t: 100 + 1000 * t, noise="empirical")
     assert model.noise_amplitude(0.0) == pytest.approx(np.sqrt(0.1 / 100), rel=1e-15)
-    with pytest.raises(ValueError, match=r"batch_size: the schedule gave 1100\.0 at t = 1: 1100 exceeds "
-                                         r"the dataset size N = 200 of the FiniteSumLoss"):
+    with pytest.raises(
+        ValueError,
+        match=r"batch_size: the schedule gave 1100\.0 at t = 1: 1100 exceeds "
+        r"the dataset size N = 200 of the FiniteSumLoss",
+    ):
         model.noise_amplitude(1.0)
 
 
@@ -160,30 +185,45 @@ def test_batch_sizes_that_are_valid_still_work():
 )
 def test_complex_landscape_is_refused_when_first_evaluated(use):
     V = fp.Landscape(lambda x: x**2 + 1j)
-    with pytest.raises(ValueError, match=r"landscape '<lambda>': U is complex-valued \(.*\+1j at x = \(.*\); "
-                                         r"expected real values"):
+    with pytest.raises(
+        ValueError,
+        match=r"landscape '<lambda>': U is complex-valued \(.*\+1j at x = \(.*\); "
+        r"expected real values",
+    ):
         use(V)
 
 
 @pytest.mark.parametrize(
     "build, message",
     [
-        (lambda: fp.Landscape(lambda x: x**2, grad=lambda x: 3 * x),
-         r"grad: the analytic gradient contradicts f at x = \(-?0\.\d+,\): grad gives \(.*\), "
-         r"central differences of f give \(.*\)"),
-        (lambda: fp.Landscape(lambda x, y: x**2 + x * y, grad=lambda x, y: (2 * x, x)),
-         r"grad: the analytic gradient contradicts f at x = \(.*, .*\)"),
-        (lambda: fp.Landscape(lambda x: x**2, grad=lambda x: 2 * x, hessian=lambda x: 3 + 0 * x),
-         r"hessian: the analytic Hessian contradicts f at x = .*: hessian gives \[\[3\]\], "
-         r"central differences of f give \[\[2\]\]"),
-        (lambda: fp.Landscape(lambda x, y: x**2 * y, hessian=lambda x, y: [[2 * y, x], [x, 0 * x]]),
-         r"hessian: the analytic Hessian contradicts f"),
-        (lambda: fp.Landscape(lambda x: x**2, grad=lambda x: 2 * x + 1j),
-         r"grad: the gradient is complex-valued"),
-        (lambda: fp.FiniteSumLoss(lambda th, x, y: 0.5 * (th[0] * x[0] - y) ** 2,
-                                  lambda th, x, y: [2 * (th[0] * x[0] - y) * x[0]],  # twice too big
-                                  (DATA.data[0][:, 0], DATA.data[1]), ndim=1),
-         r"per_sample_grad: the analytic gradient contradicts per_sample_loss at x = \(.*\): per_sample_grad gives"),
+        (
+            lambda: fp.Landscape(lambda x: x**2, grad=lambda x: 3 * x),
+            r"grad: the analytic gradient contradicts f at x = \(-?0\.\d+,\): grad gives \(.*\), "
+            r"central differences of f give \(.*\)",
+        ),
+        (
+            lambda: fp.Landscape(lambda x, y: x**2 + x * y, grad=lambda x, y: (2 * x, x)),
+            r"grad: the analytic gradient contradicts f at x = \(.*, .*\)",
+        ),
+        (
+            lambda: fp.Landscape(lambda x: x**2, grad=lambda x: 2 * x, hessian=lambda x: 3 + 0 * x),
+            r"hessian: the analytic Hessian contradicts f at x = .*: hessian gives \[\[3\]\], "
+            r"central differences of f give \[\[2\]\]",
+        ),
+        (
+            lambda: fp.Landscape(lambda x, y: x**2 * y, hessian=lambda x, y: [[2 * y, x], [x, 0 * x]]),
+            r"hessian: the analytic Hessian contradicts f",
+        ),
+        (lambda: fp.Landscape(lambda x: x**2, grad=lambda x: 2 * x + 1j), r"grad: the gradient is complex-valued"),
+        (
+            lambda: fp.FiniteSumLoss(
+                lambda th, x, y: 0.5 * (th[0] * x[0] - y) ** 2,
+                lambda th, x, y: [2 * (th[0] * x[0] - y) * x[0]],  # twice too big
+                (DATA.data[0][:, 0], DATA.data[1]),
+                ndim=1,
+            ),
+            r"per_sample_grad: the analytic gradient contradicts per_sample_loss at x = \(.*\): per_sample_grad gives",
+        ),
     ],
     ids=["1d-grad", "2d-grad", "hessian-with-grad", "hessian-without-grad", "complex-grad", "finite-sum"],
 )
@@ -291,7 +331,9 @@ def test_require_density_checks_and_returns_the_array():
     assert require_density(tiny, GRID)[0] == tiny[0]
     ints = require_density(np.ones(40, dtype=int), GRID)
     assert ints.dtype == float
-    with pytest.raises(ValueError, match=r"p0: the density has mass 2; expected 1 \(p\.sum\(\) \* grid\.cell_volume\) within 1e-6"):
+    with pytest.raises(
+        ValueError, match=r"p0: the density has mass 2; expected 1 \(p\.sum\(\) \* grid\.cell_volume\) within 1e-6"
+    ):
         require_density(2 * P, GRID, name="p0", normalised=True)
     require_density(P * (1 + 5e-7), GRID, normalised=True)  # within 1e-6: accepted
 

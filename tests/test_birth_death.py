@@ -51,8 +51,9 @@ def test_birth_death_kernel_matches_its_python_twin():
     killing = np.zeros(n)
     killing[[0, -1]] = rng.random(2)
     rhs = rng.random(n)
-    np.testing.assert_array_equal(_birth_death_kernel(lower, upper, killing, rhs),
-                                  _birth_death_reference(lower, upper, killing, rhs))
+    np.testing.assert_array_equal(
+        _birth_death_kernel(lower, upper, killing, rhs), _birth_death_reference(lower, upper, killing, rhs)
+    )
     # and it solves the system: (-Q) x = rhs with (-Q)_ii = l_i + u_i + k_i
     x = _birth_death_kernel(lower, upper, killing, rhs)
     residual = (lower + upper + killing) * x - upper * np.append(x[1:], 0) - lower * np.insert(x[:-1], 0, 0)

@@ -93,66 +93,111 @@ def edit(base, old, new):
 # (case text, what the message must contain: the table and key, and for types what was wrong)
 BAD_CASES = {
     "misspelt-key": (edit(EVOLVE, "temperature = 0.5", "temprature = 0.5"), "[model] temprature: unknown key"),
-    "lr-for-langevin": (edit(EVOLVE, "temperature = 0.5", "temperature = 0.5\nlr = 0.1"),
-                        "[model] lr: not a key of a 'langevin' model"),
+    "lr-for-langevin": (
+        edit(EVOLVE, "temperature = 0.5", "temperature = 0.5\nlr = 0.1"),
+        "[model] lr: not a key of a 'langevin' model",
+    ),
     "boolean-lr": (edit(SWEEP, "lr = 1.0", "lr = true"), "[model] lr: expected a number, got the boolean true"),
-    "string-cells": (edit(EVOLVE, "cells = [200]", 'cells = "200"'),
-                     "[grid] cells: expected integers, got the string '200'"),
-    "string-temperature": (edit(EVOLVE, "temperature = 0.5", 'temperature = "0.5"'),
-                           "[model] temperature: expected a number, got the string '0.5'"),
+    "string-cells": (
+        edit(EVOLVE, "cells = [200]", 'cells = "200"'),
+        "[grid] cells: expected integers, got the string '200'",
+    ),
+    "string-temperature": (
+        edit(EVOLVE, "temperature = 0.5", 'temperature = "0.5"'),
+        "[model] temperature: expected a number, got the string '0.5'",
+    ),
     "unknown-table": (edit(EVOLVE, "[grid]", "[grd]"), "[grd]: unknown table for task 'evolve'"),
     "table-of-another-task": (EVOLVE + '\n[exit]\ndomain = "x < 0"\n', "[exit]: unknown table"),
     "unknown-top-level-key": ('titel = "typo"\n' + EVOLVE, "titel: unknown top-level key"),
     "number-name": (edit(EVOLVE, 'name = "small"', "name = 3"), "name: expected a string, got the number 3"),
-    "missing-table": (edit(EVOLVE, "[evolve]\ntimes = [0.0, 1.0]\nmethod = \"exponential\"\n", ""),
-                      "missing table [evolve]"),
-    "bounds-not-pairs": (edit(EVOLVE, "bounds = [[-2.5, 2.5]]", "bounds = [[-2.5]]"),
-                         "[grid] bounds: expected a list of [low, high] pairs"),
-    "string-periodic": (edit(EVOLVE, "cells = [200]", 'cells = [200]\nperiodic = "no"'),
-                        "[grid] periodic: expected a boolean"),
-    "kind-of-another-initial": (edit(EVOLVE, "std = 0.2", "std = 0.2\npoint = [0.0]"),
-                                "[initial] point: not a key of a 'gaussian' initial"),
+    "missing-table": (
+        edit(EVOLVE, '[evolve]\ntimes = [0.0, 1.0]\nmethod = "exponential"\n', ""),
+        "missing table [evolve]",
+    ),
+    "bounds-not-pairs": (
+        edit(EVOLVE, "bounds = [[-2.5, 2.5]]", "bounds = [[-2.5]]"),
+        "[grid] bounds: expected a list of [low, high] pairs",
+    ),
+    "string-periodic": (
+        edit(EVOLVE, "cells = [200]", 'cells = [200]\nperiodic = "no"'),
+        "[grid] periodic: expected a boolean",
+    ),
+    "kind-of-another-initial": (
+        edit(EVOLVE, "std = 0.2", "std = 0.2\npoint = [0.0]"),
+        "[initial] point: not a key of a 'gaussian' initial",
+    ),
     "misspelt-std": (edit(EVOLVE, "std = 0.2", "sigma = 0.2"), "[initial] sigma: unknown key"),
-    "string-times": (edit(EVOLVE, "times = [0.0, 1.0]", 'times = "0, 1"'),
-                     "[evolve] times: expected a list of numbers, got the string '0, 1'"),
+    "string-times": (
+        edit(EVOLVE, "times = [0.0, 1.0]", 'times = "0, 1"'),
+        "[evolve] times: expected a list of numbers, got the string '0, 1'",
+    ),
     "misspelt-method": (edit(EVOLVE, "method =", "methd ="), "[evolve] methd: unknown key"),
     "fractional-k": (EVOLVE + "\n[relaxation]\nk = 2.5\n", "[relaxation] k: expected an integer, got the number 2.5"),
-    "landscape-parameter": (edit(EVOLVE, 'name = "double_well"', 'name = "double_well"\ndepht = 2.0'),
-                            "[landscape] depht: not a parameter of landscape 'double_well'"),
-    "landscape-parameter-type": (edit(EVOLVE, 'name = "double_well"', 'name = "double_well"\ndepth = "deep"'),
-                                 "[landscape] depth: expected a number, got the string 'deep'"),
-    "name-and-expression": (edit(EVOLVE, 'name = "double_well"', 'name = "double_well"\nexpression = "x**2"'),
-                            "[landscape] expression: give either name or expression"),
-    "expression-attribute": (edit(EVOLVE, 'name = "double_well"', 'expression = "x.__class__"'),
-                             "[landscape] expression: Attribute is not allowed"),
-    "expression-unknown-name": (edit(EVOLVE, 'name = "double_well"', 'expression = "open(x)"'),
-                                "[landscape] expression: unknown name 'open'"),
+    "landscape-parameter": (
+        edit(EVOLVE, 'name = "double_well"', 'name = "double_well"\ndepht = 2.0'),
+        "[landscape] depht: not a parameter of landscape 'double_well'",
+    ),
+    "landscape-parameter-type": (
+        edit(EVOLVE, 'name = "double_well"', 'name = "double_well"\ndepth = "deep"'),
+        "[landscape] depth: expected a number, got the string 'deep'",
+    ),
+    "name-and-expression": (
+        edit(EVOLVE, 'name = "double_well"', 'name = "double_well"\nexpression = "x**2"'),
+        "[landscape] expression: give either name or expression",
+    ),
+    "expression-attribute": (
+        edit(EVOLVE, 'name = "double_well"', 'expression = "x.__class__"'),
+        "[landscape] expression: Attribute is not allowed",
+    ),
+    "expression-unknown-name": (
+        edit(EVOLVE, 'name = "double_well"', 'expression = "open(x)"'),
+        "[landscape] expression: unknown name 'open'",
+    ),
     "model-kind-type": (edit(EVOLVE, 'kind = "langevin"', "kind = 3"), "[model] kind: expected a string"),
     "model-kind-missing": (edit(EVOLVE, 'kind = "langevin"\n', ""), "[model] kind: missing"),
-    "boundary-kind-unknown": (edit(EXIT, '["reflecting", "absorbing"]', '"sticky"'),
-                              "[boundary] kind: unknown kind 'sticky'"),
-    "boundary-kind-type": (edit(EXIT, 'kind = ["reflecting", "absorbing"]', "kind = 3"),
-                           "[boundary] kind: expected a kind"),
-    "boundary-misspelt": (edit(EXIT, 'kind = ["reflecting", "absorbing"]', 'knd = "absorbing"'),
-                          "[boundary] knd: unknown key"),
-    "boundary-periodic-on-box": (edit(EXIT, '["reflecting", "absorbing"]', '"periodic"'),
-                                 "[boundary] kind: axis 0 is not periodic"),
-    "domain-attribute": (edit(EXIT, 'domain = "x < 1"', 'domain = "x.__class__"'),
-                         "[exit] domain: Attribute is not allowed"),
-    "committor-half": (edit(EXIT, 'start = [-1.0]', 'start = [-1.0]\na = "x < -1.5"'),
-                       "[exit] b: missing"),
-    "sweep-model-kind": (edit(SWEEP, 'kind = "sgd"\nlr = 1.0', 'kind = "langevin"\ntemperature = 1.0'),
-                         "[model] kind: expected one of ['sgd'] for task 'batch_size_sweep'"),
-    "sweep-model-misspelt": (edit(SWEEP, "noise_scale = 200.0", "noise_scal = 200.0"),
-                             "[model] noise_scal: unknown key"),
-    "sweep-model-unsupported": (edit(SWEEP, "lr = 1.0", "lr = 1.0\nmodified_loss = true"),
-                                "[model] modified_loss: unknown key"),
-    "sweep-model-swept-key": (edit(SWEEP, "lr = 1.0", "lr = 1.0\nbatch_size = 4"),
-                              "[model] batch_size: set by [sweep] batch_size"),
+    "boundary-kind-unknown": (
+        edit(EXIT, '["reflecting", "absorbing"]', '"sticky"'),
+        "[boundary] kind: unknown kind 'sticky'",
+    ),
+    "boundary-kind-type": (
+        edit(EXIT, 'kind = ["reflecting", "absorbing"]', "kind = 3"),
+        "[boundary] kind: expected a kind",
+    ),
+    "boundary-misspelt": (
+        edit(EXIT, 'kind = ["reflecting", "absorbing"]', 'knd = "absorbing"'),
+        "[boundary] knd: unknown key",
+    ),
+    "boundary-periodic-on-box": (
+        edit(EXIT, '["reflecting", "absorbing"]', '"periodic"'),
+        "[boundary] kind: axis 0 is not periodic",
+    ),
+    "domain-attribute": (
+        edit(EXIT, 'domain = "x < 1"', 'domain = "x.__class__"'),
+        "[exit] domain: Attribute is not allowed",
+    ),
+    "committor-half": (edit(EXIT, "start = [-1.0]", 'start = [-1.0]\na = "x < -1.5"'), "[exit] b: missing"),
+    "sweep-model-kind": (
+        edit(SWEEP, 'kind = "sgd"\nlr = 1.0', 'kind = "langevin"\ntemperature = 1.0'),
+        "[model] kind: expected one of ['sgd'] for task 'batch_size_sweep'",
+    ),
+    "sweep-model-misspelt": (
+        edit(SWEEP, "noise_scale = 200.0", "noise_scal = 200.0"),
+        "[model] noise_scal: unknown key",
+    ),
+    "sweep-model-unsupported": (
+        edit(SWEEP, "lr = 1.0", "lr = 1.0\nmodified_loss = true"),
+        "[model] modified_loss: unknown key",
+    ),
+    "sweep-model-swept-key": (
+        edit(SWEEP, "lr = 1.0", "lr = 1.0\nbatch_size = 4"),
+        "[model] batch_size: set by [sweep] batch_size",
+    ),
     "sweep-noise-unknown": (edit(SWEEP, '["isotropic"]', '["hessain"]'), "noise: unknown noise model 'hessain'"),
     "sweep-noise-type": (edit(SWEEP, '["isotropic"]', "[1, 2]"), "[sweep] noise: expected a string or a list"),
-    "sgd-missing-batch-size": (edit(EVOLVE, 'kind = "langevin"\ntemperature = 0.5', 'kind = "sgd"\nlr = 0.1'),
-                               "[model] batch_size: missing"),
+    "sgd-missing-batch-size": (
+        edit(EVOLVE, 'kind = "langevin"\ntemperature = 0.5', 'kind = "sgd"\nlr = 0.1'),
+        "[model] batch_size: missing",
+    ),
 }
 
 
@@ -173,8 +218,7 @@ def test_every_task_has_a_schema_and_a_runner():
 
 
 def test_configuration_does_not_import_the_task_runners():
-    code = ("import sys, fpsolve.cases.config; "
-            "print(sorted(m for m in sys.modules if m.startswith('fpsolve.cases.')))")
+    code = "import sys, fpsolve.cases.config; print(sorted(m for m in sys.modules if m.startswith('fpsolve.cases.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     for runner in ("tasks", "analysis_tasks", "validation"):
         assert f"fpsolve.cases.{runner}'" not in out, out
@@ -199,7 +243,7 @@ def test_expression_landscape_and_domain_evaluate_on_arrays(tmp_path):
     case = load_case(path)
     landscape = build_landscape(case)
     x = np.linspace(-2, 2, 9)
-    assert np.allclose(landscape(x), (x**2 - 1) ** 2 + 0.1 * np.exp(-x**2))
+    assert np.allclose(landscape(x), (x**2 - 1) ** 2 + 0.1 * np.exp(-(x**2)))
     inside = domain_predicate(case, "logical_and(x < 0, abs(x) > 0.5) | (x > 1.5)", 1)
     assert list(inside(x)) == list(((x < 0) & (np.abs(x) > 0.5)) | (x > 1.5))
 
@@ -230,7 +274,11 @@ def test_case_key_follows_what_determines_results(tmp_path):
     key = case_key(load_case(path))
     path.write_text(edit(SWEEP, 'name = "tiny_sweep"', 'name = "renamed"\ntitle = "another title"'))
     assert case_key(load_case(path)) == key  # name and title do not change a number
-    for old, new in [("lr = 1.0", "lr = 2.0"), ("cells = [200]", "cells = [201]"),
-                     ("[4, 16, 64]", "[4, 16]"), ("noise_scale = 200.0", "noise_scale = 100.0")]:
+    for old, new in [
+        ("lr = 1.0", "lr = 2.0"),
+        ("cells = [200]", "cells = [201]"),
+        ("[4, 16, 64]", "[4, 16]"),
+        ("noise_scale = 200.0", "noise_scale = 100.0"),
+    ]:
         path.write_text(edit(SWEEP, old, new))
         assert case_key(load_case(path)) != key, new

@@ -24,7 +24,7 @@ def test_load_builds_the_case_objects_and_the_referee_law():
     assert case.domain(np.array([-1.0]))[0]  # the whole box; the exit is the absorbing face x = 0
     assert case.boundary == (("reflecting", "absorbing"),)
     law = case.exit_time_law()
-    (wall, edge), = case.grid.bounds
+    ((wall, edge),) = case.grid.bounds
     exact = _exact_exit_time(-1.0, wall, edge, case.model.temperature)
     # second-order finite volumes on 2500 cells (h = 1e-3): the relative error is ~1e-6; 1e-4 leaves
     # room for the exit-time law's own quadrature of its survival function

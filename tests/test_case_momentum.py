@@ -34,8 +34,8 @@ cells = [40, 20]
 domain = "theta < 0"
 start = [-1.0, 0.0]
 """
-MOMENTUM = 'lr = 0.1\nbatch_size = 4\nmomentum = 0.9\nnoise_scale = 2.0'
-PHASE_GRID = 'theta = [[-2.0, 0.5]]\nv = [[-3.0, 3.0]]'
+MOMENTUM = "lr = 0.1\nbatch_size = 4\nmomentum = 0.9\nnoise_scale = 2.0"
+PHASE_GRID = "theta = [[-2.0, 0.5]]\nv = [[-3.0, 3.0]]"
 
 
 def write(tmp_path, kind="momentum_sgd", model=MOMENTUM, grid=PHASE_GRID):
@@ -62,14 +62,27 @@ def test_case_file_builds_underdamped_langevin(tmp_path):
     assert isinstance(model, fp.UnderdampedLangevin) and model.parameters() == (2.0, 0.25)
 
 
-@pytest.mark.parametrize("kind, model, grid, message", [
-    ("momentum_sgd", MOMENTUM, "bounds = [[-2.0, 0.5], [-3.0, 3.0]]", r"\[grid\] bounds: a momentum_sgd"),
-    ("langevin", "temperature = 0.25", PHASE_GRID, r"\[grid\] theta: a phase-space grid"),
-    ("momentum_sgd", MOMENTUM.replace("0.9", "1.0"), PHASE_GRID, r"\[model\] momentum: expected a number in \[0, 1\)"),
-    ("underdamped_langevin", "friction = 0.0\ntemperature = 0.25", PHASE_GRID, r"\[model\] friction"),
-    ("momentum_sgd", MOMENTUM + "\nfriction = 1.0", PHASE_GRID, r"\[model\] friction: not a key of a 'momentum_sgd'"),
-    ("momentum_sgd", MOMENTUM, "theta = [[-2.0, 0.5]]", r"\[grid\] v: missing"),
-])
+@pytest.mark.parametrize(
+    "kind, model, grid, message",
+    [
+        ("momentum_sgd", MOMENTUM, "bounds = [[-2.0, 0.5], [-3.0, 3.0]]", r"\[grid\] bounds: a momentum_sgd"),
+        ("langevin", "temperature = 0.25", PHASE_GRID, r"\[grid\] theta: a phase-space grid"),
+        (
+            "momentum_sgd",
+            MOMENTUM.replace("0.9", "1.0"),
+            PHASE_GRID,
+            r"\[model\] momentum: expected a number in \[0, 1\)",
+        ),
+        ("underdamped_langevin", "friction = 0.0\ntemperature = 0.25", PHASE_GRID, r"\[model\] friction"),
+        (
+            "momentum_sgd",
+            MOMENTUM + "\nfriction = 1.0",
+            PHASE_GRID,
+            r"\[model\] friction: not a key of a 'momentum_sgd'",
+        ),
+        ("momentum_sgd", MOMENTUM, "theta = [[-2.0, 0.5]]", r"\[grid\] v: missing"),
+    ],
+)
 def test_bad_kinetic_case_files_name_the_key(tmp_path, kind, model, grid, message):
     with pytest.raises(CaseError, match=message):
         case = load_case(write(tmp_path, kind, model, grid))
@@ -141,8 +154,9 @@ def test_heavy_ball_exit_times_of_gradient_free_motion():
     # (-inf, 1) from 0 at rest. Reference: the same walk simulated directly with numpy (same law,
     # independent stream)
     flat = fp.Landscape(lambda x: 0.0 * x, grad=lambda x: np.zeros((1,) + np.shape(x)), ndim=1)
-    exits = heavy_ball_exit_times(flat, 1.0, 0.0, 1.0, 1.0, [0.0], lambda th, v: th < 1.0, 4000, seed=5,
-                                  max_steps=100_000)
+    exits = heavy_ball_exit_times(
+        flat, 1.0, 0.0, 1.0, 1.0, [0.0], lambda th, v: th < 1.0, 4000, seed=5, max_steps=100_000
+    )
     rng = np.random.default_rng(11)
     walk = np.cumsum(rng.standard_normal((4000, 3000)), axis=1)
     first = np.argmax(walk >= 1.0, axis=1) + 1.0
@@ -222,11 +236,20 @@ def test_momentum_exit_case_reaches_the_high_friction_limit_and_kramers(tmp_path
     # this grid is 2 % low, by its own Richardson estimate)
     from fpsolve.cases import run_case
 
-    case = _case_with(tmp_path, "momentum_exit", {
-        "momentum = [0.0, 0.5, 0.8, 0.9]": "momentum = [0.9]", "batch_size = [2, 4, 8, 16]": "batch_size = [4]",
-        "friction = [0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]": "friction = [1.0, 30.0]",
-        "cells = [384, 256]": "cells = [192, 128]", "momentum = [0.5, 0.8, 0.9]": "momentum = [0.9]",
-        "paths = 2000": "paths = 400", "batch_size = 8": "batch_size = 4", "lr = [0.1, 0.03, 0.01, 0.003]": "lr = [0.003]"})
+    case = _case_with(
+        tmp_path,
+        "momentum_exit",
+        {
+            "momentum = [0.0, 0.5, 0.8, 0.9]": "momentum = [0.9]",
+            "batch_size = [2, 4, 8, 16]": "batch_size = [4]",
+            "friction = [0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]": "friction = [1.0, 30.0]",
+            "cells = [384, 256]": "cells = [192, 128]",
+            "momentum = [0.5, 0.8, 0.9]": "momentum = [0.9]",
+            "paths = 2000": "paths = 400",
+            "batch_size = 8": "batch_size = 4",
+            "lr = [0.1, 0.03, 0.01, 0.003]": "lr = [0.003]",
+        },
+    )
     folder, result, _ = run_case(case.path, tmp_path / "out")
     low, high = result.numbers["turnover"]
     assert high["tau"] / high["high_friction"] == pytest.approx(1.075, abs=0.02)
@@ -251,7 +274,8 @@ def test_exit_time_task_runs_on_a_phase_space_case_file(tmp_path):
 
     grid = "theta = [[-2.0, 0.5]]\nv = [[-10.0, 10.0]]"  # theta = 0 is a cell face; the box holds v
     text = KINETIC_CASE.format(kind="momentum_sgd", model=MOMENTUM, grid=grid).replace(
-        "cells = [40, 20]", "cells = [50, 30]")
+        "cells = [40, 20]", "cells = [50, 30]"
+    )
     path = tmp_path / "phase.toml"
     path.write_text(text)
     folder, result, _ = run_case(path, tmp_path / "out")

@@ -166,7 +166,7 @@ def _interrupted_run(tmp_path, counted_points, text):
     counted_points["fail_at"] = 2
     with pytest.raises(RuntimeError, match="interrupted"):
         run_case(path, tmp_path / "out")
-    partial, = tmp_path.glob(".out.*.partial")
+    (partial,) = tmp_path.glob(".out.*.partial")
     assert [r["batch_size"] for r in json.loads((partial / "sweep.json").read_text())["rows"]] == [4.0]
     counted_points.update(calls=[], fail_at=None)
     return path, partial
@@ -227,8 +227,11 @@ def test_cli_unreadable_samples_file_is_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "error",
-    [ValueError("results: x.json is unreadable\n(line 2)"), FileNotFoundError(2, "No such file", "x.npz"),
-     PermissionError(13, "Permission denied", "runs/x")],
+    [
+        ValueError("results: x.json is unreadable\n(line 2)"),
+        FileNotFoundError(2, "No such file", "x.npz"),
+        PermissionError(13, "Permission denied", "runs/x"),
+    ],
     ids=["value-error", "file-not-found", "permission"],
 )
 def test_cli_errors_of_any_input_kind_exit_2(tmp_path, capsys, monkeypatch, error):

@@ -55,9 +55,9 @@ def test_interpolation_coefficients_and_integrals():
 
 def test_tail_ratio_separates_smooth_from_kinked():
     x = lobatto_points(65)
-    assert tail_ratio(np.exp(x)) < 1e-14                    # entire: round-off
-    assert tail_ratio(np.exp(x) + 1e3) < 1e-12              # a large constant is left out
-    assert 1e-4 < tail_ratio(np.abs(x)) < 1e-2              # |x|: c_k ~ 1/k^2 (measured 1.8e-3)
+    assert tail_ratio(np.exp(x)) < 1e-14  # entire: round-off
+    assert tail_ratio(np.exp(x) + 1e3) < 1e-12  # a large constant is left out
+    assert 1e-4 < tail_ratio(np.abs(x)) < 1e-2  # |x|: c_k ~ 1/k^2 (measured 1.8e-3)
     assert tail_ratio(np.sign(x), with_constant=True) > 1e-3  # a jump: c_k ~ 1/k
 
 
@@ -97,8 +97,9 @@ def test_two_dimensional_stationary_law_is_the_tensor_of_the_1d_laws():
     # two 1-D solves with the same points (measured: 2-D 3.0e-3, 1-D 1.1e-3 + 2.2e-3)
     def law(U, grad, box, n, std):
         grid = fp.Grid([box], [n])
-        p = fp.FokkerPlanck(fp.Langevin(fp.Landscape(U, grad), temperature=0.5), grid,
-                            discretization="spectral").stationary()
+        p = fp.FokkerPlanck(
+            fp.Langevin(fp.Landscape(U, grad), temperature=0.5), grid, discretization="spectral"
+        ).stationary()
         return np.abs(p - gaussian_cells(grid, 0.0, std)).sum() * grid.spacing[0]
 
     ex = law(lambda x: 0.5 * x**2, lambda x: x[None] * 1.0, (-4.0, 4.0), 24, np.sqrt(0.5))
@@ -140,7 +141,7 @@ def test_absorbing_face_loses_mass_at_the_exact_rate():
     p0 = -np.diff(np.cos(np.pi * f)) / (np.pi * grid.spacing[0]) * np.pi / 2  # averages of (pi/2) sin
     sol = fpe.evolve(p0, [0.0, 0.1, 0.3])
     # measured 8e-7 relative at t = 0: the start's third-order transfer to the points
-    assert np.allclose(sol.mass, np.exp(-np.pi**2 * sol.t), rtol=1e-5)
+    assert np.allclose(sol.mass, np.exp(-(np.pi**2) * sol.t), rtol=1e-5)
     # the decay itself is spectral: mass(0.3)/mass(0.1) = e^{-0.2 pi^2} to 1.2e-10 (the transfer's
     # error sits in faster modes, decayed by e^{-3 pi^2 0.1} ~ 0.05 at t = 0.1)
     assert abs(sol.mass[2] / sol.mass[1] / np.exp(-0.2 * np.pi**2) - 1) < 1e-8
@@ -158,11 +159,13 @@ def test_growing_modes_and_bad_setups_are_refused():
         fp.FokkerPlanck(model, fp.Grid([(-6.0, 6.0)], [5000]), discretization="spectral")
     with pytest.raises(ValueError, match="non-periodic"):
         model2 = fp.Langevin(fp.Landscape(lambda x, y: np.cos(x) + y**2), temperature=0.5)
-        fp.FokkerPlanck(model2, fp.Grid([(0, 2 * np.pi), (-2, 2)], [16, 16], periodic=[True, False]),
-                        discretization="spectral")
+        fp.FokkerPlanck(
+            model2, fp.Grid([(0, 2 * np.pi), (-2, 2)], [16, 16], periodic=[True, False]), discretization="spectral"
+        )
     with pytest.raises(ValueError, match="stationary law needs every box face reflecting"):
-        fp.FokkerPlanck(model, fp.Grid([(-6.0, 6.0)], [64]), boundary="absorbing",
-                        discretization="spectral").stationary()
+        fp.FokkerPlanck(
+            model, fp.Grid([(-6.0, 6.0)], [64]), boundary="absorbing", discretization="spectral"
+        ).stationary()
     levy = fp.LevyLangevin(fp.Landscape(lambda x: 0.5 * x**2), alpha=1.5, scale=0.5)
     with pytest.raises(ValueError, match="jump"):
         fp.FokkerPlanck(levy, fp.Grid([(-6.0, 6.0)], [64]), discretization="chebyshev")

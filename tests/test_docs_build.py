@@ -24,8 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS_PACKAGES = ("sphinx", "pydata_sphinx_theme", "numpydoc", "myst_parser", "sphinx_gallery")
 # the public namespaces: the top level and every subpackage (modules inside them are
 # implementation), as docs/conf.py finds them
-SUBPACKAGES = sorted(path.name for path in Path(fpsolve.__file__).parent.iterdir()
-                     if (path / "__init__.py").exists() and not path.name.startswith("_"))
+SUBPACKAGES = sorted(
+    path.name
+    for path in Path(fpsolve.__file__).parent.iterdir()
+    if (path / "__init__.py").exists() and not path.name.startswith("_")
+)
 PUBLIC_NAMESPACES = ("fpsolve", *(f"fpsolve.{name}" for name in SUBPACKAGES))
 
 pytestmark = pytest.mark.slow
@@ -37,8 +40,9 @@ def _missing_docs_packages() -> list:
 
 def _copy_sources(destination: Path) -> Path:
     """Copy what the site is built from (and nothing generated) into ``destination``."""
-    generated = shutil.ignore_patterns("_build", "generated", "auto_examples", "sg_execution_times.rst",
-                                       "__pycache__", "*.pyc")
+    generated = shutil.ignore_patterns(
+        "_build", "generated", "auto_examples", "sg_execution_times.rst", "__pycache__", "*.pyc"
+    )
     shutil.copytree(ROOT / "docs", destination / "docs", ignore=generated)
     shutil.copytree(ROOT / "examples", destination / "examples", ignore=generated)
     shutil.copy2(ROOT / "README.md", destination / "README.md")
@@ -56,8 +60,20 @@ def built_site(tmp_path_factory):
     source = _copy_sources(tmp_path_factory.mktemp("site"))
     html = source / "_build" / "html"
     env = dict(os.environ, MPLBACKEND="Agg")
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-               "-d", str(source / "_build" / "doctrees"), str(source), str(html)]
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-W",
+        "--keep-going",
+        "-q",
+        "-b",
+        "html",
+        "-d",
+        str(source / "_build" / "doctrees"),
+        str(source),
+        str(html),
+    ]
     done = subprocess.run(command, check=False, cwd=source, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"sphinx -W failed:\n{done.stderr[-6000:]}\n{done.stdout[-2000:]}"
     return html
@@ -69,7 +85,7 @@ def _documented_objects(html: Path) -> set:
 
     with open(html / "objects.inv", "rb") as stream:
         inventory = InventoryFile.load(stream, "", os.path.join)
-    entries_by_role = getattr(inventory, "data", inventory)   # a dict before Sphinx 8.2
+    entries_by_role = getattr(inventory, "data", inventory)  # a dict before Sphinx 8.2
     names = set()
     for role, entries in entries_by_role.items():
         if role.startswith("py:"):
@@ -89,10 +105,18 @@ def test_every_public_name_has_a_page(built_site):
                 missing.append(f"{namespace}.{name}")
     assert not missing, f"public names without an API page: {missing}"
     # the names issue 13 found without a page, by the names a user types
-    for name in ("fpsolve.montecarlo.simulator", "fpsolve.montecarlo.HalfSpace", "fpsolve.basins",
-                 "fpsolve.basin_occupancy", "fpsolve.sweep", "fpsolve.Solution.plot",
-                 "fpsolve.cases.load", "fpsolve.cases.LoadedCase", "fpsolve.discretize.register",
-                 "fpsolve.montecarlo.Simulator.exit_times"):
+    for name in (
+        "fpsolve.montecarlo.simulator",
+        "fpsolve.montecarlo.HalfSpace",
+        "fpsolve.basins",
+        "fpsolve.basin_occupancy",
+        "fpsolve.sweep",
+        "fpsolve.Solution.plot",
+        "fpsolve.cases.load",
+        "fpsolve.cases.LoadedCase",
+        "fpsolve.discretize.register",
+        "fpsolve.montecarlo.Simulator.exit_times",
+    ):
         assert name in documented, name
 
 

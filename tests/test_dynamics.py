@@ -8,7 +8,7 @@ from fpsolve.dynamics import SGD, Diffusion, Langevin
 from fpsolve.landscape import Landscape
 from fpsolve.noise import HESSIAN_FLOOR
 
-U2 = landscapes.double_well_2d()           # (x^2 - 1)^2 + 2 y^2
+U2 = landscapes.double_well_2d()  # (x^2 - 1)^2 + 2 y^2
 X = np.array([-1.3, -0.4, 0.0, 0.2, 1.1])
 Y = np.array([0.5, -0.2, 0.0, 0.3, -1.0])
 
@@ -82,8 +82,8 @@ def test_modified_loss_drift_is_minus_gradient_of_modified_potential():
 
 
 def test_schedules_give_time_dependent_diffusion():
-    lr = lambda t: 0.1 / (1 + t)          # noqa: E731
-    batch_size = lambda t: 4 + 2 * t      # noqa: E731
+    lr = lambda t: 0.1 / (1 + t)  # noqa: E731
+    batch_size = lambda t: 4 + 2 * t  # noqa: E731
     model = SGD(U2, lr=lr, batch_size=batch_size, noise="isotropic", noise_scale=0.5)
     assert not model.autonomous
     for t in (0.0, 0.5, 3.0):
@@ -105,8 +105,11 @@ def test_callable_noise_scalar_field_is_a_multiple_of_identity():
 
 def test_ornstein_uhlenbeck_diffusion_model():
     A = np.array([[1.0, 0.5], [0.0, 2.0]])
-    model = Diffusion(lambda x, y: (-(A[0, 0] * x + A[0, 1] * y), -(A[1, 0] * x + A[1, 1] * y)),
-                      np.array([[0.5, 0.1], [0.1, 0.3]]), ndim=2)
+    model = Diffusion(
+        lambda x, y: (-(A[0, 0] * x + A[0, 1] * y), -(A[1, 0] * x + A[1, 1] * y)),
+        np.array([[0.5, 0.1], [0.1, 0.3]]),
+        ndim=2,
+    )
     assert np.allclose(model.drift(X, Y), -(A @ np.vstack([X, Y])))
     assert model.diffusion(X, Y).shape == (2, 2, 5) and model.constant_diffusion
 

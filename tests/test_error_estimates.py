@@ -30,14 +30,14 @@ def _exit_time_moments(x0, s=0.0, r=-3.0, T=T_DW, U=DOUBLE_WELL):
     """(E tau, E tau^2) from x0 to an absorbing point s, reflecting at r: the backward equations
     T tau_n'' - U' tau_n' = -n tau_{n-1} integrated as an IVP from r (tau_n'(r) = 0) with rtol
     1e-12, the constants fixed by tau_n(s) = 0 (Gardiner ch. 5)."""
+
     def rhs(x, y):
         w = np.exp(-float(U(x)) / T)
         e = 1.0 / (T * w)
         g1, h1, g0, g2, h2 = y  # g1 = int w, h1 = tau_1 - tau_1(r), g0 = int w h1, h2 = tau_2 - tau_2(r) per unit c
         return [w, -e * g1, w * h1, 0.0, 0.0]
 
-    sol = integrate.solve_ivp(rhs, (r, s), [0, 0, 0, 0, 0], rtol=1e-12, atol=1e-14, dense_output=True,
-                              method="DOP853")
+    sol = integrate.solve_ivp(rhs, (r, s), [0, 0, 0, 0, 0], rtol=1e-12, atol=1e-14, dense_output=True, method="DOP853")
     c = -sol.sol(s)[1]  # tau_1(r) such that tau_1(s) = 0
 
     def tau2_slope(x):
@@ -83,8 +83,9 @@ def test_exit_time_estimate_brackets_double_integral(cells):
 
 def test_second_moment_estimate_brackets_quadrature():
     fpe = fp.FokkerPlanck(fp.Langevin(DOUBLE_WELL, temperature=T_DW), fp.Grid([(-3.0, 1.0)], [600]))
-    est = fp.with_error(fp.mean_exit_time, fpe, domain=lambda x: x < 0, moments=2,
-                        value=lambda tau: tau.moment(2), at=-1.2)
+    est = fp.with_error(
+        fp.mean_exit_time, fpe, domain=lambda x: x < 0, moments=2, value=lambda tau: tau.moment(2), at=-1.2
+    )
     _brackets(est, _exit_time_moments(-1.2)[1])
 
 
@@ -102,12 +103,19 @@ def test_quantiles_of_the_exit_law_bracket_the_brownian_series():
     # Brownian motion (U = 0, T = 1) in (0, 1), both faces absorbing, from 1/2:
     # S(t) = sum_{k odd} 4/(k pi) sin(k pi / 2) exp(-k^2 pi^2 t)
     k = np.arange(1, 200, 2)
-    survival = lambda t: float(np.sum(4 / (k * np.pi) * np.sin(k * np.pi / 2) * np.exp(-(k * np.pi) ** 2 * t)))
+    survival = lambda t: float(np.sum(4 / (k * np.pi) * np.sin(k * np.pi / 2) * np.exp(-((k * np.pi) ** 2) * t)))
     levels = [0.1, 0.5, 0.9, 0.9999]  # the last one deep in the long-time tail
     exact = [brentq(lambda t: survival(t) - (1 - u), 1e-4, 10.0, xtol=1e-15, rtol=1e-14) for u in levels]
     model = fp.Langevin(fp.Landscape(lambda x: 0.0 * x, grad=lambda x: 0.0 * x), temperature=1.0)
-    est = fp.with_error(fp.exit_time_distribution, model, fp.Grid([(0.0, 1.0)], [160]), domain=None,
-                        start=0.5, boundary="absorbing", value=lambda law: law.quantile(levels))
+    est = fp.with_error(
+        fp.exit_time_distribution,
+        model,
+        fp.Grid([(0.0, 1.0)], [160]),
+        domain=None,
+        start=0.5,
+        boundary="absorbing",
+        value=lambda law: law.quantile(levels),
+    )
     _brackets(est, exact)
 
 
@@ -118,7 +126,7 @@ def test_ou_stationary_variance_and_rate_bracket_closed_forms():
     # (on a wide box it is spectrally accurate: the estimate then says "converged", checked below).
     k, T, L = 1.0, 0.5, 1.0
     a = L / np.sqrt(T / k)
-    phi, Phi = np.exp(-a**2 / 2) / np.sqrt(2 * np.pi), 0.5 * (1 + __import__("math").erf(a / np.sqrt(2)))
+    phi, Phi = np.exp(-(a**2) / 2) / np.sqrt(2 * np.pi), 0.5 * (1 + __import__("math").erf(a / np.sqrt(2)))
     exact = T / k * (1 - 2 * a * phi / (2 * Phi - 1))
     model = fp.Langevin(fp.Landscape(lambda x: 0.5 * k * x**2), temperature=T)
     second_moment = lambda f: f.grid.integrate(f.stationary() * f.grid.centers[0] ** 2)
@@ -162,8 +170,13 @@ def test_double_well_occupancy_brackets_boltzmann_quadrature():
 def test_high_barrier_exit_time_brackets_double_integral():
     # dU/T = 24: tau ~ 1.5e10; the estimate stays asymptotic and brackets (relative error 1.2e-4)
     T = 1 / 24
-    est = fp.with_error(fp.mean_exit_time, fp.Langevin(DOUBLE_WELL, temperature=T), fp.Grid([(-2.2, 1.0)], [800]),
-                        domain=lambda x: x < 0, at=-1.0)
+    est = fp.with_error(
+        fp.mean_exit_time,
+        fp.Langevin(DOUBLE_WELL, temperature=T),
+        fp.Grid([(-2.2, 1.0)], [800]),
+        domain=lambda x: x < 0,
+        at=-1.0,
+    )
     assert est.status == "asymptotic"
     _brackets(est, _exit_time_moments(-1.0, r=-2.2, T=T)[0])
 
@@ -185,8 +198,7 @@ def test_start_next_to_the_exit_is_flagged_with_a_bound_that_holds(start):
     # irregularly: the estimate must say so, and its bound must still hold
     model = fp.Langevin(DOUBLE_WELL, temperature=T_DW)
     with pytest.warns(UserWarning, match="not asymptotic"):
-        est = fp.with_error(fp.mean_exit_time, model, fp.Grid([(-3.0, 1.0)], [400]),
-                            domain=lambda x: x < 0, at=start)
+        est = fp.with_error(fp.mean_exit_time, model, fp.Grid([(-3.0, 1.0)], [400]), domain=lambda x: x < 0, at=start)
     assert est.status == "pre-asymptotic"
     assert abs(est.value - _exit_time_moments(start)[0]) <= est.error
 
@@ -196,8 +208,7 @@ def test_drift_dominated_exit_time_is_flagged_with_a_bound_that_holds():
     # up to 1.2 on the coarse grids make the observed order 3, not 2: flagged, bound holds
     model = fp.Langevin(fp.Landscape(lambda x: x, grad=lambda x: np.ones_like(x)), 0.01)
     with pytest.warns(UserWarning, match="not asymptotic"):
-        est = fp.with_error(fp.mean_exit_time, model, fp.Grid([(-0.5, 3.0)], [300]),
-                            domain=lambda x: x > 0, at=2.0)
+        est = fp.with_error(fp.mean_exit_time, model, fp.Grid([(-0.5, 3.0)], [300]), domain=lambda x: x > 0, at=2.0)
     assert abs(est.value - 2.0) <= est.error < 0.01
 
 

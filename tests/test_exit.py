@@ -35,7 +35,7 @@ def test_exit_time_matches_double_integral_second_order(T):
         tau = mean_exit_time(fp.Langevin(U, T), grid, None, boundary=("reflecting", "absorbing"))
         errors.append(abs(tau.values[grid.cell_index(x0)] / exact - 1))
     order = np.log(errors[0] / errors[1]) / np.log(3)
-    assert (1.9 <= order <= 2.1), (errors, order)  # Scharfetter-Gummel + half-cell face: O(h^2)
+    assert 1.9 <= order <= 2.1, (errors, order)  # Scharfetter-Gummel + half-cell face: O(h^2)
     assert errors[1] <= 1e-6, errors  # 1e-6 reached on the finest grid
 
 
@@ -70,7 +70,7 @@ def test_hessian_noise_exit_time_matches_scale_function():
         errors.append(abs(tau.values[grid.cell_index(x0)] / exact - 1))
         assert tau.iterations.values[grid.cell_index(x0)] == pytest.approx(tau.values[grid.cell_index(x0)] / lr)
     assert errors[1] < 1e-5, errors  # square-root-approximation fluxes: second order
-    assert (1.9 <= np.log(errors[0] / errors[1]) / np.log(3) <= 2.1), errors
+    assert 1.9 <= np.log(errors[0] / errors[1]) / np.log(3) <= 2.1, errors
 
 
 def test_committor_matches_closed_form():

@@ -48,8 +48,9 @@ def test_ou_survival_matches_reflection_principle(method):
     theta, D = 1.0, 0.5
     Uo = fp.Landscape(lambda x: 0.5 * theta * x * x, lambda x: (theta * x,), ndim=1)
     grid = fp.Grid([(0.0, 6.0)], [400])
-    law = exit_time_distribution(fp.Langevin(Uo, D), grid, None, start=1.0,
-                                 boundary=("absorbing", "reflecting"), method=method)
+    law = exit_time_distribution(
+        fp.Langevin(Uo, D), grid, None, start=1.0, boundary=("absorbing", "reflecting"), method=method
+    )
     t = np.array([0.05, 0.2, 0.5, 1.0, 2.0, 4.0])
     v = (D / theta) * (1 - np.exp(-2 * theta * t))
     exact = erf(1.0 * np.exp(-theta * t) / np.sqrt(2 * v))
@@ -65,8 +66,9 @@ def test_brownian_survival_is_second_order_in_space_and_exact_in_time():
     # S(t) = sum_n (2 / (n pi)) (1 - (-1)^n) sin(n pi x0) e^{-D (n pi)^2 t}; mean x0 (1 - x0) / (2D).
     n = np.arange(1, 400)
     t = np.linspace(1e-3, 1.5, 2000)
-    exact = ((2 / (n * np.pi)) * (1 - (-1.0) ** n) * np.sin(n * np.pi * 0.3)
-             * np.exp(-0.5 * (n * np.pi) ** 2 * t[:, None])).sum(axis=1)
+    exact = (
+        (2 / (n * np.pi)) * (1 - (-1.0) ** n) * np.sin(n * np.pi * 0.3) * np.exp(-0.5 * (n * np.pi) ** 2 * t[:, None])
+    ).sum(axis=1)
     errors = []
     for cells in (100, 200):
         grid = fp.Grid([(0.0, 1.0)], [cells])
@@ -121,8 +123,13 @@ def test_drift_dominated_law_matches_the_inverse_gaussian():
     assert errors[1] < 4e-3 and 3.5 < errors[0] / errors[1] < 4.5
     # the spectral expansion cancels here (sqrt of stationary-weight ratios up to e^100): refused
     with pytest.raises(ValueError, match="method: the spectral expansion .* use method='evolve'"):
-        exit_time_distribution(fp.Langevin(SLOPE, 0.01), fp.Grid([(-0.5, 3.0)], [300]),
-                               domain=lambda x: x > 0, start=2.0, method="spectral")
+        exit_time_distribution(
+            fp.Langevin(SLOPE, 0.01),
+            fp.Grid([(-0.5, 3.0)], [300]),
+            domain=lambda x: x > 0,
+            start=2.0,
+            method="spectral",
+        )
 
 
 def test_start_next_to_the_exit_matches_dense_expm():
@@ -183,8 +190,12 @@ def test_law_survives_where_the_mean_exit_time_does_and_is_refused_where_it_is()
     # where the backward solve is refused, so is the law (2-D sparse LU at dU/T = 40)
     U2 = fp.Landscape(lambda x, y: (x**2 - 1) ** 2 + y**2)
     with quiet(), pytest.raises(ValueError, match="not resolved in double precision"):
-        exit_time_distribution(fp.Langevin(U2, 0.025), fp.Grid([(-2, 2), (-1.5, 1.5)], [200, 30]),
-                               domain=lambda x, y: x < 0, start=(-1.0, 0.0))
+        exit_time_distribution(
+            fp.Langevin(U2, 0.025),
+            fp.Grid([(-2, 2), (-1.5, 1.5)], [200, 30]),
+            domain=lambda x, y: x < 0,
+            start=(-1.0, 0.0),
+        )
     # dU/T = 1000: whatever mean_exit_time answers, the law answers the same
     cold = fp.Langevin(U, 1e-3)
     with quiet(), pytest.raises(ValueError) as from_mean:
@@ -195,6 +206,7 @@ def test_law_survives_where_the_mean_exit_time_does_and_is_refused_where_it_is()
 
 
 # --- seeded random problems ------------------------------------------------------------------
+
 
 def random_landscape(ndim, rng):
     """U = a |x|^2 / 2 + sum_i h_i exp(-|x - c_i|^2 / (2 w_i^2)) and its gradient."""
@@ -209,8 +221,9 @@ def random_landscape(ndim, rng):
         return 0.5 * a * sum(xj**2 for xj in x) + sum(bumps(x))
 
     def grad(*x):
-        return tuple(a * xj - sum(e * (xj - ci[j]) / wi**2 for e, ci, wi in zip(bumps(x), c, w))
-                     for j, xj in enumerate(x))
+        return tuple(
+            a * xj - sum(e * (xj - ci[j]) / wi**2 for e, ci, wi in zip(bumps(x), c, w)) for j, xj in enumerate(x)
+        )
 
     return potential, grad
 
@@ -225,8 +238,9 @@ def random_problem(rng):
     grid = fp.Grid([(-2.5, 2.5)] * ndim, cells)
     if ndim == 2 and rng.random() < 0.5:
         omega = rng.uniform(0.5, 2.0)
-        model = fp.Diffusion(lambda x, y: np.array([-grad(x, y)[0] - omega * y, -grad(x, y)[1] + omega * x]),
-                             T * np.eye(2), 2)
+        model = fp.Diffusion(
+            lambda x, y: np.array([-grad(x, y)[0] - omega * y, -grad(x, y)[1] + omega * x]), T * np.eye(2), 2
+        )
     else:
         model = fp.Langevin(fp.Landscape(potential, grad, ndim=ndim), T)
     if rng.random() < 0.5:
@@ -277,8 +291,9 @@ def test_law_moments_equal_backward_moments_on_random_problems(seed):
 def test_non_reversible_law_matches_dense_expm_and_spectral_is_refused():
     # a 2-D drift with a rotation: no detailed balance. Reference: the same chain's dense expm.
     potential, grad = random_landscape(2, np.random.default_rng(7))
-    model = fp.Diffusion(lambda x, y: np.array([-grad(x, y)[0] - 1.5 * y, -grad(x, y)[1] + 1.5 * x]),
-                         0.3 * np.eye(2), 2)
+    model = fp.Diffusion(
+        lambda x, y: np.array([-grad(x, y)[0] - 1.5 * y, -grad(x, y)[1] + 1.5 * x]), 0.3 * np.eye(2), 2
+    )
     grid = fp.Grid([(-2.5, 2.5)] * 2, [16, 16])
     disc = lambda x, y: x**2 + y**2 < 1.5**2  # noqa: E731
     start = tuple(grid.centers[k][5] for k in range(2))  # a cell centre: weight 1 on one cell
@@ -298,8 +313,10 @@ def test_spectral_agrees_with_evolve_where_it_is_accepted():
     # reversible, moderate weights: both methods are exact in time on the same chain
     grid = fp.Grid([(-2.5, 0.0)], [300])
     model = fp.Langevin(U, 0.25)
-    laws = [exit_time_distribution(model, grid, None, start=-1.0, boundary=("reflecting", "absorbing"),
-                                   method=m) for m in ("spectral", "evolve")]
+    laws = [
+        exit_time_distribution(model, grid, None, start=-1.0, boundary=("reflecting", "absorbing"), method=m)
+        for m in ("spectral", "evolve")
+    ]
     t = np.geomspace(1e-3, 300, 50)
     assert np.abs(laws[0].survival(t) - laws[1].survival(t)).max() < 3e-9
     assert laws[0].mean == pytest.approx(laws[1].mean, rel=1e-8)
@@ -317,8 +334,7 @@ def test_spectral_agrees_with_evolve_where_it_is_accepted():
 
 def test_survival_before_zero_and_bad_times():
     grid = fp.Grid([(-2.5, 0.0)], [200])
-    law = exit_time_distribution(fp.Langevin(U, 0.25), grid, None, start=-1.0,
-                                 boundary=("reflecting", "absorbing"))
+    law = exit_time_distribution(fp.Langevin(U, 0.25), grid, None, start=-1.0, boundary=("reflecting", "absorbing"))
     assert law.survival(-5.0) == 1.0 and law.density(-5.0) == 0.0 and law.cdf(-1.0) == 0.0
     np.testing.assert_array_equal(law.survival(np.array([-1.0, -1e-9])), [1.0, 1.0])
     assert law.quantile(0.0) == 0.0
@@ -330,8 +346,10 @@ def test_survival_before_zero_and_bad_times():
     with pytest.raises(ValueError, match="n: moments 1 and 2"):
         law.moment(3)
     with pytest.raises(ValueError, match="t: expected finite increasing times"):
-        exit_time_distribution(fp.Langevin(U, 0.25), grid, None, start=-1.0,
-                               boundary=("reflecting", "absorbing"), t=[0.0, np.inf])
-    table = exit_time_distribution(fp.Langevin(U, 0.25), grid, None, start=-1.0,
-                                   boundary=("reflecting", "absorbing"), t=[0.0, 1.0, 10.0])
+        exit_time_distribution(
+            fp.Langevin(U, 0.25), grid, None, start=-1.0, boundary=("reflecting", "absorbing"), t=[0.0, np.inf]
+        )
+    table = exit_time_distribution(
+        fp.Langevin(U, 0.25), grid, None, start=-1.0, boundary=("reflecting", "absorbing"), t=[0.0, 1.0, 10.0]
+    )
     np.testing.assert_allclose(table.S, law.survival([0.0, 1.0, 10.0]), atol=1e-12)

@@ -40,7 +40,7 @@ KINDS = ["linear_regression", "logistic_regression", "nonlinear"]
 def test_gradient_and_hessian_match_finite_differences(kind):
     U = _loss(kind)
     theta = _theta_grid(U.ndim)
-    fd = Landscape(U.f, ndim=U.ndim)                  # differences of the mean loss alone
+    fd = Landscape(U.f, ndim=U.ndim)  # differences of the mean loss alone
     fd_grad = Landscape(U.f, U.grad_function, ndim=U.ndim)  # differences of the analytic gradient
     g, h = U.grad(*theta), U.hessian(*theta)
     # fourth-order differences, |U| and its derivatives are O(1-10) here: truncation + round-off ~1e-11
@@ -65,8 +65,9 @@ def test_per_sample_gradients_and_covariance_match_explicit_loop(kind):
         # the same sums in another order: agreement to a few ulps of |g|^2
         assert np.allclose(per_sample[(slice(None), slice(None)) + index], G, rtol=1e-12, atol=1e-13)
         assert np.allclose(U.grad(*point), mean, rtol=1e-12, atol=1e-13)
-        assert np.allclose(sigma[(slice(None), slice(None)) + index], second - np.outer(mean, mean),
-                           rtol=1e-10, atol=1e-12)
+        assert np.allclose(
+            sigma[(slice(None), slice(None)) + index], second - np.outer(mean, mean), rtol=1e-10, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -84,8 +85,7 @@ def test_chunked_sums_equal_one_shot_sums(kind, monkeypatch):
 @pytest.mark.parametrize("kind", KINDS)
 def test_covariance_is_positive_semidefinite(kind):
     U = _loss(kind)
-    theta = np.meshgrid(np.linspace(-4, 4, 21), np.linspace(-4, 4, 21), np.linspace(-1, 1, 3),
-                        indexing="ij")[: U.ndim]
+    theta = np.meshgrid(np.linspace(-4, 4, 21), np.linspace(-4, 4, 21), np.linspace(-1, 1, 3), indexing="ij")[: U.ndim]
     sigma = U.gradient_covariance(*theta)
     eig = np.linalg.eigvalsh(np.moveaxis(sigma, (0, 1), (-2, -1)))
     scale = np.abs(eig).max(axis=-1, keepdims=True)
@@ -99,7 +99,7 @@ def test_linear_regression_minimiser_is_least_squares_solution(ndim):
     U = FiniteSumLoss.linear_regression(X, y)
     solution = np.linalg.lstsq(X, y, rcond=None)[0]
     assert np.allclose(U.minima[0], solution, rtol=1e-13, atol=1e-14)
-    assert np.abs(U.grad(*solution)).max() < 1e-13      # normal equations hold to round-off
+    assert np.abs(U.grad(*solution)).max() < 1e-13  # normal equations hold to round-off
     assert np.allclose(U.hessian(*solution), X.T @ X / len(y), rtol=1e-13)
     # U is quadratic: U(theta) - U(theta*) = (theta - theta*)^T (X^T X / 2N) (theta - theta*)
     step = np.linspace(0.1, 0.3, ndim)
@@ -117,8 +117,7 @@ def test_logistic_regression_is_stable_and_has_a_minimum():
     assert np.isfinite(U(*big)) and np.all(np.isfinite(U.grad(*big)))
     m = y * (X @ big)
     # log(1 + e^-m) = max(0, -m) + log1p(e^-|m|), exact; the two forms agree to round-off
-    assert float(U(*big)) == pytest.approx(np.mean(np.maximum(0.0, -m) + np.log1p(np.exp(-np.abs(m)))),
-                                           rel=1e-13)
+    assert float(U(*big)) == pytest.approx(np.mean(np.maximum(0.0, -m) + np.log1p(np.exp(-np.abs(m)))), rel=1e-13)
     with pytest.raises(ValueError, match="y"):
         FiniteSumLoss.logistic_regression(X, np.where(y > 0, 1.0, 0.0))
 
@@ -129,7 +128,7 @@ def test_nonlinear_model_minima_and_saddle():
     (a, b), mirror = U.minima
     assert mirror == (-a, -b)
     assert float(U(a, b)) == pytest.approx(float(U(-a, -b)), abs=1e-15)  # exact symmetry
-    assert abs(a - 1.0) < 0.2 and abs(b - 2.0) < 1.0   # near the generating (1, 2), noise 0.2
+    assert abs(a - 1.0) < 0.2 and abs(b - 2.0) < 1.0  # near the generating (1, 2), noise 0.2
     for point in U.minima:
         assert np.abs(U.grad(*point)).max() < 1e-12
         assert np.all(np.linalg.eigvalsh(U.hessian(*point)) > 0)
@@ -154,6 +153,7 @@ def test_minibatch_gradient_is_the_mean_over_the_batch():
 
 def test_generic_constructor_with_user_functions():
     X, y = make_dataset("linear_regression", 25, seed=4, ndim=1)
+
     # mean absolute-ish smooth loss sqrt(1 + r^2): user functions follow the broadcasting convention
     def loss(theta, x, y):
         return np.sqrt(1.0 + (theta[0] * x[0] - y) ** 2)

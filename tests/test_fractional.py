@@ -21,7 +21,7 @@ FLAT = fp.Landscape(lambda x: 0.0 * x, grad=lambda x: np.zeros((1,) + np.shape(x
 
 
 def quartic():
-    return fp.Landscape(lambda x: x ** 4 / 4, grad=lambda x: np.asarray(x, dtype=float)[None] ** 3, name="quartic")
+    return fp.Landscape(lambda x: x**4 / 4, grad=lambda x: np.asarray(x, dtype=float)[None] ** 3, name="quartic")
 
 
 def generator(alpha, n, box=(-1.0, 1.0), boundary="absorbing", landscape=FLAT, scale=1.0):
@@ -37,11 +37,13 @@ def test_rates_are_the_levy_measure_lumped_by_hats():
     c = weights.levy_constant(1, alpha)
     for k in (2, 3, 17, 39):
         hat = integrate.quad(lambda y: (1 - abs(y - k)) * y ** (1 - alpha), k - 1, k + 1, epsabs=1e-14)[0]
-        assert w[k] == pytest.approx(c * hat / k ** 2, rel=1e-12)
+        assert w[k] == pytest.approx(c * hat / k**2, rel=1e-12)
     half = integrate.quad(lambda y: (y - 39) * y ** (1 - alpha), 39, 40)[0]
-    assert w[40] == pytest.approx(c * half / 40 ** 2, rel=1e-12)
-    near = integrate.quad(lambda y: (1 - y) * y ** (1 - alpha), 0, 1)[0] + \
-        integrate.quad(lambda y: (1 - abs(y - 1)) * y ** (1 - alpha), 0, 2)[0]
+    assert w[40] == pytest.approx(c * half / 40**2, rel=1e-12)
+    near = (
+        integrate.quad(lambda y: (1 - y) * y ** (1 - alpha), 0, 1)[0]
+        + integrate.quad(lambda y: (1 - abs(y - 1)) * y ** (1 - alpha), 0, 2)[0]
+    )
     assert d_eff == pytest.approx(c * near, rel=1e-12)
     assert np.all(w[2:] > 0)
     # c_{1,1} = 1/pi; the Gaussian limit alpha -> 2 of the nearest rate is D = scale^2
@@ -72,7 +74,7 @@ def test_mean_exit_time_matches_getoor(alpha):
     grid, fpe = generator(alpha, 256)
     tau = fp.mean_exit_time(fpe, domain=None)
     x = grid.centers[0]
-    exact = (1 - x ** 2) ** (alpha / 2) / math.gamma(1 + alpha)
+    exact = (1 - x**2) ** (alpha / 2) / math.gamma(1 + alpha)
     assert tau(0.0) == pytest.approx(1 / math.gamma(1 + alpha), rel=2e-3)
     inner = np.abs(x) < 0.5
     assert np.max(np.abs(tau.values[inner] - exact[inner]) / exact[inner]) < 5e-3
@@ -84,7 +86,7 @@ def test_getoor_observed_order_is_one_in_the_interior():
     for n in (64, 128, 256):
         grid, fpe = generator(1.2, n)
         x = grid.centers[0]
-        exact = (1 - x ** 2) ** 0.6 / math.gamma(2.2)
+        exact = (1 - x**2) ** 0.6 / math.gamma(2.2)
         inner = np.abs(x) < 0.5
         errors.append(np.max(np.abs(fp.mean_exit_time(fpe, domain=None).values - exact)[inner]))
     orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
@@ -100,7 +102,7 @@ def test_dyda_fractional_laplacian_of_the_boundary_profile(alpha, order):
     for n in (128, 256, 512):
         grid, fpe = generator(alpha, n)
         x = grid.centers[0]
-        applied = -fpe.generator.matrix.matvec((1 - x ** 2) ** (alpha / 2))
+        applied = -fpe.generator.matrix.matvec((1 - x**2) ** (alpha / 2))
         inner = np.abs(x) <= 0.5
         errors.append(np.max(np.abs(applied[inner] / math.gamma(1 + alpha) - 1)))
     assert errors[-1] < 1e-4
@@ -109,7 +111,12 @@ def test_dyda_fractional_laplacian_of_the_boundary_profile(alpha, order):
 
 
 def _gaussian_reference(alpha, x):
-    return 2 ** (alpha / 2) * math.gamma((1 + alpha) / 2) / math.gamma(0.5) * special.hyp1f1((1 + alpha) / 2, 0.5, -x ** 2 / 2)
+    return (
+        2 ** (alpha / 2)
+        * math.gamma((1 + alpha) / 2)
+        / math.gamma(0.5)
+        * special.hyp1f1((1 + alpha) / 2, 0.5, -(x**2) / 2)
+    )
 
 
 @pytest.mark.parametrize("alpha", [0.5, 1.0, 1.5, 1.9])
@@ -117,14 +124,15 @@ def test_fractional_laplacian_of_a_gaussian_is_second_order(alpha):
     # the 1F1 closed form, checked here against the Fourier integral (1/pi) int k^alpha
     # e^(-k^2/2) sqrt(2 pi) cos(k x) dk; on (-10, 10) the Gaussian is 2e-22 at the faces. Orders
     # measured 1.97-2.3 (alpha 0.5, 1.5, 1.9) and 3.0 (alpha 1) between 320 and 640 cells
-    fourier = integrate.quad(lambda k: k ** alpha * np.exp(-k * k / 2) * math.sqrt(2 * math.pi) / math.pi,
-                             0, np.inf, weight="cos", wvar=1.3)[0]
+    fourier = integrate.quad(
+        lambda k: k**alpha * np.exp(-k * k / 2) * math.sqrt(2 * math.pi) / math.pi, 0, np.inf, weight="cos", wvar=1.3
+    )[0]
     assert _gaussian_reference(alpha, 1.3) == pytest.approx(fourier, rel=1e-9, abs=1e-12)
     errors = []
     for n in (320, 640):
         grid, fpe = generator(alpha, n, box=(-10, 10))
         x = grid.centers[0]
-        applied = -fpe.generator.matrix.matvec(np.exp(-x ** 2 / 2))
+        applied = -fpe.generator.matrix.matvec(np.exp(-(x**2) / 2))
         errors.append(np.max(np.abs(applied - _gaussian_reference(alpha, x))))
     assert errors[-1] < 2e-4
     assert math.log2(errors[0] / errors[1]) > 1.9
@@ -143,7 +151,7 @@ def test_periodic_symbol_approaches_the_continuum_symbol(alpha):
         xi = 2 * np.pi * np.fft.fftfreq(n, h)
         errors.append(abs(sigma[1] / (eps * abs(xi[1])) ** alpha - 1) + abs(sigma[4] / (eps * abs(xi[4])) ** alpha - 1))
     assert errors[1] < 1e-3
-    assert errors[0] / errors[1] > 3.5   # measured 5.1 (alpha 1.2)
+    assert errors[0] / errors[1] > 3.5  # measured 5.1 (alpha 1.2)
     # the periodic generator is that circulant: a Fourier mode is an eigenvector
     grid = fp.Grid([(0, 2 * np.pi)], [64], periodic=True)
     Q = fp.FokkerPlanck(fp.LevyLangevin(FLAT, alpha=alpha, scale=eps), grid).generator.matrix
@@ -159,11 +167,12 @@ def test_levy_ornstein_uhlenbeck_stationary_law_is_stable():
     # scheme's estimate, which is what remains): max errors on |x| < 3 measured 2.1e-3, 9.1e-4,
     # 6.3e-4 at h = 0.2, 0.1, 0.05 (on (-960, 960): 1.7e-3, 5.3e-4, 1.9e-4)
     alpha, eps = 1.5, 1.0
-    grid, fpe = generator(alpha, 9600, box=(-240, 240), boundary="reflecting",
-                          landscape=fp.landscapes.quadratic([[1.0]]), scale=eps)
+    grid, fpe = generator(
+        alpha, 9600, box=(-240, 240), boundary="reflecting", landscape=fp.landscapes.quadratic([[1.0]]), scale=eps
+    )
     p = fpe.stationary()
     x = grid.centers[0]
-    inner = np.abs(x) < 3   # (scipy's levy_stable pdf costs ~2 ms a point)
+    inner = np.abs(x) < 3  # (scipy's levy_stable pdf costs ~2 ms a point)
     exact = stats.levy_stable.pdf(x[inner], alpha, 0.0, scale=eps * alpha ** (-1 / alpha))
     assert np.max(np.abs(p[inner] - exact)) / exact.max() < 1e-3
     assert grid.integrate(p) == pytest.approx(1.0, abs=1e-12)
@@ -175,12 +184,12 @@ def test_chechkin_cauchy_density_in_a_quartic_well():
     # so the cell Peclet number does not fall with h): first order, measured 2.2e-2, 1.3e-2,
     # 8.4e-3 at h = 0.1, 0.05, 0.025 on (-100, 100), where censoring misplaces 2.5e-3
     eps = 0.5
-    with pytest.warns(UserWarning, match="too small for the jump tails"):   # 2.5e-3 > 1e-3
+    with pytest.warns(UserWarning, match="too small for the jump tails"):  # 2.5e-3 > 1e-3
         grid, fpe = generator(1.0, 8000, box=(-100, 100), boundary="reflecting", landscape=quartic(), scale=eps)
     p = fpe.stationary()
     x = grid.centers[0]
     c = eps ** (1 / 3)
-    exact = c ** 3 / (np.pi * (c ** 4 - c ** 2 * x ** 2 + x ** 4))
+    exact = c**3 / (np.pi * (c**4 - c**2 * x**2 + x**4))
     assert np.max(np.abs(p - exact)) / exact.max() < 1e-2
     assert fpe.diagnostics["censored_mass"] == pytest.approx(2.5e-3, rel=0.2)
 
@@ -202,13 +211,14 @@ def test_censored_box_conserves_mass_and_reports_the_neglected_rate():
     # reflecting faces censor: mass is conserved by evolution (round-off), and the censored rate
     # from the centre of (-L, L) is the exterior's 2 c eps^alpha L^-alpha / alpha up to lumping
     with pytest.warns(UserWarning, match="too small for the jump tails"):
-        grid, fpe = generator(1.5, 128, box=(-3, 3), boundary="reflecting",
-                              landscape=fp.landscapes.quadratic([[1.0]]), scale=0.5)
+        grid, fpe = generator(
+            1.5, 128, box=(-3, 3), boundary="reflecting", landscape=fp.landscapes.quadratic([[1.0]]), scale=0.5
+        )
     sol = fpe.evolve(fp.gaussian(grid, mean=1.0, std=0.3), t=[0.0, 0.5])
     assert abs(sol.mass[-1] - 1) < 1e-9
     assert sol.p.min() >= -1e-12 * sol.p.max()
     rate = fpe.diagnostics["censored_rate"][63:65].mean()
-    exterior = 2 * weights.levy_constant(1, 1.5) * 0.5 ** 1.5 * 3.0 ** -1.5 / 1.5
+    exterior = 2 * weights.levy_constant(1, 1.5) * 0.5**1.5 * 3.0**-1.5 / 1.5
     assert rate == pytest.approx(exterior, rel=0.02)
 
 

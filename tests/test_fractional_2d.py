@@ -17,13 +17,14 @@ import fpsolve as fp
 from fpsolve.dynamics import Model
 from fpsolve.noise import JumpLaw
 
-FLAT2 = fp.Landscape(lambda x, y: 0.0 * (x + y), grad=lambda x, y: np.zeros((2,) + np.broadcast(x, y).shape),
-                     name="flat2")
+FLAT2 = fp.Landscape(
+    lambda x, y: 0.0 * (x + y), grad=lambda x, y: np.zeros((2,) + np.broadcast(x, y).shape), name="flat2"
+)
 
 
 def _gaussian_2d(alpha, r):
     """(-Laplacian)^(alpha/2) exp(-|x|^2/2) in 2-D: 2^(alpha/2) Gamma(1 + alpha/2) 1F1(1 + alpha/2; 1; -r^2/2)."""
-    return 2 ** (alpha / 2) * math.gamma(1 + alpha / 2) * special.hyp1f1(1 + alpha / 2, 1.0, -r ** 2 / 2)
+    return 2 ** (alpha / 2) * math.gamma(1 + alpha / 2) * special.hyp1f1(1 + alpha / 2, 1.0, -(r**2) / 2)
 
 
 @pytest.mark.parametrize("alpha", [0.8, 1.5])
@@ -40,8 +41,8 @@ def test_isotropic_fractional_laplacian_of_a_gaussian(alpha):
         grid = fp.Grid([(-8, 8), (-8, 8)], [n, n])
         Q = fp.FokkerPlanck(model, grid, boundary="absorbing").generator.matrix
         x, y = grid.mesh()
-        r = np.sqrt(x ** 2 + y ** 2)
-        applied = -Q.matvec(np.exp(-r.ravel() ** 2 / 2)).reshape(grid.shape)
+        r = np.sqrt(x**2 + y**2)
+        applied = -Q.matvec(np.exp(-(r.ravel() ** 2) / 2)).reshape(grid.shape)
         near = r < 3
         errors.append(np.max(np.abs(applied - _gaussian_2d(alpha, r))[near]))
     assert errors[-1] < 1e-2
@@ -55,8 +56,8 @@ def test_isotropic_exit_time_from_the_disc_matches_getoor():
     alpha = 1.5
     model = fp.LevyLangevin(FLAT2, alpha=alpha, scale=1.0, isotropic=True)
     grid = fp.Grid([(-1.5, 1.5), (-1.5, 1.5)], [64, 64])
-    tau = fp.mean_exit_time(model, grid, domain=lambda x, y: x ** 2 + y ** 2 < 1)
-    exact = math.gamma(1.0) / (2 ** alpha * math.gamma(1 + alpha / 2) * math.gamma(1 + alpha / 2))
+    tau = fp.mean_exit_time(model, grid, domain=lambda x, y: x**2 + y**2 < 1)
+    exact = math.gamma(1.0) / (2**alpha * math.gamma(1 + alpha / 2) * math.gamma(1 + alpha / 2))
     assert tau(0.0, 0.0) == pytest.approx(exact, rel=3e-2)
 
 
@@ -69,8 +70,11 @@ def test_per_axis_operator_is_the_kronecker_sum_of_one_dimensional_operators():
     ones = []
     for k in range(2):
         g = fp.Grid([grid.bounds[k]], [grid.shape[k]])
-        ones.append(fp.FokkerPlanck(fp.LevyLangevin(flat, alpha=alphas[k], scale=scales[k]), g,
-                                    boundary="absorbing").generator.matrix.toarray())
+        ones.append(
+            fp.FokkerPlanck(
+                fp.LevyLangevin(flat, alpha=alphas[k], scale=scales[k]), g, boundary="absorbing"
+            ).generator.matrix.toarray()
+        )
     kron_sum = np.kron(ones[0], np.eye(40)) + np.kron(np.eye(48), ones[1])
     f = np.random.default_rng(1).standard_normal(grid.size)
     np.testing.assert_allclose(Q.matvec(f), kron_sum @ f, atol=1e-11 * np.abs(kron_sum).max())
@@ -92,7 +96,7 @@ class _JumpsAlongX(Model):
 
     def drift(self, *x, t=0.0):
         x, y = np.broadcast_arrays(*x)
-        return np.stack([-4 * x * (x ** 2 - 1), -y])
+        return np.stack([-4 * x * (x**2 - 1), -y])
 
     def diffusion(self, *x, t=0.0):
         d = np.zeros((2, 2) + np.broadcast(*x).shape)
@@ -100,7 +104,7 @@ class _JumpsAlongX(Model):
         return d
 
     def potential(self, t=0.0):
-        return lambda x, y: (x ** 2 - 1) ** 2 + y ** 2 / 2
+        return lambda x, y: (x**2 - 1) ** 2 + y**2 / 2
 
 
 def test_decoupled_coordinates_exit_as_in_one_dimension():

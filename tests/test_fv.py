@@ -2,7 +2,6 @@
 faces, the monotonicity report for cross-diffusion, and measured convergence orders in space and
 time against closed forms."""
 
-
 import numpy as np
 import pytest
 

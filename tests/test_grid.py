@@ -105,14 +105,17 @@ def test_interpolation_weights_are_the_weights_of_interpolate():
     # checked on random fields, bounded and periodic axes, points between a wall and the first
     # centre; exact up to summation-order round-off (1e-13).
     rng = np.random.default_rng(3)
-    grids = [fp.Grid([(-1, 2)], [7]), fp.Grid([(0, 1), (-1, 1)], [5, 4], periodic=[True, False]),
-             fp.Grid([(0, 1)] * 3, [3, 4, 5])]
+    grids = [
+        fp.Grid([(-1, 2)], [7]),
+        fp.Grid([(0, 1), (-1, 1)], [5, 4], periodic=[True, False]),
+        fp.Grid([(0, 1)] * 3, [3, 4, 5]),
+    ]
     for grid in grids:
         for _ in range(20):
             point = [rng.uniform(lo, hi) for lo, hi in grid.bounds]
             w = grid.interpolation_weights(*point)
             assert w.shape == grid.shape and w.min() >= 0 and w.sum() == pytest.approx(1.0, abs=1e-14)
-            assert np.count_nonzero(w) <= 2 ** grid.ndim
+            assert np.count_nonzero(w) <= 2**grid.ndim
             values = rng.normal(size=grid.shape)
             assert np.sum(w * values) == pytest.approx(grid.interpolate(values, *point), abs=1e-13)
     with pytest.raises(ValueError, match="point"):

@@ -101,8 +101,9 @@ def test_risken_cosine_lowest_eigenvalue_converges_exponentially_in_n_hermite():
     model = fp.UnderdampedLangevin(fp.landscapes.periodic_cosine(), friction=1.0, temperature=0.5)
     grid = fp.phase_space_grid((-np.pi, np.pi), (-4, 4), (33, 40), periodic_theta=True)
     limit = HermiteKinetic(model, grid, n_hermite=48).eigenvalues(1)[0]
-    errors = [abs(HermiteKinetic(model, grid, n_hermite=n)._eigenvalues(n, 1)[0] - limit) / abs(limit)
-              for n in (8, 12, 16)]
+    errors = [
+        abs(HermiteKinetic(model, grid, n_hermite=n)._eigenvalues(n, 1)[0] - limit) / abs(limit) for n in (8, 12, 16)
+    ]
     assert errors[0] / errors[1] > 10 and errors[1] / errors[2] > 10
     assert errors[2] < 1e-6
 
@@ -116,8 +117,9 @@ def test_momentum_sgd_stationary_variances_match_kunin():
     model = fp.MomentumSGD(U, lr=eta, batch_size=B, momentum=beta, noise_scale=s2 * lam)
     var_theta, var_v = eta * s2 / (2 * B * (1 - beta)), s2 * lam / (B * (1 - beta**2))
     width = 12 * np.sqrt(var_theta)
-    grid = fp.phase_space_grid((-width, width), (-6 * np.sqrt(var_v), 6 * np.sqrt(var_v)), (65, 40),
-                               periodic_theta=True)
+    grid = fp.phase_space_grid(
+        (-width, width), (-6 * np.sqrt(var_v), 6 * np.sqrt(var_v)), (65, 40), periodic_theta=True
+    )
     solver = HermiteKinetic(model, grid, n_hermite=8)
     mean, cov = moments(solver, solver.stationary_coefficients())
     assert np.max(np.abs(mean)) < 1e-12 * np.sqrt(var_v)
@@ -178,8 +180,9 @@ def test_tilted_washboard_current_tends_to_the_overdamped_closed_form():
     f, T, L = 0.5, 1.0, 2 * np.pi
     psi = lambda x: -np.cos(x) - f * x  # noqa: E731
     inner = lambda x: quad(lambda y: np.exp(psi(y) / T), x, x + L, epsabs=0, epsrel=1e-12)[0]  # noqa: E731
-    J_od = T * (1 - np.exp(-f * L / T)) / quad(lambda x: np.exp(-psi(x) / T) * inner(x), 0, L,
-                                               epsabs=0, epsrel=1e-12)[0]
+    J_od = (
+        T * (1 - np.exp(-f * L / T)) / quad(lambda x: np.exp(-psi(x) / T) * inner(x), 0, L, epsabs=0, epsrel=1e-12)[0]
+    )
     U = fp.Landscape(psi, grad=lambda x: (np.sin(x) - f,), ndim=1, name="tilted cosine")
     grid = fp.phase_space_grid((-np.pi, np.pi), (-5, 5), (33, 40), periodic_theta=True)
     deviations = []
@@ -215,8 +218,9 @@ def test_finite_volumes_converge_to_the_hermite_law_and_rate_at_second_order():
     # FV errors of the theta-marginal and of the slowest eigenvalue fall by 4 from 48^2 to 96^2
     # (measured 4.08 and 4.13; asserted 3.3 to 5)
     model = fp.UnderdampedLangevin(fp.landscapes.periodic_cosine(), friction=1.0, temperature=0.5)
-    reference = HermiteKinetic(model, fp.phase_space_grid((-np.pi, np.pi), (-4, 4), (33, 40), periodic_theta=True),
-                               n_hermite=32)
+    reference = HermiteKinetic(
+        model, fp.phase_space_grid((-np.pi, np.pi), (-4, 4), (33, 40), periodic_theta=True), n_hermite=32
+    )
     slowest = reference.eigenvalues(1)[0]
     law_errors, rate_errors = [], []
     for cells in (48, 96):
@@ -257,8 +261,11 @@ def walls():
 
 
 def test_absorbing_walls_and_sets_are_refused_naming_the_kinetic_scheme(langevin, walls):
-    for kwargs in ({"boundary": "absorbing"}, {"boundary": {"theta": ("reflecting", "absorbing")}},
-                   {"absorbing": lambda theta, v: theta > 0}):
+    for kwargs in (
+        {"boundary": "absorbing"},
+        {"boundary": {"theta": ("reflecting", "absorbing")}},
+        {"absorbing": lambda theta, v: theta > 0},
+    ):
         with pytest.raises(ValueError, match="half-range.*discretization='kinetic'"):
             HermiteKinetic(langevin, walls, **kwargs)
 

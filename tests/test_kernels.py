@@ -27,7 +27,7 @@ def test_csr_matvec_matches_numpy_twin_and_scipy():
 def test_csr_matvec_handles_empty_rows():
     M = sparse.csr_array(np.array([[0.0, 0.0], [2.0, 3.0]]))
     out = kernels.csr_matvec(M.indptr, M.indices, M.data, np.array([1.0, 1.0]), np.empty(2))
-    np.testing.assert_array_equal(out, [0.0, 5.0])   # exact small integers
+    np.testing.assert_array_equal(out, [0.0, 5.0])  # exact small integers
 
 
 def test_euler_steps_matches_numpy_twin():
@@ -37,6 +37,6 @@ def test_euler_steps_matches_numpy_twin():
     for nsteps in (0, 1, 2, 5):
         y, work = y0.copy(), np.empty(25)
         out = kernels.euler_steps(M.indptr, M.indices, M.data, y, work, nsteps)
-        np.testing.assert_allclose(out, kernels.euler_steps_reference(M.indptr, M.indices,
-                                                                      M.data, y0, nsteps),
-                                   rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(
+            out, kernels.euler_steps_reference(M.indptr, M.indices, M.data, y0, nsteps), rtol=1e-13, atol=1e-15
+        )

@@ -59,7 +59,7 @@ def test_kunin_stationary_variances_within_one_percent():
     landscape = fp.Landscape(lambda x: 0.5 * lam * x**2, name="quadratic")
     noise = lambda x: sigma2 * lam * np.ones((1, 1) + np.shape(x))  # Sigma = sigma^2 H  # noqa: E731
     model = fp.MomentumSGD(landscape, lr=lr, batch_size=batch, momentum=momentum, noise=noise)
-    var_theta = lr * sigma2 / (2 * batch * (1 - momentum))          # Kunin et al. 2021
+    var_theta = lr * sigma2 / (2 * batch * (1 - momentum))  # Kunin et al. 2021
     var_v = sigma2 * lam / (batch * (1 - momentum**2))
     st, sv = 6.5 * np.sqrt(var_theta), 6.5 * np.sqrt(var_v)
     grid = fp.phase_space_grid(theta=(-st, st), v=(-sv, sv), cells=(96, 96))
@@ -82,7 +82,7 @@ def _moments(p, grid):
 def test_harmonic_mean_and_covariance_follow_ornstein_uhlenbeck():
     gamma, T, t = 1.0, 0.5, 1.0
     model = fp.UnderdampedLangevin(HARMONIC, friction=gamma, temperature=T)
-    A = np.array([[0.0, -1.0], [1.0, gamma]])      # d(theta, v) = -A (theta, v) dt + noise
+    A = np.array([[0.0, -1.0], [1.0, gamma]])  # d(theta, v) = -A (theta, v) dt + noise
     D = np.array([[0.0, 0.0], [0.0, gamma * T]])
     errors = []
     for n in (32, 64):
@@ -93,7 +93,7 @@ def test_harmonic_mean_and_covariance_follow_ornstein_uhlenbeck():
             sol = fp.FokkerPlanck(model, grid).evolve(p0, [0.0, t], rtol=1e-6)
         m1, s1 = _moments(sol.p[-1], grid)
         decay = expm(-A * t)
-        block = expm(np.block([[-A, 2 * D], [np.zeros((2, 2)), A.T]]) * t)   # Van Loan
+        block = expm(np.block([[-A, 2 * D], [np.zeros((2, 2)), A.T]]) * t)  # Van Loan
         covariance = decay @ s0 @ decay.T + block[:2, 2:] @ decay.T
         errors.append(max(np.abs(m1 - decay @ m0).max(), np.abs(s1 - covariance).max()))
         assert abs(sol.mass[-1] - 1) < 1e-10  # closed box: mass conserved to round-off
@@ -237,7 +237,7 @@ def test_four_d_cross_diffusion_is_consistent_and_reported(sparse_4d):
     model = fp.UnderdampedLangevin(landscape, friction=1.0, temperature=0.5, noise=noise)
     B = np.block([[np.zeros((2, 2)), -np.eye(2)], [np.eye(2), np.eye(2)]])
     D = np.zeros((4, 4))
-    D[2:, 2:] = 0.5 * sigma   # D_v = a^2 Sigma / 2 = gamma T Sigma
+    D[2:, 2:] = 0.5 * sigma  # D_v = a^2 Sigma / 2 = gamma T Sigma
     covariance = solve_continuous_lyapunov(B, 2 * D)
     coarse, _ = _four_d_residual(8, model, covariance)
     fine, op = _four_d_residual(16, model, covariance)

@@ -38,10 +38,16 @@ def u(x):
 
 def overdamped_exit_time(x, T, wall, exit_at):
     """tau(x) = (1/T) int_x^s e^{U(y)/T} int_r^y e^{-U(z)/T} dz dy (reflecting r, absorbing s)."""
+
     def inner(y):
         return quad(lambda z: np.exp(-u(z) / T), wall, y, points=[-1.0] if wall < -1.0 < y else None)[0]
-    return quad(lambda y: np.exp(u(y) / T) * inner(y), x, exit_at,
-                points=[0.0] if x < 0.0 < exit_at else None, limit=200)[0] / T
+
+    return (
+        quad(lambda y: np.exp(u(y) / T) * inner(y), x, exit_at, points=[0.0] if x < 0.0 < exit_at else None, limit=200)[
+            0
+        ]
+        / T
+    )
 
 
 def exit_time(friction, temperature, cells, theta=(-2.2, 0.0), v=3.0, start=(-1.0, 0.0)):
@@ -86,7 +92,7 @@ def test_high_friction_exit_time_tends_to_friction_times_overdamped():
 
 
 def test_kramers_friction_factor_at_moderate_friction():
-    T, omega_b = 0.25, 2.0   # |U''(0)| = 4
+    T, omega_b = 0.25, 2.0  # |U''(0)| = 4
     exact = overdamped_exit_time(-1.0, T, -2.0, 0.5)  # exit beyond the barrier: a transition
     for gamma in (2.0, 4.0):
         tau = exit_time(gamma, T, (120, 120), theta=(-2.0, 0.5))
@@ -106,7 +112,7 @@ def test_committor_at_high_friction_matches_the_overdamped_integral():
     edge = 1.0 + MILNE * np.sqrt(T) / gamma  # absorption at +-1, moved out by the Milne length
 
     def overdamped(x, L):
-        return (quad(lambda y: np.exp(u(y) / T), -L, x)[0] / quad(lambda y: np.exp(u(y) / T), -L, L)[0])
+        return quad(lambda y: np.exp(u(y) / T), -L, x)[0] / quad(lambda y: np.exp(u(y) / T), -L, L)[0]
 
     for x in (-0.3, 0.5):
         # measured 2.4e-4 and 2.3e-4 off the shifted integral; the unshifted one is 4e-3 off

@@ -22,8 +22,7 @@ RTOL = 1e-13
 
 
 def double_well_1d(temperature=0.25, friction=1.0):
-    return fp.UnderdampedLangevin(fp.Landscape(lambda x: (x**2 - 1) ** 2), friction=friction,
-                                  temperature=temperature)
+    return fp.UnderdampedLangevin(fp.Landscape(lambda x: (x**2 - 1) ** 2), friction=friction, temperature=temperature)
 
 
 def landscape_2d(coupling):
@@ -39,11 +38,14 @@ def coefficients(model, grid, boundary, transport="second-order"):
 
 
 CASES_2D = [
-    ("reflecting", False), ("absorbing", False), ([("absorbing", "reflecting"), "reflecting"], False),
-    ("reflecting", True),   # periodic theta, odd velocity count: a v = 0 cell row
+    ("reflecting", False),
+    ("absorbing", False),
+    ([("absorbing", "reflecting"), "reflecting"], False),
+    ("reflecting", True),  # periodic theta, odd velocity count: a v = 0 cell row
 ]
 CASES_4D = [
-    "reflecting", "absorbing",
+    "reflecting",
+    "absorbing",
     [("reflecting", "absorbing"), ("absorbing", "reflecting"), "reflecting", "reflecting"],
 ]
 
@@ -51,8 +53,7 @@ CASES_4D = [
 @pytest.mark.parametrize("boundary, periodic", CASES_2D)
 @pytest.mark.parametrize("cls", [Kinetic, KineticUpwind])
 def test_kernels_equal_the_scheme_matrix_in_2d(boundary, periodic, cls):
-    grid = fp.phase_space_grid(theta=(-2, 2), v=(-3, 3), cells=(9, 7 if periodic else 8),
-                               periodic_theta=periodic)
+    grid = fp.phase_space_grid(theta=(-2, 2), v=(-3, 3), cells=(9, 7 if periodic else 8), periodic_theta=periodic)
     model = double_well_1d()
     Q = scheme_matrix(model, grid, boundary, cls)
     c = coefficients(model, grid, boundary, cls.transport)
@@ -67,8 +68,10 @@ def test_kernels_equal_the_scheme_matrix_in_2d(boundary, periodic, cls):
 @pytest.mark.parametrize("boundary", CASES_4D)
 def test_kernels_equal_the_scheme_matrix_in_4d(boundary):
     grid = fp.phase_space_grid(theta=[(-2, 2), (-1.5, 1.5)], v=[(-3, 3), (-2.5, 2.5)], cells=(6, 5, 4, 6))
-    for model in (fp.UnderdampedLangevin(landscape_2d(0.3), friction=0.7, temperature=0.3),
-                  fp.MomentumSGD(landscape_2d(0.3), lr=0.1, batch_size=4, momentum=0.9)):
+    for model in (
+        fp.UnderdampedLangevin(landscape_2d(0.3), friction=0.7, temperature=0.3),
+        fp.MomentumSGD(landscape_2d(0.3), lr=0.1, batch_size=4, momentum=0.9),
+    ):
         Q = scheme_matrix(model, grid, boundary)
         c = coefficients(model, grid, boundary)
         x = np.random.default_rng(1).standard_normal(grid.size)
@@ -97,8 +100,9 @@ def correlated_noise(sigma):
 CROSS_MODELS = [
     lambda: fp.UnderdampedLangevin(landscape_2d(0.5), friction=1.0, temperature=0.25, noise="hessian"),
     lambda: fp.UnderdampedLangevin(landscape_2d(0.3), 0.7, 0.3, noise=correlated_noise([[1.0, 0.6], [0.6, 0.5]])),
-    lambda: fp.MomentumSGD(landscape_2d(0.3), lr=0.1, batch_size=4, momentum=0.9,
-                           noise=correlated_noise([[0.5, -0.4], [-0.4, 1.0]])),
+    lambda: fp.MomentumSGD(
+        landscape_2d(0.3), lr=0.1, batch_size=4, momentum=0.9, noise=correlated_noise([[0.5, -0.4], [-0.4, 1.0]])
+    ),
 ]
 
 
@@ -139,13 +143,17 @@ def test_cross_diffusion_kernels_are_consistent_with_the_ornstein_uhlenbeck_law(
     from scipy.linalg import solve_continuous_lyapunov
 
     H, sigma = np.array([[1.0, 0.3], [0.3, 1.0]]), np.array([[1.0, 0.6], [0.6, 0.5]])
-    model = fp.UnderdampedLangevin(fp.Landscape(lambda x, y: 0.5 * (x**2 + 0.6 * x * y + y**2)),
-                                   friction=1.0, temperature=0.5, noise=correlated_noise(sigma))
+    model = fp.UnderdampedLangevin(
+        fp.Landscape(lambda x, y: 0.5 * (x**2 + 0.6 * x * y + y**2)),
+        friction=1.0,
+        temperature=0.5,
+        noise=correlated_noise(sigma),
+    )
     B = np.block([[np.zeros((2, 2)), -np.eye(2)], [H, np.eye(2)]])
     D = np.zeros((4, 4))
-    D[2:, 2:] = 0.5 * sigma          # D_v = gamma T Sigma
+    D[2:, 2:] = 0.5 * sigma  # D_v = gamma T Sigma
     C = solve_continuous_lyapunov(B, 2 * D)
-    assert C[0, 3] - C[1, 2] < -0.05   # a circulating law: the case this test is about
+    assert C[0, 3] - C[1, 2] < -0.05  # a circulating law: the case this test is about
     residuals = []
     for n in (24, 36):
         grid = fp.phase_space_grid(theta=[(-3.0, 3.0)] * 2, v=[(-3.5, 3.5)] * 2, cells=n)
@@ -178,8 +186,7 @@ def exit_problem(n, coupling, theta2_cells=None):
     """4-D double well in theta_1 (exit where theta_1 > 0) with theta_2 harmonic: grid, coefficients
     and the live mask."""
     model = fp.UnderdampedLangevin(landscape_2d(coupling), friction=1.0, temperature=0.25)
-    grid = fp.phase_space_grid(theta=[(-2.2, 0.6), (-2.0, 2.0)], v=[(-3, 3)] * 2,
-                               cells=(n, theta2_cells or n, n, n))
+    grid = fp.phase_space_grid(theta=[(-2.2, 0.6), (-2.0, 2.0)], v=[(-3, 3)] * 2, cells=(n, theta2_cells or n, n, n))
     live = np.broadcast_to((grid.centers[0] < 0)[:, None, None, None], grid.shape)
     return model, grid, coefficients(model, grid, "reflecting"), np.array(live)
 
@@ -197,9 +204,17 @@ def test_plane_solves_equal_dense_solves_of_each_plane():
         for other in range(grid.shape[1 - k]):
             for r in range(m2 if k == 0 else m1):
                 if k == 0:
-                    mask, b, got = live4[:, other, :, r].ravel(), x4[:, other, :, r].ravel(), out4[:, other, :, r].ravel()
+                    mask, b, got = (
+                        live4[:, other, :, r].ravel(),
+                        x4[:, other, :, r].ravel(),
+                        out4[:, other, :, r].ravel(),
+                    )
                 else:
-                    mask, b, got = live4[other, :, r, :].ravel(), x4[other, :, r, :].ravel(), out4[other, :, r, :].ravel()
+                    mask, b, got = (
+                        live4[other, :, r, :].ravel(),
+                        x4[other, :, r, :].ravel(),
+                        out4[other, :, r, :].ravel(),
+                    )
                 if not mask.any():
                     continue
                 Q = kk.sparse_kinetic(_plane_coefficients(c, k, other)).toarray()[np.ix_(mask, mask)]
@@ -285,7 +300,7 @@ def test_preconditioner_is_needed_and_a_stalled_solve_is_refused(monkeypatch):
     monkeypatch.setattr(solvers, "KRYLOV_RESTART", 3)
     with pytest.raises(ValueError, match="backward error") as error:
         gen.solve(-np.ones(gen.n_live))
-    assert "MatrixFree(approximate" not in str(error.value)   # never the option in use
+    assert "MatrixFree(approximate" not in str(error.value)  # never the option in use
 
 
 def test_plane_preconditioner_refuses_2d_phase_space():
@@ -322,7 +337,9 @@ def test_nonsymmetric_lu_pivots_where_the_diagonal_is_zero():
     assert not solvers._structurally_symmetric(A)
     b = rng.standard_normal(n)
     reference = np.linalg.solve(A.toarray(), b)
-    assert np.abs(solvers._nonsymmetric_lu_solver(A)(b) - reference).max() <= 1e-12 * np.abs(reference).max() * np.linalg.cond(A.toarray())
+    assert np.abs(solvers._nonsymmetric_lu_solver(A)(b) - reference).max() <= 1e-12 * np.abs(
+        reference
+    ).max() * np.linalg.cond(A.toarray())
 
 
 def test_nested_dissection_is_a_permutation_that_cuts_the_fill_of_a_grid():

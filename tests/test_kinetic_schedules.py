@@ -18,12 +18,14 @@ def _lr(t):
 
 
 def _model(lr):
-    return fp.MomentumSGD(fp.Landscape(lambda x: 0.5 * LAM * x**2, name="quadratic"), lr=lr, batch_size=B,
-                          momentum=BETA)
+    return fp.MomentumSGD(
+        fp.Landscape(lambda x: 0.5 * LAM * x**2, name="quadratic"), lr=lr, batch_size=B, momentum=BETA
+    )
 
 
 def _moments_ode(model, m0, C0, t_end):
     """Mean and covariance of the linear SDE: m' = A m, C' = A C + C A^T + 2 diag(0, D_v)."""
+
     def rhs(t, y):
         A = np.array([[0.0, 1.0], [-model.scale(t) * LAM, -model.friction(t)]])
         S = np.diag([0.0, 2.0 * model.velocity_diffusion(np.array(0.0), t=t)[0, 0]])

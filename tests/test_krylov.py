@@ -66,8 +66,7 @@ def test_krylov_far_beyond_the_gap_returns_the_stationary_law(given):
     # exp(tA)v = (1^T v) pi + O(e^{-gap t}); e^{-1000} = 0. The SVD null vector is accurate to
     # ~eps cond ~ 1e-13 relative (rates span 1e-2 .. 1e3); the deflated Krylov carries
     # (1^T v) pi with pi from stationary_distribution (a pinned LU)
-    np.testing.assert_allclose(got[1:], np.outer(np.ones(4), v.sum() * pi), rtol=0,
-                               atol=1e-11 * v.sum() * pi.max())
+    np.testing.assert_allclose(got[1:], np.outer(np.ones(4), v.sum() * pi), rtol=0, atol=1e-11 * v.sum() * pi.max())
     # mass: deflation carries the stationary part exactly; the rest has zero mass to round-off
     assert np.abs(got.sum(axis=1) - v.sum()).max() < 1e-13 * v.sum()
 

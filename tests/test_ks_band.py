@@ -66,9 +66,10 @@ def test_pde_law_inside_the_band_is_the_ks_verdict(censor, mean):
 def test_report_figure_draws_the_band_of_the_test_used():
     rng = np.random.default_rng(3)
     tau = rng.exponential(2.0, 1000)
-    for report, kind in ((validate.exit_times(tau, Exponential(2.0)), "(KS,"),
-                         (validate.exit_times(np.minimum(tau, 3.0), Exponential(2.0), time_limit=3.0),
-                          "(censored KS on [0, T],")):
+    for report, kind in (
+        (validate.exit_times(tau, Exponential(2.0)), "(KS,"),
+        (validate.exit_times(np.minimum(tau, 3.0), Exponential(2.0), time_limit=3.0), "(censored KS on [0, T],"),
+    ):
         ax = report.plot()
         labels = ax.get_legend_handles_labels()[1]
         band = [label for label in labels if label.startswith("acceptance band")]

@@ -33,9 +33,16 @@ CASES = {
     "periodic_cosine_3d": L.periodic_cosine(2.0, 3.0, ndim=3),
 }
 EQUAL_DEPTH = [
-    "double_well", "double_well_scaled", "sharp_flat_double_well", "sharp_flat_double_well_30_2",
-    "double_well_2d", "separable_2d", "rotated_double_well", "rotated_double_well_1rad",
-    "sharp_flat_2d", "sharp_flat_2d_other",
+    "double_well",
+    "double_well_scaled",
+    "sharp_flat_double_well",
+    "sharp_flat_double_well_30_2",
+    "double_well_2d",
+    "separable_2d",
+    "rotated_double_well",
+    "rotated_double_well_1rad",
+    "sharp_flat_2d",
+    "sharp_flat_2d_other",
 ]
 
 
@@ -177,7 +184,7 @@ def _discrete_local_minima(U, xs, ys):
     for dx in (-1, 0, 1):
         for dy in (-1, 0, 1):
             if dx or dy:
-                is_min &= inner < V[1 + dx:V.shape[0] - 1 + dx, 1 + dy:V.shape[1] - 1 + dy]
+                is_min &= inner < V[1 + dx : V.shape[0] - 1 + dx, 1 + dy : V.shape[1] - 1 + dy]
     return np.column_stack([X[1:-1, 1:-1][is_min], Y[1:-1, 1:-1][is_min]])
 
 
@@ -243,9 +250,18 @@ def test_periodic_cosine_barrier_and_period():
 
 def test_available_builds_every_name():
     factories = L.available()
-    assert set(factories) >= {"double_well", "tilted_double_well", "sharp_flat_double_well",
-                              "sharp_flat_2d", "rotated_double_well", "muller_brown", "quadratic",
-                              "periodic_cosine", "double_well_2d", "separable_2d"}
+    assert set(factories) >= {
+        "double_well",
+        "tilted_double_well",
+        "sharp_flat_double_well",
+        "sharp_flat_2d",
+        "rotated_double_well",
+        "muller_brown",
+        "quadratic",
+        "periodic_cosine",
+        "double_well_2d",
+        "separable_2d",
+    }
     for name, factory in factories.items():
         U = factory(hessian=[[1.0]]) if name == "quadratic" else factory()
         assert isinstance(U, Landscape) and U.name == name

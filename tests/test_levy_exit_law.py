@@ -41,8 +41,10 @@ def test_free_landing_density_matches_blumenthal_getoor_ray(alpha):
         y = np.array([-3.0, -1.6, 1.3, 1.8, 2.5, 5.0])
         exact = lt.exit_location_density(y, x0, alpha)
         density_error = np.max(np.abs(law.density(y) / exact - 1))
-        beyond = (integrate.quad(lambda s: lt.exit_location_density(s, x0, alpha), 2, np.inf)[0]
-                  + integrate.quad(lambda s: lt.exit_location_density(s, x0, alpha), -np.inf, -2)[0])
+        beyond = (
+            integrate.quad(lambda s: lt.exit_location_density(s, x0, alpha), 2, np.inf)[0]
+            + integrate.quad(lambda s: lt.exit_location_density(s, x0, alpha), -np.inf, -2)[0]
+        )
         beyond_error = abs(law.beyond_box / beyond - 1)
         x = law.grid.centers[0]
         h = law.grid.spacing[0]
@@ -81,8 +83,7 @@ def test_small_noise_landing_law_is_one_jump_from_the_minimum(alpha):
     grid = fp.Grid([(-2.5, 0.0)], [1024])
     distances = (1.5, 1.0)
     y = np.array([0.3, 0.8, 2.0, -3.5])
-    limit = lt.stable_jump_constant(alpha) * np.abs(y + 1.0) ** (-1 - alpha) / (
-        lt.exit_jump_measure(alpha, distances))
+    limit = lt.stable_jump_constant(alpha) * np.abs(y + 1.0) ** (-1 - alpha) / (lt.exit_jump_measure(alpha, distances))
     gaps = []
     for eps in (0.2, 0.1):
         law = fp.exit_locations(fp.LevyLangevin(U, alpha, eps), grid, domain=None, start=-1.0)

@@ -29,8 +29,7 @@ FLAT = fp.Landscape(lambda x: 0.0 * x, grad=lambda x: np.zeros((1,) + np.shape(x
 
 
 def ornstein_uhlenbeck(rate):
-    return fp.Landscape(lambda x: 0.5 * rate * x ** 2, grad=lambda x: rate * np.asarray(x, dtype=float)[None],
-                        name="ou")
+    return fp.Landscape(lambda x: 0.5 * rate * x**2, grad=lambda x: rate * np.asarray(x, dtype=float)[None], name="ou")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -47,7 +46,7 @@ def test_box_exit_time_on_8192_cells_matches_getoor_for_any_scale(alpha):
     inner = np.abs(x) < 0.5
     for eps in (0.05, 1.0, 5.0):
         tau = fp.mean_exit_time(fp.LevyLangevin(FLAT, alpha, eps), grid, domain=None)
-        exact = (1 - x ** 2) ** (alpha / 2) / (math.gamma(1 + alpha) * eps ** alpha)
+        exact = (1 - x**2) ** (alpha / 2) / (math.gamma(1 + alpha) * eps**alpha)
         assert np.max(np.abs(tau.values[inner] / exact[inner] - 1)) < 1e-4
 
 
@@ -65,8 +64,9 @@ def test_double_well_box_exit_time_agrees_with_the_domain_inside_a_larger_box(ep
 def test_near_field_preconditioner_has_the_generators_row_sums():
     # the far in-box jumps are lumped onto the band, not turned into killing: the sparse
     # preconditioner kills exactly what Q kills (sums of ~8192 rates of size ~h^-alpha ~ 1e6)
-    fpe = fp.FokkerPlanck(fp.LevyLangevin(fp.landscapes.double_well(), 1.5, 0.5), fp.Grid([(-3.0, 0.0)], [4096]),
-                          boundary="absorbing")
+    fpe = fp.FokkerPlanck(
+        fp.LevyLangevin(fp.landscapes.double_well(), 1.5, 0.5), fp.Grid([(-3.0, 0.0)], [4096]), boundary="absorbing"
+    )
     Q = fpe.generator.matrix
     ones = np.ones(Q.shape[0])
     scale = np.abs(Q.diagonal()).max()
@@ -138,7 +138,7 @@ def test_absorb_moves_nearest_neighbour_links_only():
     # exactly one link moved: from the last kept cell to its neighbour across the crossing
     assert moved.tolist() == [[last, last + 1]]
     # long jumps out of the domain keep their rates (they are killed where they land)
-    assert np.array_equal(after[last, last + 2:], before[last, last + 2:])
+    assert np.array_equal(after[last, last + 2 :], before[last, last + 2 :])
     assert after.sum(axis=1) == pytest.approx(before.sum(axis=1), abs=1e-9 * np.abs(before).max())
 
 
@@ -200,14 +200,26 @@ def test_cli_validate_accepts_levy_monte_carlo_and_rejects_slow_exits(levy_exits
     # fail the chi-squared test outright: rejected.
     run = levy_exits
     assert not run.censored.any()
-    meta = dict(simulator="fpsolve.montecarlo", model="LevyLangevin(double_well, 1.5, 0.25)", seed=5, dt=2e-3,
-                case="levy_exit_1d")
+    meta = dict(
+        simulator="fpsolve.montecarlo",
+        model="LevyLangevin(double_well, 1.5, 0.25)",
+        seed=5,
+        dt=2e-3,
+        case="levy_exit_1d",
+    )
     good = tmp_path / "levy.npz"
-    validate.save_samples(good, exit_times=run.times, censored=run.censored, time_limit=600.0,
-                          exit_locations=run.locations, metadata=meta)
+    validate.save_samples(
+        good, exit_times=run.times, censored=run.censored, time_limit=600.0, exit_locations=run.locations, metadata=meta
+    )
     slow = tmp_path / "slow.npz"
-    validate.save_samples(slow, exit_times=1.15 * run.times, censored=run.censored, time_limit=690.0,
-                          exit_locations=run.locations + 0.3, metadata=meta)
+    validate.save_samples(
+        slow,
+        exit_times=1.15 * run.times,
+        censored=run.censored,
+        time_limit=690.0,
+        exit_locations=run.locations + 0.3,
+        metadata=meta,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # with_error's pre-asymptotic note on the coarse grids
         assert main(["validate", "levy_exit_1d", "--samples", str(good)]) == 0

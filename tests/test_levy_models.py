@@ -57,16 +57,19 @@ def test_gaussian_jump_law_is_a_diffusion_of_scale_squared():
         JumpLaw(1.9, 0.3, axes=(0,)).gaussian_diffusion(1)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(alpha=0.0, scale=1.0, axes=(0,)), "^alpha: expected a tail index in \\(0, 2\\]"),
-    (dict(alpha=2.5, scale=1.0, axes=(0,)), "^alpha: expected a tail index in \\(0, 2\\]"),
-    (dict(alpha=[1.5, np.nan], scale=1.0, axes=(0, 1)), "^alpha: expected a tail index"),
-    (dict(alpha=1.5, scale=0.0, axes=(0,)), "^scale: expected a positive noise scale"),
-    (dict(alpha=1.5, scale=[1.0, -1.0], axes=(0, 1)), "^scale: expected a positive noise scale"),
-    (dict(alpha=[1.5, 1.2, 1.1], scale=1.0, axes=(0, 1)), "^alpha: expected one value per axis \\(2\\)"),
-    (dict(alpha=1.5, scale=1.0, axes=(0, 0)), "^axes: expected distinct"),
-    (dict(alpha=[1.5, 1.2], scale=1.0, axes=(0, 1), isotropic=True), "^isotropic: a rotation-invariant"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(alpha=0.0, scale=1.0, axes=(0,)), "^alpha: expected a tail index in \\(0, 2\\]"),
+        (dict(alpha=2.5, scale=1.0, axes=(0,)), "^alpha: expected a tail index in \\(0, 2\\]"),
+        (dict(alpha=[1.5, np.nan], scale=1.0, axes=(0, 1)), "^alpha: expected a tail index"),
+        (dict(alpha=1.5, scale=0.0, axes=(0,)), "^scale: expected a positive noise scale"),
+        (dict(alpha=1.5, scale=[1.0, -1.0], axes=(0, 1)), "^scale: expected a positive noise scale"),
+        (dict(alpha=[1.5, 1.2, 1.1], scale=1.0, axes=(0, 1)), "^alpha: expected one value per axis \\(2\\)"),
+        (dict(alpha=1.5, scale=1.0, axes=(0, 0)), "^axes: expected distinct"),
+        (dict(alpha=[1.5, 1.2], scale=1.0, axes=(0, 1), isotropic=True), "^isotropic: a rotation-invariant"),
+    ],
+)
 def test_jump_law_refuses_bad_input(kwargs, message):
     with pytest.raises(ValueError, match=message):
         JumpLaw(**kwargs)
@@ -98,7 +101,9 @@ def test_levy_sgd_at_alpha_two_is_isotropic_sgd(lr, batch_size, s):
     both = LevySGD(U2, lr=lr, batch_size=batch_size, alpha=2.0, noise_scale=s, gaussian_scale=0.5)
     np.testing.assert_allclose(
         both.gaussian_equivalent_diffusion(),
-        fp.SGD(U2, lr, batch_size, noise_scale=2 * s**2 + 0.5).diffusion(0.0, 0.0), rtol=1e-14)
+        fp.SGD(U2, lr, batch_size, noise_scale=2 * s**2 + 0.5).diffusion(0.0, 0.0),
+        rtol=1e-14,
+    )
 
 
 def test_levy_adam_at_alpha_two_is_preconditioned_sgd():
@@ -185,20 +190,23 @@ def test_pure_jump_models_declare_no_gaussian_part():
     np.testing.assert_allclose(warm.diffusion(0.0, 0.0), 0.3 * np.eye(2), rtol=1e-15)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: LevyLangevin(U1, alpha=2.1, scale=0.3), "^alpha: expected a tail index in \\(0, 2\\]"),
-    (lambda: LevyLangevin(U1, alpha=1.5, scale=-0.3), "^scale: expected a positive noise scale"),
-    (lambda: LevyLangevin(U1, alpha=1.5, scale=0.3, temperature=-1), "^temperature: expected a non-negative"),
-    (lambda: LevyLangevin(U2, alpha=[1.5, 1.2], scale=0.3, isotropic=True), "^isotropic: a rotation-invariant"),
-    (lambda: LevySGD(U1, 0.1, 4, alpha=0.0), "^alpha: expected a tail index in \\(0, 2\\]"),
-    (lambda: LevySGD(U1, 0.1, 4, alpha=1.5, noise_scale=0), "^noise_scale: expected positive numbers"),
-    (lambda: LevySGD(U1, 0.1, 0.5, alpha=1.5), "^batch_size: expected B >= 1"),
-    (lambda: LevySGD(U1, 0.1, 4, alpha=1.5, gaussian_scale=-1), "^gaussian_scale: expected a non-negative"),
-    (lambda: LevySGD(U2, 0.1, 4, alpha=[1.5, 1.1], isotropic=True), "^isotropic: a rotation-invariant"),
-    (lambda: LevyAdam(U2, 0.1, 4, 1.5, preconditioner=[1.0, 0.0]), "^preconditioner: expected positive"),
-    (lambda: LevyAdam(U2, 0.1, 4, 1.5, preconditioner=2.0), "^preconditioner: expected 2 positive numbers"),
-    (lambda: LevyAdam(U2, 0.1, 4, 1.5, preconditioner=[1.0, 2.0, 3.0]), "^preconditioner: expected one value"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: LevyLangevin(U1, alpha=2.1, scale=0.3), "^alpha: expected a tail index in \\(0, 2\\]"),
+        (lambda: LevyLangevin(U1, alpha=1.5, scale=-0.3), "^scale: expected a positive noise scale"),
+        (lambda: LevyLangevin(U1, alpha=1.5, scale=0.3, temperature=-1), "^temperature: expected a non-negative"),
+        (lambda: LevyLangevin(U2, alpha=[1.5, 1.2], scale=0.3, isotropic=True), "^isotropic: a rotation-invariant"),
+        (lambda: LevySGD(U1, 0.1, 4, alpha=0.0), "^alpha: expected a tail index in \\(0, 2\\]"),
+        (lambda: LevySGD(U1, 0.1, 4, alpha=1.5, noise_scale=0), "^noise_scale: expected positive numbers"),
+        (lambda: LevySGD(U1, 0.1, 0.5, alpha=1.5), "^batch_size: expected B >= 1"),
+        (lambda: LevySGD(U1, 0.1, 4, alpha=1.5, gaussian_scale=-1), "^gaussian_scale: expected a non-negative"),
+        (lambda: LevySGD(U2, 0.1, 4, alpha=[1.5, 1.1], isotropic=True), "^isotropic: a rotation-invariant"),
+        (lambda: LevyAdam(U2, 0.1, 4, 1.5, preconditioner=[1.0, 0.0]), "^preconditioner: expected positive"),
+        (lambda: LevyAdam(U2, 0.1, 4, 1.5, preconditioner=2.0), "^preconditioner: expected 2 positive numbers"),
+        (lambda: LevyAdam(U2, 0.1, 4, 1.5, preconditioner=[1.0, 2.0, 3.0]), "^preconditioner: expected one value"),
+    ],
+)
 def test_levy_models_refuse_bad_input(make, message):
     with pytest.raises(ValueError, match=message):
         make()

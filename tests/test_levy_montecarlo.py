@@ -26,6 +26,8 @@ from fpsolve.montecarlo.levy_stable import draw, draw_numpy, positive_stable_num
 
 FLAT = fp.landscapes.quadratic([[0.0]])
 FLAT2 = fp.landscapes.quadratic([[0.0, 0.0], [0.0, 0.0]])
+
+
 def cos_se(n):
     """Bound on the standard error of a mean of n cosines cos(k Z) (module docstring)."""
     return 0.75 / math.sqrt(n)
@@ -48,7 +50,7 @@ def test_cms_variates_follow_scipys_stable_law(alpha):
     reference = stats.levy_stable.cdf(points, alpha, 0.0)  # scipy's S1 with beta = 0: e^{-|k|^alpha}
     assert np.max(np.abs(empirical - reference)) < dkw(n)
     for k in (0.3, 1.0, 2.5):  # the characteristic function itself, within 5 standard errors
-        assert abs(np.cos(k * z).mean() - math.exp(-k**alpha)) < 5 * cos_se(n)
+        assert abs(np.cos(k * z).mean() - math.exp(-(k**alpha))) < 5 * cos_se(n)
 
 
 def test_cms_kernel_matches_its_numpy_twin():
@@ -64,10 +66,10 @@ def test_positive_and_isotropic_stable_laws(alpha):
     n = 40_000
     A = draw(4, 0, n, alpha, 1)
     for s in (0.3, 2.0):
-        assert abs(np.exp(-s * A).mean() - math.exp(-s ** (alpha / 2))) < 5 * 0.5 / math.sqrt(n)
+        assert abs(np.exp(-s * A).mean() - math.exp(-(s ** (alpha / 2)))) < 5 * 0.5 / math.sqrt(n)
     z = draw(5, 0, n, alpha, 2)
     for k in (0.5, 2.0):
-        assert abs(np.cos(k * z).mean() - math.exp(-k**alpha)) < 5 * cos_se(n)
+        assert abs(np.cos(k * z).mean() - math.exp(-(k**alpha))) < 5 * cos_se(n)
     u = np.array([2.0**-54, 0.5, 1 - 2.0**-54])  # finite at the kernel's extreme open uniforms
     assert np.all(np.isfinite(positive_stable_numpy(alpha / 2, u, np.full(3, 0.5))))
 
@@ -80,8 +82,7 @@ def test_one_step_matches_the_numpy_twin():
     dt, x0 = 0.01, 0.3
     got = mc.simulator(model, dt=dt, seed=21).sample([x0], 1, [dt]).x[-1, 0, 0]
     z = draw_numpy(21, 0, 1, 1.3)
-    expected = levy_step_numpy([x0], dt, lambda x: -4 * x * (x**2 - 1), [1.0], 0.0, [[0.0]], [0.4], [1.3],
-                               [0.0], z)
+    expected = levy_step_numpy([x0], dt, lambda x: -4 * x * (x**2 - 1), [1.0], 0.0, [[0.0]], [0.4], [1.3], [0.0], z)
     assert got == pytest.approx(expected[0], rel=1e-13)
 
 
@@ -125,7 +126,7 @@ def test_levy_ou_law_at_time_t():
     scale = eps * ((1 - math.exp(-alpha * lam * t)) / (alpha * lam)) ** (1 / alpha)
     centre = math.exp(-lam * t)
     for k in (1.0, 3.0):
-        assert abs(np.cos(k * (x - centre)).mean() - math.exp(-(scale * k) ** alpha)) < 5 * cos_se(n)
+        assert abs(np.cos(k * (x - centre)).mean() - math.exp(-((scale * k) ** alpha))) < 5 * cos_se(n)
     quartiles = stats.levy_stable.ppf([0.25, 0.75], alpha, 0.0, loc=centre, scale=scale)
     inside = np.mean((x > quartiles[0]) & (x < quartiles[1]))
     assert abs(inside - 0.5) < 5 * 0.5 / math.sqrt(n)
@@ -169,8 +170,16 @@ def test_far_jumps_take_the_drift_implicit_step():
     # on U = (x^2 - 1)^2 explicit Euler from x = 1e10 with h = 1e-3 overflows; the drift-implicit
     # step solves y + 4 h y (y^2 - 1) = x (numpy's cubic roots as the reference)
     data = _builtin_data(fp.landscapes.double_well().grad_function, 1)
-    params = (np.zeros((1, 2)), data, np.zeros((1, 1)), np.array([1.5]), np.array([1.0]),
-              np.array([-np.inf]), np.array([np.inf]), False)
+    params = (
+        np.zeros((1, 2)),
+        data,
+        np.zeros((1, 1)),
+        np.array([1.5]),
+        np.array([1.0]),
+        np.array([-np.inf]),
+        np.array([np.inf]),
+        False,
+    )
     step = make_drift_step(_builtin_minus_grad)
     h, x = 1e-3, 1e10
     for _ in range(4):

@@ -28,8 +28,7 @@ def test_jump_constant_gives_the_symbol(alpha):
     k = 1.7
     mp.mp.dps = 20
     near = _smoothed(alpha)(lambda y: 2 * mp.sin(k * y / 2) ** 2)
-    far = 1 / mp.mpf(alpha) - mp.quadosc(lambda y: mp.cos(k * y) * y ** (-1 - alpha), [1, mp.inf],
-                                         omega=k)
+    far = 1 / mp.mpf(alpha) - mp.quadosc(lambda y: mp.cos(k * y) * y ** (-1 - alpha), [1, mp.inf], omega=k)
     symbol = 2 * lt.stable_jump_constant(alpha) * float(near + far)
     assert symbol == pytest.approx(k**alpha, rel=1e-12)  # both integrals converge to ~1e-16
     # the Imkeller-Pavlyukevich constant is the same number, by another formula
@@ -43,9 +42,10 @@ def test_two_dimensional_jump_constant_gives_the_symbol(alpha):
     without cancellation; the tail between the zeros of J0)."""
     k = 1.3
     mp.mp.dps = 20
-    near = _smoothed(alpha)(lambda r: (k * r) ** 2 / 4 * mp.hyp1f2(1, 2, 2, -(k * r) ** 2 / 4))
-    far = 1 / mp.mpf(alpha) - mp.quadosc(lambda r: mp.besselj(0, k * r) * r ** (-1 - alpha), [1, mp.inf],
-                                         zeros=lambda n: mp.besseljzero(0, n) / k)
+    near = _smoothed(alpha)(lambda r: (k * r) ** 2 / 4 * mp.hyp1f2(1, 2, 2, -((k * r) ** 2) / 4))
+    far = 1 / mp.mpf(alpha) - mp.quadosc(
+        lambda r: mp.besselj(0, k * r) * r ** (-1 - alpha), [1, mp.inf], zeros=lambda n: mp.besseljzero(0, n) / k
+    )
     symbol = 2 * np.pi * lt.stable_jump_constant(alpha, dim=2) * float(near + far)
     assert symbol == pytest.approx(k**alpha, rel=1e-12)  # measured ~1e-16
 
@@ -82,11 +82,13 @@ def test_getoor_scaling_and_the_gaussian_limit():
     """Scaling tau(r, eps) = (r / eps)^alpha tau(1, 1); at alpha = 2 Brownian motion with D = eps^2:
     (r^2 - |x|^2) / (2 d D), in 1-D and 2-D (exact, so round-off tolerances)."""
     assert lt.getoor_mean_exit_time(0.6, 1.3, scale=0.5, radius=2.0) == pytest.approx(
-        (2.0 / 0.5) ** 1.3 * lt.getoor_mean_exit_time(0.3, 1.3), rel=1e-13)
+        (2.0 / 0.5) ** 1.3 * lt.getoor_mean_exit_time(0.3, 1.3), rel=1e-13
+    )
     assert lt.getoor_mean_exit_time(0.4, 2.0, scale=0.5) == pytest.approx((1 - 0.16) / (2 * 0.25), rel=1e-13)
     x = np.array([[0.3, -0.2]])
     assert lt.getoor_mean_exit_time(x, 2.0, scale=0.5, center=[0, 0])[0] == pytest.approx(
-        (1 - 0.13) / (4 * 0.25), rel=1e-13)
+        (1 - 0.13) / (4 * 0.25), rel=1e-13
+    )
     assert lt.getoor_mean_exit_time(1.5, 1.2) == 0.0
 
 
@@ -103,15 +105,18 @@ def test_exit_location_density_is_a_law_with_mean_x_and_the_ikeda_watanabe_tail(
     f = lambda y: lt.exit_location_density(y, x, alpha)
     smooth = lambda y: f(y) * np.abs(y * y - 1) ** (alpha / 2) / np.abs(y + np.sign(y)) ** (alpha / 2)
     check = np.array([1.01, 1.5, 2.9])
-    assert smooth(check) == pytest.approx(np.sin(np.pi * alpha / 2) / np.pi * ((1 - x * x) / (check + 1)) ** (alpha / 2)
-                                          / np.abs(check - x), rel=1e-12)
+    assert smooth(check) == pytest.approx(
+        np.sin(np.pi * alpha / 2) / np.pi * ((1 - x * x) / (check + 1)) ** (alpha / 2) / np.abs(check - x), rel=1e-12
+    )
 
     def moment(power):
         # quad evaluates at the walls, where f itself is 0: take g's limit (g is smooth there)
         near = lambda y: y**power * smooth(np.sign(y) * max(abs(y), 1 + 1e-13))
         right = integrate.quad(near, 1, 3, weight="alg", wvar=(-alpha / 2, 0))[0]
         left = integrate.quad(near, -3, -1, weight="alg", wvar=(0, -alpha / 2))[0]
-        tail = lambda s, sign: (lambda y: y**power * f(y) * 3 / alpha * s ** (-1 - 1 / alpha))(sign * 3 * s ** (-1 / alpha))
+        tail = lambda s, sign: (lambda y: y**power * f(y) * 3 / alpha * s ** (-1 - 1 / alpha))(
+            sign * 3 * s ** (-1 / alpha)
+        )
         far = integrate.quad(tail, 0, 1, args=(1,))[0] + integrate.quad(tail, 0, 1, args=(-1,))[0]
         return left + right + far
 
@@ -187,7 +192,7 @@ def test_levy_ou_density_is_the_fourier_inverse_of_the_stationary_characteristic
         # scipy's levy_stable pdf is itself a numerical integral, accurate to ~1e-7 here
         assert lt.levy_ou_stationary_density(x, alpha, eps, lam) == pytest.approx(inverse, rel=1e-5)
     sigma = lt.levy_ou_scale(alpha, eps, lam)
-    assert np.exp(-(sigma * 1.3) ** alpha) == pytest.approx(phi(1.3), rel=1e-13)
+    assert np.exp(-((sigma * 1.3) ** alpha)) == pytest.approx(phi(1.3), rel=1e-13)
 
 
 def test_chechkin_density_solves_the_stationary_equation_in_fourier_space():
@@ -233,11 +238,17 @@ def test_two_dimensional_exit_location_density(alpha):
     g = lambda r: 2 * np.pi * r * f(r) * (r - 1) ** (alpha / 2)  # smooth at the wall r = 1
     smooth = lambda r: g(max(r, 1 + 1e-13))  # quad samples the wall itself, where f = 0: g's limit
     near = integrate.quad(smooth, 1, 3, weight="alg", wvar=(-alpha / 2, 0))[0]
-    far = integrate.quad(lambda s: 2 * np.pi * (3 * s ** (-1 / alpha)) * f(3 * s ** (-1 / alpha)) * 3 / alpha
-                         * s ** (-1 - 1 / alpha), 0, 1)[0]  # r = 3 s^(-1/alpha)
+    far = integrate.quad(
+        lambda s: 2 * np.pi * (3 * s ** (-1 / alpha)) * f(3 * s ** (-1 / alpha)) * 3 / alpha * s ** (-1 - 1 / alpha),
+        0,
+        1,
+    )[0]  # r = 3 s^(-1/alpha)
     assert near + far == pytest.approx(1.0, abs=1e-8)  # measured ~1e-12
     x = np.array([0.3, -0.4])
     y = np.array([2e4, 1e4])
-    tail = lt.stable_jump_constant(alpha, dim=2) * np.linalg.norm(y) ** (-2 - alpha) * lt.getoor_mean_exit_time(
-        x, alpha, center=[0.0, 0.0])
+    tail = (
+        lt.stable_jump_constant(alpha, dim=2)
+        * np.linalg.norm(y) ** (-2 - alpha)
+        * lt.getoor_mean_exit_time(x, alpha, center=[0.0, 0.0])
+    )
     assert lt.exit_location_density(y, x, alpha, center=[0.0, 0.0]) == pytest.approx(tail, rel=1e-3)  # O(|x|/|y|)

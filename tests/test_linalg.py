@@ -18,7 +18,7 @@ def birth_death(U, temperature, c=1.0):
 
 def test_stationary_law_is_boltzmann_across_30_orders_of_magnitude():
     x = np.linspace(-2.2, 2.2, 400)
-    U, T = x**4 - x**2, 0.25                     # U/T spans 0..75: pi spans ~33 decades
+    U, T = x**4 - x**2, 0.25  # U/T spans 0..75: pi spans ~33 decades
     pi = stationary_distribution(birth_death(U, T))
     exact = np.exp(-(U - U.min()) / T)
     exact /= exact.sum()
@@ -36,8 +36,9 @@ def test_stationary_law_of_random_generator_matches_dense_null_vector():
     Q = R - np.diag(R.sum(axis=1))
     w, V = np.linalg.eig(Q.T)
     v = np.real(V[:, np.argmin(np.abs(w))])
-    np.testing.assert_allclose(stationary_distribution(sparse.csr_array(Q)), v / v.sum(),
-                               rtol=1e-12)        # a well-conditioned 20x20 problem
+    np.testing.assert_allclose(
+        stationary_distribution(sparse.csr_array(Q)), v / v.sum(), rtol=1e-12
+    )  # a well-conditioned 20x20 problem
     assert not is_reversible(sparse.csr_array(Q))
 
 
@@ -56,8 +57,7 @@ def test_relaxation_rates_of_reflecting_path(reversible):
     exact = 2 * c * (1 - np.cos(np.pi * m / N))  # eigenvalues of the reflecting path, m ≥ 1
     assert reversible is not None or is_reversible(Q)
     # shift-invert Lanczos/Arnoldi converge to ~eps relative to the shift-inverted spectrum
-    np.testing.assert_allclose(relaxation_rates(Q, 4, reversible=reversible), exact,
-                               rtol=1e-9)
+    np.testing.assert_allclose(relaxation_rates(Q, 4, reversible=reversible), exact, rtol=1e-9)
 
 
 def test_relaxation_rates_of_random_generator_match_dense_eig():
@@ -67,18 +67,18 @@ def test_relaxation_rates_of_random_generator_match_dense_eig():
     Q = R - np.diag(R.sum(axis=1))
     rates = np.sort(-np.linalg.eigvals(Q).real)[1:4]
     np.testing.assert_allclose(relaxation_rates(sparse.csr_array(Q), 3), rates, rtol=1e-9)
-    Q[0, 0] -= 0.5                               # killing: the zero eigenvalue disappears
+    Q[0, 0] -= 0.5  # killing: the zero eigenvalue disappears
     rates = np.sort(-np.linalg.eigvals(Q).real)[:3]
     np.testing.assert_allclose(relaxation_rates(sparse.csr_array(Q), 3), rates, rtol=1e-9)
 
 
 def test_mean_exit_time_of_symmetric_walk():
-    N, c = 400, 3.0                              # states 1..N-1 live, 0 and N absorbing
+    N, c = 400, 3.0  # states 1..N-1 live, 0 and N absorbing
     Q = birth_death(np.zeros(N + 1), 1.0, c=c)[1:N, 1:N]
     i = np.arange(1, N)
-    exact = i * (N - i) / (2 * c)                # tau_i for rate c each way
+    exact = i * (N - i) / (2 * c)  # tau_i for rate c each way
     tau = solve(Q, -np.ones(N - 1))
-    np.testing.assert_allclose(tau, exact, rtol=1e-9)    # cond(Q_sub) ~ N²: 1e-11 here
+    np.testing.assert_allclose(tau, exact, rtol=1e-9)  # cond(Q_sub) ~ N²: 1e-11 here
     np.testing.assert_allclose(factorize(Q)(-np.ones(N - 1)), exact, rtol=1e-9)
     pytest.importorskip("pyamg")
     np.testing.assert_allclose(solve(Q, -np.ones(N - 1), method="amg"), exact, rtol=1e-8)

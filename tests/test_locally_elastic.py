@@ -1,6 +1,7 @@
 """Locally elastic SDEs (Zhang, Wang & Su 2021, arXiv 2110.05960) against independent references:
 dense eigen-decompositions and matrix exponentials of the drift, the closed-form OU law of the
 separating mode, seeded Monte Carlo with confidence intervals, and the Fokker-Planck solve."""
+
 import numpy as np
 import pytest
 from scipy.linalg import expm
@@ -97,18 +98,20 @@ def test_fokker_planck_of_the_separating_mode_matches_the_exact_law():
     grid = problem.grid
     sol = problem.evolve(fp.gaussian(grid, mean=0.3, std=0.02), [0.0, 2.0])
     x, p = grid.centers[0], sol.p[-1]
-    mean, var = separating_mode_law(model, 2.0, 0.3, 0.02 ** 2)
+    mean, var = separating_mode_law(model, 2.0, 0.3, 0.02**2)
     m = grid.integrate(p * x)
     assert m == pytest.approx(mean, rel=2e-3)
     assert grid.integrate(p * (x - m) ** 2) == pytest.approx(var, rel=2e-3)
-    assert grid.integrate(p * (x > 0)) == pytest.approx(separability_probability(model, 2.0, 0.3, 0.02 ** 2), abs=2e-3)
+    assert grid.integrate(p * (x > 0)) == pytest.approx(separability_probability(model, 2.0, 0.3, 0.02**2), abs=2e-3)
 
 
 def test_separability_transition_is_at_alpha_equal_beta_and_sharpens_with_time():
     # closed forms: P -> Phi(s0 sqrt(2 (alpha - beta)) / sigma) for alpha > beta, -> 1/2 otherwise
     K, s0, sigma = 3, 0.3, 0.5
+
     def prob(gap, T):
         return separability_probability(LocallyElasticSDE(K, 1.0 + gap, 1.0, sigma), T, s0)
+
     # alpha < beta: the initial margin is forgotten, e^{-0.1 T} s0 / sd -> 0
     assert prob(-0.3, 10.0) > prob(-0.3, 100.0) > 0.5
     assert prob(-0.3, 1000.0) == pytest.approx(0.5, abs=1e-12)
@@ -168,6 +171,7 @@ def test_bad_input_is_refused_with_the_argument_named():
         separating_mode_law(LocallyElasticSDE(3, 2.0, 1.0, 0.5), 1e4, 0.3)
     # the probability itself stays finite at such times: the long-time limit, not NaN
     assert separability_probability(LocallyElasticSDE(3, 2.0, 1.0, 0.5), 1e4, 0.3) == pytest.approx(
-        ndtr(0.3 * np.sqrt(2.0) / 0.5), rel=1e-12)
+        ndtr(0.3 * np.sqrt(2.0) / 0.5), rel=1e-12
+    )
     with pytest.raises(ValueError, match="constant impacts"):
         separation_problem(LocallyElasticSDE(3, lambda t: t, 0.0, 0.5), (-1, 1), 10)

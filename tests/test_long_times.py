@@ -44,8 +44,7 @@ def killed_chain_slow_rate(Q):
     tau = np.cumsum(np.exp(np.logaddexp.accumulate(log_pi) - log_pi - np.log(up))[::-1])[::-1]
     pi = np.exp(log_pi)
     k = len(up)
-    _, vector = eigh_tridiagonal(np.diag(Q), np.sqrt(np.diag(Q, 1) * down), select="i",
-                                 select_range=(k - 1, k - 1))
+    _, vector = eigh_tridiagonal(np.diag(Q), np.sqrt(np.diag(Q, 1) * down), select="i", select_range=(k - 1, k - 1))
     nu = np.abs(vector[:, 0]) * np.sqrt(pi)
     return 1.0 / (nu @ tau / nu.sum())
 
@@ -128,12 +127,15 @@ def test_matrix_free_operator_far_beyond_the_gap():
     assert np.abs(got[-1] - pi / pi.sum()).sum() < 1e-10
 
 
-@pytest.mark.parametrize("temperature, bound", [
-    # bound: the measured rate error (7e-9, 5e-8) is far below eps |A| / lambda_1 (1.8e-7,
-    # 9.6e-6), the worst a normwise backward-stable solve can do; we assert the latter
-    (1 / 12, 2e-7),
-    (1 / 16, 1e-5),
-])
+@pytest.mark.parametrize(
+    "temperature, bound",
+    [
+        # bound: the measured rate error (7e-9, 5e-8) is far below eps |A| / lambda_1 (1.8e-7,
+        # 9.6e-6), the worst a normwise backward-stable solve can do; we assert the latter
+        (1 / 12, 2e-7),
+        (1 / 16, 1e-5),
+    ],
+)
 def test_survival_decays_at_the_chain_exact_slowest_rate(temperature, bound):
     grid = fp.Grid([(-2.5, 2.5)], [400])
     gen = fp.FokkerPlanck(fp.Langevin(fp.landscapes.double_well(), temperature), grid).generator

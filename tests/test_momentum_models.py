@@ -34,8 +34,7 @@ def test_kunin_variances_from_the_linear_sde(quadratic):
     from scipy.linalg import solve_continuous_lyapunov
 
     lam, sigma2, eta, beta, B = 3.0, 0.5, 1e-2, 0.9, 8.0
-    model = fp.MomentumSGD(quadratic, lr=eta, batch_size=B, momentum=beta,
-                           noise=lambda x: sigma2 * lam + 0 * x)
+    model = fp.MomentumSGD(quadratic, lr=eta, batch_size=B, momentum=beta, noise=lambda x: sigma2 * lam + 0 * x)
     A = np.array([[0.0, 1.0], [-model.scale() * lam, -model.friction()]])
     S = 2.0 * np.diag([0.0, model.velocity_diffusion(np.array(0.0))[0, 0]])
     C = solve_continuous_lyapunov(A, -S)

@@ -16,8 +16,7 @@ from fpsolve.dynamics import SGD, Langevin
 from fpsolve.grid import Grid
 from fpsolve.landscape import Landscape
 from fpsolve.montecarlo import rng as R
-from fpsolve.montecarlo.compile import (
-    _Table, _vector_adapter, compile_model, interpolate, sqrt_abs_2x2, sqrt_abs_numpy)
+from fpsolve.montecarlo.compile import _Table, _vector_adapter, compile_model, interpolate, sqrt_abs_2x2, sqrt_abs_numpy
 from fpsolve.montecarlo.em_step import _builtin_data, builtin_drift, builtin_step
 from fpsolve.montecarlo.sde import _crossing_probability, crossing_probability_numpy
 
@@ -97,8 +96,7 @@ def test_bridge_probability_matches_numpy_twin_and_formula():
 
 def test_hessian_noise_factor_is_scaled_root_of_abs_hessian():
     # U = (x^2 - 1)^2 + x y + y^2: indefinite Hessian near x = 0
-    U = Landscape(lambda x, y: (x * x - 1) ** 2 + x * y + y * y,
-                  grad=lambda x, y: (4 * x * (x * x - 1) + y, x + 2 * y))
+    U = Landscape(lambda x, y: (x * x - 1) ** 2 + x * y + y * y, grad=lambda x, y: (4 * x * (x * x - 1) + y, x + 2 * y))
     model = SGD(U, lr=0.1, batch_size=4, noise="hessian", noise_scale=2.0)
     kernel = compile_model(model, 1e-3)
     S = np.zeros((2, 2))
@@ -135,11 +133,15 @@ def _twin(U):
 def test_builtin_landscapes_run_as_data_bitwise_like_their_compiled_gradients():
     # built-in polynomial landscapes run the cached generic step with the drift as data; it must
     # reproduce the compiled gradient (the per-model path, as for user functions) bitwise
-    cases = [landscapes.double_well(a=1.3, depth=0.7), landscapes.tilted_double_well(0.3),
-             landscapes.double_well_2d(1.7), landscapes.rotated_double_well(0.4, 2.5),
-             landscapes.quadratic([[1.7]], [0.3]),
-             landscapes.quadratic([[2, 0.3], [0.3, 1]], [0.1, -0.2]),
-             landscapes.quadratic([[2, 0.3, -0.1], [0.3, 1, 0.2], [-0.1, 0.2, 1.5]], [0.1, -0.2, 0.3])]
+    cases = [
+        landscapes.double_well(a=1.3, depth=0.7),
+        landscapes.tilted_double_well(0.3),
+        landscapes.double_well_2d(1.7),
+        landscapes.rotated_double_well(0.4, 2.5),
+        landscapes.quadratic([[1.7]], [0.3]),
+        landscapes.quadratic([[2, 0.3], [0.3, 1]], [0.1, -0.2]),
+        landscapes.quadratic([[2, 0.3, -0.1], [0.3, 1, 0.2], [-0.1, 0.2, 1.5]], [0.1, -0.2, 0.3]),
+    ]
     points = np.random.default_rng(0).uniform(-2, 2, (50, 3))
     for U in cases:
         d = U.ndim
@@ -189,8 +191,15 @@ def test_ou_moments_match_closed_form():
 def _exact_exit_time(T=0.25, r=-2.5, s=0.0, x=-1.0):
     """tau(x) = (1/T) int_x^s e^{U(y)/T} int_r^y e^{-U(z)/T} dz dy (Gardiner ch. 5)."""
     U = lambda z: (z * z - 1) ** 2  # noqa: E731
-    inner = lambda y: integrate.quad(lambda z: math.exp(-U(z) / T), r, y, points=[-1.0] if y > -1 else None,  # noqa: E731
-                                     epsabs=0, epsrel=1e-12, limit=200)[0]
+    inner = lambda y: integrate.quad(
+        lambda z: math.exp(-U(z) / T),
+        r,
+        y,
+        points=[-1.0] if y > -1 else None,  # noqa: E731
+        epsabs=0,
+        epsrel=1e-12,
+        limit=200,
+    )[0]
     return integrate.quad(lambda y: math.exp(U(y) / T) * inner(y), x, s, epsabs=0, epsrel=1e-11)[0] / T
 
 
@@ -292,6 +301,7 @@ def _location_loss(n=200, seed=0):
 def test_per_sample_gradients_match_numpy_twin():
     X, y = fs.make_dataset("nonlinear", n=5, seed=1)
     from fpsolve.montecarlo.discrete import _builtin_gradient, sample_gradient_numpy
+
     out = np.empty(2)
     for kind, code in (("nonlinear", 2),):
         _builtin_gradient(code, np.array([0.7, -1.3]), X[2], y[2], out)
@@ -324,8 +334,17 @@ def test_sgd_without_replacement_and_exit_times():
     it = mc.sgd(loss, lr=0.5, batch_size=len(y), n_steps=60, theta0=[3.0], n_runs=3, seed=0, replacement=False)
     assert np.allclose(it.theta[-1, :, 0], y.mean(), atol=1e-12)
     # exits: deterministic full-batch path from 3 towards ybar ~ 0 crosses theta < 1 at a known k
-    ex = mc.sgd(loss, lr=0.5, batch_size=len(y), n_steps=60, theta0=[3.0], n_runs=2, seed=0,
-                replacement=False, domain=mc.Box([(1.0, np.inf)])).exits
+    ex = mc.sgd(
+        loss,
+        lr=0.5,
+        batch_size=len(y),
+        n_steps=60,
+        theta0=[3.0],
+        n_runs=2,
+        seed=0,
+        replacement=False,
+        domain=mc.Box([(1.0, np.inf)]),
+    ).exits
     k = next(k for k in range(1, 60) if y.mean() + (3.0 - y.mean()) * 0.5**k <= 1.0)
     assert np.all(ex.iterations == k) and np.allclose(ex.times, 0.5 * k) and not ex.censored.any()
 
@@ -334,8 +353,17 @@ def test_adam_converges_on_least_squares():
     X, y = fs.make_dataset("linear_regression", n=100, seed=2, ndim=2)
     loss = fs.FiniteSumLoss.linear_regression(X, y)
     theta_star = np.linalg.lstsq(X, y, rcond=None)[0]
-    it = mc.adam(loss, lr=0.01, batch_size=100, n_steps=3000, theta0=[2.0, 2.0], n_runs=2,
-                 seed=0, replacement=False, record=[0, 3000])
+    it = mc.adam(
+        loss,
+        lr=0.01,
+        batch_size=100,
+        n_steps=3000,
+        theta0=[2.0, 2.0],
+        n_runs=2,
+        seed=0,
+        replacement=False,
+        record=[0, 3000],
+    )
     # full-batch Adam with a constant lr settles within O(lr) of the minimiser (steps are <= lr)
     assert np.max(np.abs(it.theta[-1] - theta_star)) < 0.01
     assert np.linalg.norm(it.theta[0, 0] - theta_star) > 1.0

@@ -175,8 +175,9 @@ class NotPSD(LinearOU):
 
 
 def test_models_with_jumps_are_refused():
-    with pytest.raises(ValueError, match="^model: the Euler-Maruyama simulator draws Gaussian noise; "
-                                         "this model has alpha-stable jumps"):
+    with pytest.raises(
+        ValueError, match="^model: the Euler-Maruyama simulator draws Gaussian noise; this model has alpha-stable jumps"
+    ):
         mc.simulator(JumpingOU(), dt=1e-2, bounds=BOX)
 
 

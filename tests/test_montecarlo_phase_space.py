@@ -82,8 +82,9 @@ def test_one_step_is_the_baoab_splitting_with_the_streams_normals():
     dt, start = 0.05, np.array([-0.8, 0.4])
     x = simulator(model, dt, seed=11).sample(start, 1, times=[dt]).x[-1, 0]
     force = lambda th: -np.array([4 * th[0] * (th[0] ** 2 - 1)])  # noqa: E731
-    theta, v = baoab_step_numpy(start[:1], start[1:], dt, force, lambda th: np.eye(1), 0.7,
-                                math.sqrt(2 * 0.7 * 0.3), normal_numpy(11, 0, 1))
+    theta, v = baoab_step_numpy(
+        start[:1], start[1:], dt, force, lambda th: np.eye(1), 0.7, math.sqrt(2 * 0.7 * 0.3), normal_numpy(11, 0, 1)
+    )
     # the same arithmetic in another order: agreement to a few ulps of O(1) numbers
     np.testing.assert_allclose(x, np.concatenate([theta, v]), rtol=0, atol=1e-14)
 
@@ -94,13 +95,14 @@ def test_harmonic_langevin_moments_match_the_closed_form():
     m0 = np.array([1.0, -0.5])
     x = simulator(model, dt, seed=3).sample(m0, 40_000, times=[t]).x[-1]
     mean, cov = ou_moments(k, gamma, 2 * gamma * T, m0, t)
-    d_mean, d_cov = baoab_moments(lambda s: k, lambda s: gamma, lambda s: math.sqrt(2 * gamma * T), m0,
-                                  dt, round(t / dt))
+    d_mean, d_cov = baoab_moments(
+        lambda s: k, lambda s: gamma, lambda s: math.sqrt(2 * gamma * T), m0, dt, round(t / dt)
+    )
     # the splitting's own bias, exact for this linear process: O((omega dt)^2) = O(1e-2) relative
     bias = (np.abs(d_mean - mean).max(), np.abs(d_cov - cov).max())
     assert bias[0] < 0.02 and bias[1] < 0.02 * np.abs(cov).max()
-    assert_moments(x, d_mean, d_cov)           # the kernel is the BAOAB recursion
-    assert_moments(x, mean, cov, extra=bias)   # hence the SDE, up to the known bias
+    assert_moments(x, d_mean, d_cov)  # the kernel is the BAOAB recursion
+    assert_moments(x, mean, cov, extra=bias)  # hence the SDE, up to the known bias
 
 
 def test_two_parameter_phase_space_moments_match_the_closed_form():
@@ -132,15 +134,22 @@ def test_two_parameter_phase_space_moments_match_the_closed_form():
 @pytest.mark.slow
 def test_momentum_sgd_hessian_noise_reaches_kunins_stationary_variances():
     lr, beta, batch, sigma2 = 1e-2, 0.9, 8, 1.0
-    model = fp.MomentumSGD(fp.landscapes.quadratic([[1.0]]), lr=lr, batch_size=batch, momentum=beta,
-                           noise="hessian", noise_scale=sigma2)
+    model = fp.MomentumSGD(
+        fp.landscapes.quadratic([[1.0]]), lr=lr, batch_size=batch, momentum=beta, noise="hessian", noise_scale=sigma2
+    )
     dt, t = 0.01, 2.0  # relaxation rate gamma / 2 = 5.3: e^{-21} of the start is left at t = 2
     x = simulator(model, dt, seed=5).sample((0.0, 0.0), 40_000, times=[t]).x[-1]
     var_theta = lr * sigma2 / (2 * batch * (1 - beta))
     var_v = sigma2 * 1.0 / (batch * (1 - beta**2))
     c = 2 / (lr * (1 + beta))
-    _, d_cov = baoab_moments(lambda s: c, lambda s: c * (1 - beta), lambda s: c * math.sqrt(lr / batch * sigma2),
-                             np.zeros(2), dt, round(t / dt))
+    _, d_cov = baoab_moments(
+        lambda s: c,
+        lambda s: c * (1 - beta),
+        lambda s: c * math.sqrt(lr / batch * sigma2),
+        np.zeros(2),
+        dt,
+        round(t / dt),
+    )
     kunin = np.diag([var_theta, var_v])
     bias = np.abs(d_cov - kunin)
     # BAOAB keeps the harmonic theta-variance exact; Var v is off by O((omega dt)^2), omega = 10.3
@@ -165,8 +174,9 @@ def test_learning_rate_schedule_moments_match_the_moment_equations():
 
     y = integrate.solve_ivp(moments, (0, t), np.concatenate([m0, np.zeros(4)]), rtol=1e-11, atol=1e-13).y[:, -1]
     mean, cov = y[:2], y[2:].reshape(2, 2)
-    d_mean, d_cov = baoab_moments(c, lambda s: c(s) * (1 - beta), lambda s: c(s) * math.sqrt(lr_of_t(s) / batch),
-                                  m0, dt, round(t / dt))
+    d_mean, d_cov = baoab_moments(
+        c, lambda s: c(s) * (1 - beta), lambda s: c(s) * math.sqrt(lr_of_t(s) / batch), m0, dt, round(t / dt)
+    )
     bias = (np.abs(d_mean - mean).max(), np.abs(d_cov - cov).max())
     assert bias[1] < 0.01 * np.abs(cov).max()  # midpoint coefficients: second order in dt
     assert_moments(x, d_mean, d_cov)
@@ -184,7 +194,7 @@ def maxwell_boltzmann_cells(grid, U, T, refine=8):
     th = a + (np.arange(nt * refine) + 0.5) * (b - a) / (nt * refine)
     v = c + (np.arange(nv * refine) + 0.5) * (d - c) / (nv * refine)
     pt = np.exp(-U(th) / T).reshape(nt, refine).mean(axis=1)
-    pv = np.exp(-v**2 / (2 * T)).reshape(nv, refine).mean(axis=1)
+    pv = np.exp(-(v**2) / (2 * T)).reshape(nv, refine).mean(axis=1)
     p = np.outer(pt, pv)
     return p / (p.sum() * grid.cell_volume)
 
@@ -245,8 +255,7 @@ def test_high_friction_exit_time_is_friction_times_the_overdamped_one():
     U = lambda x: (x**2 - 1) ** 2  # noqa: E731
     model = fp.UnderdampedLangevin(fp.landscapes.double_well(), friction=gamma, temperature=T)
     # friction dt = 0.2 keeps BAOAB's dynamics within 0.5 % (MAX_FRICTION_STEP's table)
-    exits = simulator(model, 0.01, seed=8).exit_times((-1.0, 0.0), 8_000, HalfSpace((1.0, 0.0), 1.0),
-                                                        t_max=1e5)
+    exits = simulator(model, 0.01, seed=8).exit_times((-1.0, 0.0), 8_000, HalfSpace((1.0, 0.0), 1.0), t_max=1e5)
     # the Smoluchowski limit with its two leading corrections: the absorbing point moves out by the
     # Milne extrapolation length 1.0326 sqrt(T) / gamma (Hagan, Doering & Levermore 1989: +2.4 %
     # here), and barrier recrossings slow the escape by Kramers' factor
@@ -272,9 +281,14 @@ def test_exit_domains_in_phase_space_agree_exactly():
     # predicate all test theta at step ends and give the same exits path by path
     model = fp.UnderdampedLangevin(fp.landscapes.double_well(), friction=1.0, temperature=0.5)
     sim = simulator(model, 0.05, seed=4)
-    runs = [sim.exit_times((-1.0, 0.0), 400, domain, t_max=1e4).times
-            for domain in (HalfSpace((1.0, 0.0), 0.0), Box([(-np.inf, 0.0), (-np.inf, np.inf)]),
-                           lambda theta, v: theta < 0.0)]
+    runs = [
+        sim.exit_times((-1.0, 0.0), 400, domain, t_max=1e4).times
+        for domain in (
+            HalfSpace((1.0, 0.0), 0.0),
+            Box([(-np.inf, 0.0), (-np.inf, np.inf)]),
+            lambda theta, v: theta < 0.0,
+        )
+    ]
     assert np.isfinite(runs[0]).all() and runs[0].min() > 0
     np.testing.assert_array_equal(runs[0], runs[1])
     np.testing.assert_array_equal(runs[0], runs[2])
@@ -294,8 +308,9 @@ def test_empirical_noise_matches_the_exact_stationary_moments_of_the_sde():
     # (theta - theta*) + a Sigma^(1/2) dW; with s2 = 0 this is Kunin's formula)
     x, y = regression_data()
     lr, beta, batch = 0.05, 0.9, 4
-    model = fp.MomentumSGD(FiniteSumLoss.linear_regression(x[:, None], y), lr=lr, batch_size=batch,
-                           momentum=beta, noise="empirical")
+    model = fp.MomentumSGD(
+        FiniteSumLoss.linear_regression(x[:, None], y), lr=lr, batch_size=batch, momentum=beta, noise="empirical"
+    )
     with pytest.raises(ValueError, match="bounds=Grid"):  # functions numba cannot compile need a box
         simulator(model, 0.01, seed=0)
     box = fp.phase_space_grid((1.0, 3.0), (-5.0, 5.0), (50, 50))  # +-9 standard deviations
@@ -313,8 +328,12 @@ def test_empirical_noise_matches_the_exact_stationary_moments_of_the_sde():
     # omega dt = 0.046 is within 0.3 % (exact recursion, as above), far below Z se = 6 %; the
     # tables interpolate a linear force exactly and Sigma to h^2 s2 / 4 = 1e-4 of it
     points = sim.sample((theta_star, 0.0), 10_000, times=[12.0]).x[-1]
-    assert_moments(points, np.array([theta_star, 0.0]), np.diag([var_theta, var_v]),
-                   extra=(0.0, 0.003 * np.diag([var_theta, var_v])))
+    assert_moments(
+        points,
+        np.array([theta_star, 0.0]),
+        np.diag([var_theta, var_v]),
+        extra=(0.0, 0.003 * np.diag([var_theta, var_v])),
+    )
 
 
 def test_a_kinetic_model_with_another_force_law_is_refused():
@@ -355,8 +374,9 @@ def test_heavy_ball_phase_space_matches_its_exact_stationary_law():
     x, y = regression_data()
     loss = FiniteSumLoss.linear_regression(x[:, None], y)
     lr, beta, batch = 0.05, 0.9, 4
-    it = fp.montecarlo.sgd(loss, lr, batch, 800, theta0=[0.0], n_runs=20_000, seed=3, momentum=beta,
-                           record=[0, 800], velocities=True)
+    it = fp.montecarlo.sgd(
+        loss, lr, batch, 800, theta0=[0.0], n_runs=20_000, seed=3, momentum=beta, record=[0, 800], velocities=True
+    )
     points = it.phase_space(-1)
     assert points.shape == (20_000, 2) and np.all(it.velocity[0] == 0.0)
     mean, var_theta, var_v = heavy_ball_stationary(x, y, lr, beta, batch)

@@ -1,4 +1,5 @@
 """The paper cases run end to end (on reduced settings) and report numbers that match their references."""
+
 import json
 
 import numpy as np
@@ -24,8 +25,11 @@ def test_paper_cases_are_listed_and_parse():
 
 
 def test_resnet_case_reports_the_limit_and_the_depth_table(tmp_path):
-    path = reduced(tmp_path, "resnet_depth_limit", [
-        ("depths = [3, 10, 30, 100, 300, 1000]", "depths = [3, 10]"), ("paths = 100000", "paths = 20000")])
+    path = reduced(
+        tmp_path,
+        "resnet_depth_limit",
+        [("depths = [3, 10, 30, 100, 300, 1000]", "depths = [3, 10]"), ("paths = 100000", "paths = 20000")],
+    )
     path.write_text(path.read_text().split("\n[scaling]\n")[0])  # the optional table of exponent sweeps
     folder, _, _ = run_case(path, tmp_path / "out")
     numbers = json.loads((folder / "result.json").read_text())["numbers"]
@@ -39,8 +43,11 @@ def test_resnet_case_reports_the_limit_and_the_depth_table(tmp_path):
 
 
 def test_locally_elastic_case_agrees_three_ways(tmp_path):
-    path = reduced(tmp_path, "locally_elastic", [("paths = 20000", "paths = 2000"),
-                                                 ("times = [1.0, 10.0, 100.0, 1000.0]", "times = [10.0, 1000.0]")])
+    path = reduced(
+        tmp_path,
+        "locally_elastic",
+        [("paths = 20000", "paths = 2000"), ("times = [1.0, 10.0, 100.0, 1000.0]", "times = [10.0, 1000.0]")],
+    )
     folder, _, _ = run_case(path, tmp_path / "out")
     numbers = json.loads((folder / "result.json").read_text())["numbers"]
     mode = numbers["separating_mode"]

@@ -76,7 +76,7 @@ def test_ou_transient_moments_match_van_loan_second_order():
     # measured: 4.8e-3 at 32^2 and 1.2e-3 at 64^2 (ratio 3.98): second order, O(h^2) with h = 0.25
     assert errors[1] < 2e-3
     order = np.log2(errors[0] / errors[1])
-    assert (1.7 < order < 2.3), f"observed order {order:.2f}, errors {errors}"
+    assert 1.7 < order < 2.3, f"observed order {order:.2f}, errors {errors}"
 
 
 def test_ou_stationary_covariance_matches_lyapunov_second_order():
@@ -89,7 +89,7 @@ def test_ou_stationary_covariance_matches_lyapunov_second_order():
         errors.append(np.abs(c - SIGMA).max())
     # measured 2.8e-3 and 7.0e-4 (ratio 4.0)
     assert errors[1] < 1e-3
-    assert (1.7 < np.log2(errors[0] / errors[1]) < 2.3)
+    assert 1.7 < np.log2(errors[0] / errors[1]) < 2.3
 
 
 def test_ou_stationary_current_matches_minus_Q_inverse_sigma_x_p():
@@ -118,8 +118,8 @@ def test_ou_stationary_current_matches_minus_Q_inverse_sigma_x_p():
     # measured: circulation error 2.5e-3 / 6.3e-4 of 2 Q_12 = -0.167; relative L1 of the current
     # field 7.5e-2 / 1.9e-2 (face-to-centre averaging is itself O(h^2)); both ratios ~4
     assert circulations[1] < 1.5e-3 and field_errors[1] < 0.03
-    assert (1.7 < np.log2(circulations[0] / circulations[1]) < 2.3)
-    assert (1.7 < np.log2(field_errors[0] / field_errors[1]) < 2.3)
+    assert 1.7 < np.log2(circulations[0] / circulations[1]) < 2.3
+    assert 1.7 < np.log2(field_errors[0] / field_errors[1]) < 2.3
 
 
 # --- Boltzmann laws: exact discrete equilibrium ---------------------------------------------------
@@ -173,7 +173,7 @@ def test_state_dependent_diffusion_stationary_density_second_order():
     # measured L1 errors 1.34e-3 and 3.32e-4 (then 8.3e-5 at 200 cells): second order, from the
     # midpoint rule of int U'/D in the SQRA Peclet numbers
     assert errors[1] < 5e-4
-    assert (1.8 < np.log2(errors[0] / errors[1]) < 2.2)
+    assert 1.8 < np.log2(errors[0] / errors[1]) < 2.2
 
 
 # --- schedules ------------------------------------------------------------------------------------

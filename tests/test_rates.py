@@ -18,7 +18,9 @@ def test_double_well_rates_approach_kramers_as_temperature_drops():
         r = transition_rates(fp.Langevin(U, T), grid)
         k = eyring_kramers_rate(U, U.minima[0], U.saddles[0], T)
         ratios.append(r.matrix[0, 1] / k)
-        assert r.matrix[0, 1] == pytest.approx(r.matrix[1, 0], rel=1e-3)  # symmetric well (start cells at +-1 differ by h/2)
+        assert r.matrix[0, 1] == pytest.approx(
+            r.matrix[1, 0], rel=1e-3
+        )  # symmetric well (start cells at +-1 differ by h/2)
         assert r.msm_rates[0] == pytest.approx(r.relaxation[0], rel=0.1)
     assert abs(1 - ratios[2]) < 0.07  # dU/T = 8
     assert abs(1 - ratios[0]) > abs(1 - ratios[1]) > abs(1 - ratios[2])

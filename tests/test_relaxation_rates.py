@@ -30,7 +30,7 @@ def sturm_count(lower, upper, killing, x):
         coupling = upper[i - 1] * lower[i] if i > 0 else 0
         pivot = diagonal - x if i == 0 or coupling == 0 else diagonal - x - coupling / pivot
         if pivot == 0:  # an exact zero pivot: perturb below any scale that matters
-            pivot = -mpmath.mpf(10) ** (-3 * mpmath.mp.dps)
+            pivot = -(mpmath.mpf(10) ** (-3 * mpmath.mp.dps))
         count += pivot < 0
     return count
 
@@ -63,11 +63,16 @@ def double_well_generator(temperature, cells, bounds=(-3.0, 3.0)):
     return fp.FokkerPlanck(model, fp.Grid([bounds], [cells])).generator
 
 
-@pytest.mark.parametrize("temperature, cells, digits", [
-    (1 / 16, 1000, 50), (1 / 20, 1000, 50), (1 / 20, 4000, 50),  # issue 8: 6.5e-5 and 2.8e-3 before
-    (1 / 40, 2000, 50),      # gap 1e-18 of the fastest rate
-    (1 / 300, 1000, 200),    # gap 1e-135: mp needs > 135 digits to resolve it next to the zero mode
-])
+@pytest.mark.parametrize(
+    "temperature, cells, digits",
+    [
+        (1 / 16, 1000, 50),
+        (1 / 20, 1000, 50),
+        (1 / 20, 4000, 50),  # issue 8: 6.5e-5 and 2.8e-3 before
+        (1 / 40, 2000, 50),  # gap 1e-18 of the fastest rate
+        (1 / 300, 1000, 200),  # gap 1e-135: mp needs > 135 digits to resolve it next to the zero mode
+    ],
+)
 def test_birth_death_gap_matches_sturm_bisection(temperature, cells, digits):
     gen = double_well_generator(temperature, cells)
     rate = gen.relaxation_rates(1)[0]
@@ -84,13 +89,13 @@ def test_birth_death_gap_matches_sturm_bisection(temperature, cells, digits):
 def test_killed_birth_death_chain_matches_sturm_bisection(absorbing):
     gen = double_well_generator(1 / 12, 600, bounds=(-2.5, 2.5))
     x = gen.grid.centers[0]
-    mask = (x < -2.0) | (x > 2.1)              # killing at both ends: the rotations' carry path
+    mask = (x < -2.0) | (x > 2.1)  # killing at both ends: the rotations' carry path
     if absorbing == "ends and middle":
-        mask |= np.abs(x - 0.02) < 0.05        # two pieces, each killed on both sides
+        mask |= np.abs(x - 0.02) < 0.05  # two pieces, each killed on both sides
     gen = gen.with_absorbing(mask)
     rates = gen.relaxation_rates(3)
     lower, upper = chain_parts(gen.sub)
-    killing = gen.killing                      # the rates into absorbed cells, no cancellation
+    killing = gen.killing  # the rates into absorbed cells, no cancellation
     for index, rate in enumerate(rates):  # the decay rate is ~e^-108 ~ 1e-47: 100 digits
         exact = eigenvalue_by_bisection(lower, upper, killing, index, rate, digits=100)
         # as above (4 n eps), plus the killing that relaxation_rates recomputes from row sums:
@@ -103,7 +108,7 @@ def test_bidiagonal_factor_is_a_square_root_of_the_symmetrized_generator():
     n = 9
     upper = np.append(rng.random(n - 1) + 0.1, 0.0)
     lower = np.insert(rng.random(n - 1) + 0.1, 0, 0.0)
-    upper[4] = lower[5] = 0.0                  # the chain splits in two
+    upper[4] = lower[5] = 0.0  # the chain splits in two
     killing = np.where(rng.random(n) < 0.4, rng.random(n), 0.0)
     killing[0] = killing[-1] = 0.5
     args = (np.sqrt(upper), np.sqrt(lower), np.sqrt(killing))
@@ -112,8 +117,11 @@ def test_bidiagonal_factor_is_a_square_root_of_the_symmetrized_generator():
     np.testing.assert_array_equal(diagonal, twin[0])  # same operations in the same order
     np.testing.assert_array_equal(superdiagonal, twin[1])
     R = np.diag(diagonal) + np.diag(superdiagonal, 1)
-    minus_S = (np.diag(upper + lower + killing) - np.diag(np.sqrt(upper[:-1] * lower[1:]), 1)
-               - np.diag(np.sqrt(upper[:-1] * lower[1:]), -1))
+    minus_S = (
+        np.diag(upper + lower + killing)
+        - np.diag(np.sqrt(upper[:-1] * lower[1:]), 1)
+        - np.diag(np.sqrt(upper[:-1] * lower[1:]), -1)
+    )
     # R^T R = Q^T Q of an orthogonal Q: round-off of a few products per entry
     np.testing.assert_allclose(R.T @ R, minus_S, rtol=0, atol=1e-14 * np.abs(minus_S).max())
 
@@ -139,8 +147,9 @@ def test_2d_reversible_rates_match_the_separable_1d_references():
 def cycle_with_drift(n, forward, backward):
     """A non-reversible ring: rate ``forward`` to i + 1 and ``backward`` to i - 1 (mod n)."""
     i = np.arange(n)
-    Q = sparse.csr_array((np.r_[np.full(n, forward), np.full(n, backward)],
-                          (np.r_[i, i], np.r_[(i + 1) % n, (i - 1) % n])), shape=(n, n))
+    Q = sparse.csr_array(
+        (np.r_[np.full(n, forward), np.full(n, backward)], (np.r_[i, i], np.r_[(i + 1) % n, (i - 1) % n])), shape=(n, n)
+    )
     return sparse.csr_array(Q - sparse.diags_array(Q.sum(axis=1)))
 
 
@@ -149,8 +158,7 @@ def nonreversible_double_well(temperature, cells=200):
     slowest rate is exactly the 1-D gap (the ring's rates are 4 (1 - cos(2 pi m / 8)) >= 1.17)."""
     x_chain = sparse.csr_array(double_well_generator(temperature, cells, (-2.5, 2.5)).matrix)
     Q = sparse.csr_array(sparse.kronsum(cycle_with_drift(8, 3.0, 1.0), x_chain))
-    exact = eigenvalue_by_bisection(*chain_parts(x_chain), np.zeros(cells), 1,
-                                    relaxation_rates(x_chain, 1)[0])
+    exact = eigenvalue_by_bisection(*chain_parts(x_chain), np.zeros(cells), 1, relaxation_rates(x_chain, 1)[0])
     return Q, exact
 
 
@@ -207,8 +215,7 @@ def test_problem_passes_rtol_through_to_the_certified_rates():
     # the refusal message suggests a looser rtol=: the problem and generator must accept it.
     # Reference: the 1-D chain's rates come from the bidiagonal route, certified to 4 n eps, so
     # both tolerances return the same numbers; an invalid rtol is named.
-    fpe = fp.FokkerPlanck(fp.Langevin(fp.landscapes.double_well(), temperature=0.25),
-                          fp.Grid([(-3, 3)], [400]))
+    fpe = fp.FokkerPlanck(fp.Langevin(fp.landscapes.double_well(), temperature=0.25), fp.Grid([(-3, 3)], [400]))
     strict, loose = fpe.relaxation_rates(2), fpe.relaxation_rates(2, rtol=1e-3)
     np.testing.assert_allclose(loose, strict, rtol=1e-12)
     with pytest.raises(ValueError, match="rtol"):
@@ -226,10 +233,11 @@ def test_generator_uses_exact_killing_not_row_sums():
     rng = np.random.default_rng(5)
     n = 40
     up, down = rng.uniform(5e3, 1e4, n), rng.uniform(5e3, 1e4, n)
-    up[-1], down[0] = 1e-9, 0.0          # the last live cell leaks into the absorbing cell n
-    Q = sparse.diags_array([np.append(down[1:], 1e4), np.append(-(up + down), -1e4), up],
-                           offsets=[-1, 0, 1], shape=(n + 1, n + 1)).tolil()
-    Q[n, n - 1], Q[n, n] = 1e4, -1e4     # the absorbing cell's own row (removed by the mask)
+    up[-1], down[0] = 1e-9, 0.0  # the last live cell leaks into the absorbing cell n
+    Q = sparse.diags_array(
+        [np.append(down[1:], 1e4), np.append(-(up + down), -1e4), up], offsets=[-1, 0, 1], shape=(n + 1, n + 1)
+    ).tolil()
+    Q[n, n - 1], Q[n, n] = 1e4, -1e4  # the absorbing cell's own row (removed by the mask)
     grid = fp.Grid([(0.0, 1.0)], [n + 1])
     absorbing = np.arange(n + 1) == n
     gen = fp.Generator(sparse.csr_array(Q), grid, absorbing)

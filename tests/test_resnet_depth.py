@@ -2,6 +2,7 @@
 references: the closed moment ODE of the SDE limit, nested Gauss-Hermite quadrature of the finite-depth
 network, the exact second-moment recursion of the linear network, a DOP853 neural ODE, and seeded
 Monte Carlo with confidence intervals."""
+
 import numpy as np
 import pytest
 
@@ -25,10 +26,10 @@ def tanh_second_moment_by_quadrature(depth, h0=1.0, var_A=1.0, var_b=0.25, nodes
     w = w / w.sum()
     h, p = np.array([h0]), np.array([1.0])
     for _ in range(depth):
-        sd = np.sqrt((var_A * h ** 2 + var_b) / depth)
+        sd = np.sqrt((var_A * h**2 + var_b) / depth)
         h = (h[:, None] + np.tanh(sd[:, None] * x[None, :])).ravel()
         p = (p[:, None] * w[None, :]).ravel()
-    return float(p @ h ** 2)
+    return float(p @ h**2)
 
 
 def test_closed_moment_ode_is_the_ito_prediction():
@@ -44,7 +45,7 @@ def test_fokker_planck_second_moment_of_the_sdelimit_1d():
     # (box +-300 at the same h). Tolerance 1e-3 relative: three times the measured error.
     limit = ResNetSDELimit("tanh", 1.0, 0.25, dim=1)
     value = limit.second_moment(1.0, 1.0, [(-200.0, 200.0)], 8000, start_std=0.02)
-    assert value == pytest.approx(second_moment_ode(1.0, 1.0, start_variance=0.02 ** 2), rel=1e-3)
+    assert value == pytest.approx(second_moment_ode(1.0, 1.0, start_variance=0.02**2), rel=1e-3)
 
 
 def test_fokker_planck_second_moment_of_the_sdelimit_2d():
@@ -54,7 +55,7 @@ def test_fokker_planck_second_moment_of_the_sdelimit_2d():
     # them; tolerance 5e-3
     limit = ResNetSDELimit("tanh", 0.25, 0.25, dim=2)
     value = limit.second_moment([1.0, 0.0], 1.0, [(-8.0, 8.0), (-8.0, 8.0)], [120, 120], start_std=0.1)
-    exact = second_moment_ode([1.0, 0.0], 1.0, var_A=0.25, var_b=0.25, start_variance=2 * 0.1 ** 2)
+    exact = second_moment_ode([1.0, 0.0], 1.0, var_A=0.25, var_b=0.25, start_variance=2 * 0.1**2)
     assert value == pytest.approx(exact, rel=5e-3)
 
 
@@ -63,7 +64,7 @@ def test_finite_depth_monte_carlo_within_interval_of_quadrature(depth):
     n = 40000
     h = resnet_outputs(depth, n, [1.0], "tanh", seed=11)[:, 0]
     reference = tanh_second_moment_by_quadrature(depth)
-    assert abs(np.mean(h ** 2) - reference) < Z99 * np.std(h ** 2, ddof=1) / np.sqrt(n)
+    assert abs(np.mean(h**2) - reference) < Z99 * np.std(h**2, ddof=1) / np.sqrt(n)
 
 
 def test_linear_network_monte_carlo_within_interval_of_exact_recursion():
@@ -92,8 +93,10 @@ def test_smooth_weights_converge_to_the_neural_ode_at_rate_one():
     Abar = lambda s: np.array([[np.cos(3 * s), 0.5], [-0.5, np.sin(2 * s)]])
     bbar = lambda s: np.array([1.0 - s, 0.3])
     H1 = neural_ode_limit([1.0, -0.5], "tanh", Abar, bbar)
-    errors = [np.linalg.norm(resnet_outputs(L, 1, [1.0, -0.5], "tanh", "smooth", smooth_A=Abar, smooth_b=bbar)[0] - H1)
-              for L in (50, 100, 200, 400)]
+    errors = [
+        np.linalg.norm(resnet_outputs(L, 1, [1.0, -0.5], "tanh", "smooth", smooth_A=Abar, smooth_b=bbar)[0] - H1)
+        for L in (50, 100, 200, 400)
+    ]
     # Euler-like layer map plus the O(L^-2) per layer of tanh's cubic term: first order
     assert scaling_exponent([50, 100, 200, 400], errors) == pytest.approx(-1.0, abs=0.05)
 
@@ -102,9 +105,12 @@ def test_smooth_weights_converge_to_the_neural_ode_at_rate_one():
 def test_displacement_scaling_exponents(weights, beta, expected):
     # E|h_L - h_0|^2 ~ L^{2 gamma}, gamma = 1/2 - beta (i.i.d.) or 1 - beta (smooth), while the weights
     # are small: fitted over L = 30 .. 1000 the slope is within 0.05 of 2 gamma
-    options = {"smooth_A": lambda s: np.array([[1.0]]), "smooth_b": lambda s: np.array([0.5])} if weights == "smooth" else {}
-    rows = depth_sweep([30, 100, 300, 1000], 2000 if weights == "iid" else 1, [1.0], "tanh", weights,
-                       weight_exponent=beta, **options)
+    options = (
+        {"smooth_A": lambda s: np.array([[1.0]]), "smooth_b": lambda s: np.array([0.5])} if weights == "smooth" else {}
+    )
+    rows = depth_sweep(
+        [30, 100, 300, 1000], 2000 if weights == "iid" else 1, [1.0], "tanh", weights, weight_exponent=beta, **options
+    )
     assert scaling_exponent(rows["depth"], rows["displacement"]) == pytest.approx(expected, abs=0.05)
 
 
@@ -129,7 +135,7 @@ def test_ito_drift_of_a_curved_activation_against_euler_maruyama():
     h = 1.0 + 0.02 * rng.standard_normal(n)
     ds = 1.0 / steps
     for _ in range(steps):
-        v = h ** 2 + 0.25
+        v = h**2 + 0.25
         h = h + 0.125 * v * ds + 0.5 * np.sqrt(v * ds) * rng.standard_normal(n)
     assert abs(fp_mean - h.mean()) < Z99 * h.std(ddof=1) / np.sqrt(n) + 3e-3
     assert fp_mean > 1.0 + 0.125 * 1.25 * 0.9  # the drift pushes the mean up by ~ (1/8) E v

@@ -44,8 +44,7 @@ def _exit_time_by_quadrature(x, r=-2.0, s=0.0):
 
 
 def _exit_time(cells):
-    model = fp.SGD(fp.landscapes.double_well(), lr=2 * SCALE, batch_size=1, noise="hessian",
-                   hessian_floor=FLOOR)
+    model = fp.SGD(fp.landscapes.double_well(), lr=2 * SCALE, batch_size=1, noise="hessian", hessian_floor=FLOOR)
     grid = fp.Grid([(-2.0, 0.0)], [cells])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -165,8 +164,9 @@ def _error_table(seed=1):
                     left = -2.0 - rng.uniform(0, 0.05)
                     cells = int(round(-left / (target * LENGTH)))
                     grid = fp.Grid([(left, 0.0)], [cells])
-                    model = fp.SGD(fp.landscapes.double_well(), lr=2 * scale, batch_size=1,
-                                   noise="hessian", hessian_floor=floor)
+                    model = fp.SGD(
+                        fp.landscapes.double_well(), lr=2 * scale, batch_size=1, noise="hessian", hessian_floor=floor
+                    )
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         fpe = fp.FokkerPlanck(model, grid, boundary=("reflecting", "absorbing"))
@@ -188,12 +188,17 @@ def _ou_table(temperature=0.25):
             fpe = fp.FokkerPlanck(fp.Langevin(fp.landscapes.quadratic(A), temperature), grid)
         one_cell = np.zeros(grid.shape)
         one_cell[grid.cell_index(*M0)] = 1 / grid.cell_volume
-        starts = {"one cell": (one_cell, 0.0), "point_mass": (fp.point_mass(grid, M0), 0.0),
-                  "gaussian": (fp.gaussian(grid, M0, 0.2), 0.2)}
+        starts = {
+            "one cell": (one_cell, 0.0),
+            "point_mass": (fp.point_mass(grid, M0), 0.0),
+            "gaussian": (fp.gaussian(grid, M0, 0.2), 0.2),
+        }
         for name, (p0, std) in starts.items():
             sol = fpe.evolve(p0, [0.0, 1.0, 3.0])
-            errors = [np.abs(_discrete_moments(grid, p)[0] - _ou_moments(A, temperature, M0, std, t)[0]).max()
-                      for t, p in zip(sol.t, sol.p)]
+            errors = [
+                np.abs(_discrete_moments(grid, p)[0] - _ou_moments(A, temperature, M0, std, t)[0]).max()
+                for t, p in zip(sol.t, sol.p)
+            ]
             print(f"{n}^2  {name:10s} mean error at t = 0, 1, 3: " + ", ".join(f"{e:.1e}" for e in errors))
 
 

@@ -9,16 +9,15 @@ import fpsolve as fp
 
 def variance_ode(lr, t_end, v0, batch_size=1.0, noise_scale=1.0):
     """Var X for dX = -X dt + sqrt(lr(t) s / B) dW: v' = -2 v + lr(t) s / B (exact moments)."""
-    sol = solve_ivp(lambda t, v: -2 * v + lr(t) * noise_scale / batch_size, (0, t_end), [v0],
-                    rtol=1e-12, atol=1e-14)
+    sol = solve_ivp(lambda t, v: -2 * v + lr(t) * noise_scale / batch_size, (0, t_end), [v0], rtol=1e-12, atol=1e-14)
     return sol.y[0, -1]
 
 
 @pytest.mark.parametrize(
     "lr",
     [
-        lambda t: 0.2 * np.exp(-2 * t) + 0.05,          # smooth decay: frozen on midpoint intervals
-        lambda t: 0.2 if t < 0.37 else 0.05,            # a step: followed exactly
+        lambda t: 0.2 * np.exp(-2 * t) + 0.05,  # smooth decay: frozen on midpoint intervals
+        lambda t: 0.2 if t < 0.37 else 0.05,  # a step: followed exactly
     ],
     ids=["smooth", "step"],
 )

@@ -43,15 +43,16 @@ class WrappedMatrixFree(Discretization):
 
     def assemble(self, t=0.0):
         Q = discretize.get("fv")(self.model, self.grid, self.boundary).assemble(t).generator.tocsr()
-        return Assembled(MatrixFree(Q.shape[0], lambda f: Q @ f, lambda p: Q.T @ p, Q.diagonal(),
-                                    approximate=Q))
+        return Assembled(MatrixFree(Q.shape[0], lambda f: Q @ f, lambda p: Q.T @ p, Q.diagonal(), approximate=Q))
 
 
 def _exit_time_exact(x, lo, hi, temperature):
     """tau(x) for reflection at lo, absorption at hi, D = T: (1/T) int_x^hi e^{U/T} int_lo^y e^{-U/T}."""
     inner = lambda y: quad(lambda z: np.exp(-U(z) / temperature), lo, y, epsabs=0, epsrel=1e-12)[0]  # noqa: E731
-    return quad(lambda y: np.exp(U(y) / temperature) * inner(y), x, hi, epsabs=0, epsrel=1e-11,
-                points=[-1.0])[0] / temperature
+    return (
+        quad(lambda y: np.exp(U(y) / temperature) * inner(y), x, hi, epsabs=0, epsrel=1e-11, points=[-1.0])[0]
+        / temperature
+    )
 
 
 def test_registered_toy_scheme_runs_evolve_and_exit_times():
@@ -86,7 +87,10 @@ def test_matrix_free_problem_matches_the_sparse_one():
     np.testing.assert_allclose(applied.stationary(), stored.stationary(), rtol=1e-8)
     np.testing.assert_allclose(applied.relaxation_rates(2), stored.relaxation_rates(2), rtol=1e-8)
     domain = lambda x: x < 0  # noqa: E731
-    t_stored, t_applied = fp.mean_exit_time(stored, domain=domain), fp.mean_exit_time(applied, domain=grid.centers[0] < 0)
+    t_stored, t_applied = (
+        fp.mean_exit_time(stored, domain=domain),
+        fp.mean_exit_time(applied, domain=grid.centers[0] < 0),
+    )
     t_mask = fp.mean_exit_time(stored, domain=grid.centers[0] < 0)
     np.testing.assert_allclose(t_applied.values, t_mask.values, rtol=1e-8)  # GMRES to 1e-11
     assert t_stored(-1.0) == pytest.approx(_exit_time_exact(-1.0, -2.0, 0.0, T), rel=1e-4)
@@ -177,10 +181,17 @@ def test_large_matrix_free_nonlocal_operator_uses_krylov_paths(monkeypatch):
     # eigensolver's machinery is checked here with the exact matrix as the preconditioner.
     gen = fp.Generator(MatrixFree(n, matvec, rmatvec, -out_rate, approximate=sp.csr_array(Q)), grid)
     from scipy.sparse.linalg import LinearOperator, eigs
+
     sigma = 1e-6
     lu = dense.lu_factor(Q - sigma * np.eye(n))
     inverse = LinearOperator((n, n), matvec=lambda v: dense.lu_solve(lu, v), dtype=float)
-    lam = eigs(LinearOperator((n, n), matvec=lambda v: Q @ v, dtype=float), k=2, sigma=sigma,
-               OPinv=inverse, which="LM", return_eigenvectors=False)
+    lam = eigs(
+        LinearOperator((n, n), matvec=lambda v: Q @ v, dtype=float),
+        k=2,
+        sigma=sigma,
+        OPinv=inverse,
+        which="LM",
+        return_eigenvectors=False,
+    )
     exact_gap = np.sort(-lam.real)[1]
     assert gen.relaxation_rates(1)[0] == pytest.approx(exact_gap, rel=1e-7)

@@ -31,11 +31,13 @@ def exit_time_reference(x0, temperature, a=BOX[0], s=0.0, U=double_well, breaks=
         return [b for b in breaks if lo < b < hi] or None
 
     def inner(y):
-        return quad(lambda z: np.exp(-U(z) / temperature), a, y, points=split(a, y),
-                    epsabs=0, epsrel=1e-13, limit=200)[0]
+        return quad(lambda z: np.exp(-U(z) / temperature), a, y, points=split(a, y), epsabs=0, epsrel=1e-13, limit=200)[
+            0
+        ]
 
-    outer = quad(lambda y: np.exp(U(y) / temperature) * inner(y), x0, s, points=split(x0, s),
-                 epsabs=0, epsrel=1e-13, limit=200)[0]
+    outer = quad(
+        lambda y: np.exp(U(y) / temperature) * inner(y), x0, s, points=split(x0, s), epsabs=0, epsrel=1e-13, limit=200
+    )[0]
     return outer / temperature
 
 
@@ -128,8 +130,13 @@ def test_committor_matches_closed_form(model):
     assert np.all(q.values[centres < -1] == 0.0) and np.all(q.values[centres > 1] == 1.0)
     # 2-D, decoupled: q(x, y) is the 1-D committor for every y (reflecting walls in y)
     model2 = fp.Langevin(fp.Landscape(lambda x, y: (x**2 - 1) ** 2 + 2 * y**2), temperature=T)
-    q2 = fp.committor(model2, fp.Grid([BOX, (-1.5, 1.5)], [48, 8]), a=lambda x, y: x < -1,
-                      b=lambda x, y: x > 1, discretization="spectral")
+    q2 = fp.committor(
+        model2,
+        fp.Grid([BOX, (-1.5, 1.5)], [48, 8]),
+        a=lambda x, y: x < -1,
+        b=lambda x, y: x > 1,
+        discretization="spectral",
+    )
     for x0, y0 in ((-0.2, 0.0), (0.6, 1.3)):
         assert abs(q2(x0, y0) - s(x0) / total) < 1e-10  # 48 points on [-1, 1] (measured 1e-13)
 
@@ -148,8 +155,12 @@ def test_two_dimensional_decoupled_exit_time_equals_1d(model):
     # x = -2.5. Where reflecting and absorbing sides meet the solution has corner singularities,
     # so convergence is algebraic there (the check warns); the y-exits can only shorten tau
     with pytest.warns(UserWarning, match="not resolved to spectral accuracy"):
-        box = fp.mean_exit_time(model2, fp.Grid([BOX, (-1.5, 1.5)], [32, 20]),
-                                lambda x, y: (x < 0) & (np.abs(y) < 1), discretization="spectral")
+        box = fp.mean_exit_time(
+            model2,
+            fp.Grid([BOX, (-1.5, 1.5)], [32, 20]),
+            lambda x, y: (x < 0) & (np.abs(y) < 1),
+            discretization="spectral",
+        )
     # the edges x = 0 and y = +-1 found by bisection to round-off of the box size
     assert np.allclose(box.info["pieces"][0][0].bounds, ((-2.5, 0.0), (-1.0, 1.0)), rtol=0, atol=1e-15)
     assert 0 < box(-1.0, 0.0) < 0.7 * tau(-1.0, 0.0)
@@ -161,7 +172,7 @@ def test_state_dependent_diffusion_matches_scale_and_speed_formula():
     # tau(x) = int_x^s s'(y) int_a^y m(z) dz dy, s' = exp(-int_a^y b/D), m = 1/(D s')
     # (REFERENCES.md, "Scale and speed"), by nested scipy quad at epsrel 1e-12
     def b(x):
-        return -x**3 + x
+        return -(x**3) + x
 
     def D(x):
         return 0.3 * (1 + 0.5 * np.sin(x))
@@ -186,7 +197,7 @@ def test_domain_boundary_is_found_to_round_off(model):
     # points end there, not at a cell centre or face
     grid = fp.Grid([BOX], [80])
     tau = fp.mean_exit_time(model, grid, lambda x: x < 0.3, discretization="spectral")
-    (bounds,), = [box.bounds for box, _ in tau.info["pieces"]]
+    ((bounds,),) = [box.bounds for box, _ in tau.info["pieces"]]
     assert bounds[0] == -2.5 and abs(bounds[1] - 0.3) < 1e-15
     assert abs(tau(-1.0) / exit_time_reference(-1.0, T, s=0.3) - 1) < 1e-10
 
@@ -268,8 +279,7 @@ def test_bad_domains_are_refused(model):
     with pytest.raises(ValueError, match="rectangle"):
         fp.mean_exit_time(model2, grid2, lambda x, y: x**2 + y**2 < 1, discretization="spectral")
     with pytest.raises(ValueError, match="at most"):
-        fp.mean_exit_time(model2, fp.Grid([(-2, 2), (-2, 2)], [80, 80]), lambda x, y: x < 0,
-                          discretization="spectral")
+        fp.mean_exit_time(model2, fp.Grid([(-2, 2), (-2, 2)], [80, 80]), lambda x, y: x < 0, discretization="spectral")
 
 
 def test_problem_route_and_disconnected_domain(model):

@@ -46,7 +46,7 @@ def averaged(f, grid, nodes=16):
     axes = [(c[:, None] + 0.5 * h * t[None, :]).ravel() for c, h in zip(grid.centers, grid.spacing)]
     values = f(*np.meshgrid(*axes, indexing="ij"))
     for k, n in enumerate(grid.cells):
-        values = values.reshape(values.shape[:k] + (n, nodes) + values.shape[k + 1:])
+        values = values.reshape(values.shape[:k] + (n, nodes) + values.shape[k + 1 :])
         values = np.tensordot(values, w / 2, axes=([k + 1], [0]))
     return values
 
@@ -90,9 +90,10 @@ def test_stationary_cosine_matches_boltzmann_with_exponential_convergence():
 
 
 def test_stationary_two_dimensional_cosine_landscape():
-    U = fp.Landscape(lambda x, y: np.cos(x) + np.cos(y) + 0.5 * np.cos(x - y),
-                     lambda x, y: np.stack(np.broadcast_arrays(-np.sin(x) - 0.5 * np.sin(x - y),
-                                                               -np.sin(y) + 0.5 * np.sin(x - y))))
+    U = fp.Landscape(
+        lambda x, y: np.cos(x) + np.cos(y) + 0.5 * np.cos(x - y),
+        lambda x, y: np.stack(np.broadcast_arrays(-np.sin(x) - 0.5 * np.sin(x - y), -np.sin(y) + 0.5 * np.sin(x - y))),
+    )
     T = 0.5
     grid = fp.Grid([(0.0, TWO_PI)] * 2, [48, 48], periodic=True)
     p = spectral(fp.Langevin(U, temperature=T), grid).stationary()
@@ -108,9 +109,10 @@ def test_non_reversible_stationary_law_and_current_by_gmres():
     # b = -grad U + g R grad U with R the rotation (dU/dy, -dU/dx): div(R grad U e^{-U/T}) = 0, so
     # the law stays e^{-U/T} while the current J = g R grad U p circulates (non-reversible).
     # 64^2 cells resolve 43^2 = 1849 modes: above DENSE_LIMIT, so this is the two-level GMRES path
-    U = fp.Landscape(lambda x, y: np.cos(x) + np.cos(y) + 0.5 * np.cos(x - y),
-                     lambda x, y: np.stack(np.broadcast_arrays(-np.sin(x) - 0.5 * np.sin(x - y),
-                                                               -np.sin(y) + 0.5 * np.sin(x - y))))
+    U = fp.Landscape(
+        lambda x, y: np.cos(x) + np.cos(y) + 0.5 * np.cos(x - y),
+        lambda x, y: np.stack(np.broadcast_arrays(-np.sin(x) - 0.5 * np.sin(x - y), -np.sin(y) + 0.5 * np.sin(x - y))),
+    )
     T, g = 0.5, 2.0
 
     def drift(x, y):
@@ -148,8 +150,16 @@ def test_tilted_periodic_stationary_law_and_current_match_risken():
     grid = circle(64)
     fpe = spectral(model, grid)
     p = fpe.stationary()
-    shape = lambda x: np.exp(-V(x) / T) * si.quad(lambda y: np.exp(V(y) / T), x, x + TWO_PI,  # noqa: E731
-                                                  epsabs=0, epsrel=1e-13)[0]
+    shape = lambda x: (
+        np.exp(-V(x) / T)
+        * si.quad(
+            lambda y: np.exp(V(y) / T),
+            x,
+            x + TWO_PI,  # noqa: E731
+            epsabs=0,
+            epsrel=1e-13,
+        )[0]
+    )
     N = 1.0 / si.quad(shape, 0, TWO_PI, epsabs=0, epsrel=1e-12)[0]
     exact = averaged(np.vectorize(lambda x: N * shape(x)), grid, nodes=8)  # 8 nodes: exact for h = 0.1
     current = fpe.current(p)[0]
@@ -167,8 +177,9 @@ def test_gradient_model_has_zero_stationary_current():
 
 # --- evolution -------------------------------------------------------------------------------------
 def wrapped_gaussian(x, mean, variance, images=8):
-    return sum(np.exp(-(x - mean + TWO_PI * j) ** 2 / (2 * variance)) for j in range(-images, images + 1)) \
-        / np.sqrt(TWO_PI * variance)
+    return sum(np.exp(-((x - mean + TWO_PI * j) ** 2) / (2 * variance)) for j in range(-images, images + 1)) / np.sqrt(
+        TWO_PI * variance
+    )
 
 
 def test_constant_drift_on_the_circle_is_the_wrapped_gaussian():
@@ -204,8 +215,10 @@ def test_three_dimensional_separable_evolution_is_the_product_of_exact_1d_ones()
     # U = (cos x + cos y + cos z) / 2 and a product start: the density stays a product of the 1-D
     # solutions, each given exactly in time by the Galerkin expm (cell averages are products too)
     T, t, kappa = 0.5, 0.5, 0.5
-    U = fp.Landscape(lambda x, y, z: kappa * (np.cos(x) + np.cos(y) + np.cos(z)),
-                     lambda x, y, z: -kappa * np.stack(np.broadcast_arrays(np.sin(x), np.sin(y), np.sin(z))))
+    U = fp.Landscape(
+        lambda x, y, z: kappa * (np.cos(x) + np.cos(y) + np.cos(z)),
+        lambda x, y, z: -kappa * np.stack(np.broadcast_arrays(np.sin(x), np.sin(y), np.sin(z))),
+    )
     grid = fp.Grid([(0.0, TWO_PI)] * 3, [32] * 3, periodic=True)
     means, variance = (2.0, 3.0, 4.0), 1.0
     line = circle(32)
@@ -236,8 +249,7 @@ def test_state_dependent_diffusion_evolution_matches_dense_expm_and_long_times()
     m = np.fft.fftfreq(n, 1.0 / n)
     keep = np.abs(m) <= op.cutoff[0]
     S = np.real(np.fft.ifft(np.fft.fft(np.eye(n), axis=0) * (np.sinc(m / n) * keep)[:, None], axis=0))
-    S_inv = np.real(np.fft.ifft(np.fft.fft(np.eye(n), axis=0)
-                                * np.where(keep, 1 / np.sinc(m / n), 0)[:, None], axis=0))
+    S_inv = np.real(np.fft.ifft(np.fft.fft(np.eye(n), axis=0) * np.where(keep, 1 / np.sinc(m / n), 0)[:, None], axis=0))
     p0 = averaged(lambda x: wrapped_gaussian(x, 3.0, 0.3), grid)
     times = [0.0, 0.5, 2.0]
     sol = fpe.evolve(p0, times, rtol=1e-10)
@@ -255,8 +267,10 @@ def test_fv_and_spectral_agree_within_the_fv_error():
     # both return cell averages; the same fp.gaussian start (cell averages) for both
     model = fp.Langevin(COSINE, temperature=0.5)
     times = [0.0, 1.0]
-    fv = {n: fp.FokkerPlanck(model, circle(n)).evolve(fp.gaussian(circle(n), mean=2.5, std=0.4), times).p[-1]
-          for n in (100, 200)}
+    fv = {
+        n: fp.FokkerPlanck(model, circle(n)).evolve(fp.gaussian(circle(n), mean=2.5, std=0.4), times).p[-1]
+        for n in (100, 200)
+    }
     p_s = spectral(model, circle(100)).evolve(fp.gaussian(circle(100), mean=2.5, std=0.4), times).p[-1]
     fv_error = np.abs(fv[100] - (fv[200][::2] + fv[200][1::2]) / 2).max() * 4 / 3
     # second-order FV: its error on 100 cells is 4/3 of the two-grid difference (Richardson); the
@@ -273,7 +287,7 @@ def test_fractional_modes_decay_as_the_symbol():
     p0 = (1 + 0.5 * np.cos(x) + 0.3 * np.sin(3 * x)) / TWO_PI
     flat = fp.Landscape(lambda x: 0 * x, lambda x: 0 * x, name="flat")
     sol = spectral(fp.LevyLangevin(flat, alpha=alpha, scale=eps), grid).evolve(p0, [0, t])
-    decay = lambda k: np.exp(-(eps * k) ** alpha * t)  # noqa: E731
+    decay = lambda k: np.exp(-((eps * k) ** alpha) * t)  # noqa: E731
     exact = (1 + 0.5 * decay(1) * np.cos(x) + 0.3 * decay(3) * np.sin(3 * x)) / TWO_PI
     assert np.abs(sol.p[-1] - exact).max() < 1e-13  # U = 0: ETDRK4 is exact, only round-off remains
 
@@ -357,8 +371,7 @@ def test_bad_input_is_refused_with_the_argument_named():
         spectral(model, circle(32)).evolve(boltzmann(circle(32).centers[0], 0.5), [0, 1], "trbdf2")
     with pytest.raises(ValueError, match="filter"):
         spectral(model, circle(32), filter=3)
-    degenerate = fp.Diffusion(lambda x, y: np.stack([0 * x, -np.sin(y)]), np.diag([0.0, 0.5]), ndim=2,
-                              noise_axes=[1])
+    degenerate = fp.Diffusion(lambda x, y: np.stack([0 * x, -np.sin(y)]), np.diag([0.0, 0.5]), ndim=2, noise_axes=[1])
     with pytest.raises(ValueError, match="model: the Fourier scheme needs noise on every axis"):
         spectral(degenerate, fp.Grid([(0.0, TWO_PI)] * 2, [16, 16], periodic=True))
 
@@ -372,8 +385,11 @@ def test_a_landscape_not_periodic_on_the_box_is_refused():
 
 def test_a_coarse_grid_warns_with_the_tail_amplitude():
     # T = 0.1: e^{-cos x / 0.1} needs |m| up to ~40 for 1e-10; 24 cells resolve |m| <= 7
-    with pytest.warns(UserWarning, match=r"stationary: the stationary density is under-resolved: .* holds "
-                                         r"[0-9.]+e-0[1-4]"):
+    with pytest.warns(
+        UserWarning,
+        match=r"stationary: the stationary density is under-resolved: .* holds "
+        r"[0-9.]+e-0[1-4]",
+    ):
         spectral(fp.Langevin(COSINE, temperature=0.1), circle(24)).stationary()
 
 

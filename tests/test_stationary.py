@@ -33,8 +33,7 @@ def tilted_well(x, y):
 
 def tilted_well_gradient(x, y):
     t, t2 = np.tanh(x), np.tanh(2 * x)
-    dx = (4 * x * (x**2 - 1) * (1 - 0.6 * t) - 0.6 * (x**2 - 1) ** 2 * (1 - t**2) + 0.1
-          - y**2 * (1 - t2**2))
+    dx = 4 * x * (x**2 - 1) * (1 - 0.6 * t) - 0.6 * (x**2 - 1) ** 2 * (1 - t**2) + 0.1 - y**2 * (1 - t2**2)
     return np.array([dx, 2 * y * (2.5 - 0.5 * t2)])
 
 
@@ -135,11 +134,14 @@ def test_gth_kernels_match_their_twins_and_a_dense_null_vector():
     np.testing.assert_allclose(banded_gth_reference(Q), pi, rtol=1e-13)  # other summation order
 
 
-@pytest.mark.parametrize("cells, batch_size, old_left_share", [
-    ((22, 16), 32, 1.9e-14),
-    ((22, 16), 64, 7.0e-16),
-    ((33, 24), 32, 3.1e-23),
-])
+@pytest.mark.parametrize(
+    "cells, batch_size, old_left_share",
+    [
+        ((22, 16), 32, 1.9e-14),
+        ((22, 16), 64, 7.0e-16),
+        ((33, 24), 32, 3.1e-23),
+    ],
+)
 def test_metastable_nonreversible_law_matches_250_digit_elimination(cells, batch_size, old_left_share):
     # the previous solver put all mass in the right well (left share old_left_share, really > 0.999)
     fpe = sgd_problem(cells, batch_size)
@@ -173,8 +175,9 @@ def test_band_ordering_puts_the_shorter_axis_in_the_band():
     transposed = np.arange(22 * 16).reshape(22, 16).T.ravel()  # the same chain on a 16x22 grid
     Qt = sparse.csr_array(Q)[transposed][:, transposed]
     assert band_ordering(Q)[1] == 17 and band_ordering(Qt)[1] == 17  # 16 cells + the diagonal link
-    np.testing.assert_allclose(stationary_distribution(Qt), stationary_distribution(Q)[transposed],
-                               rtol=1e-12)  # both by GTH: a few eps per step
+    np.testing.assert_allclose(
+        stationary_distribution(Qt), stationary_distribution(Q)[transposed], rtol=1e-12
+    )  # both by GTH: a few eps per step
 
 
 def test_cut_check_catches_a_wrong_share_that_every_cell_accepts():
@@ -220,8 +223,9 @@ def test_matrix_free_law_is_checked(monkeypatch):
     rng = np.random.default_rng(3)
     rates = np.diag(rng.random(n - 1) + 0.5, 1) + np.diag(rng.random(n - 1) + 0.5, -1)
     Q = rates - np.diag(rates.sum(axis=1))
-    operator = fp.operators.MatrixFree(n, lambda f: Q @ f, lambda p: Q.T @ p, np.diag(Q),
-                                       approximate=sparse.csr_array(Q))
+    operator = fp.operators.MatrixFree(
+        n, lambda f: Q @ f, lambda p: Q.T @ p, np.diag(Q), approximate=sparse.csr_array(Q)
+    )
     monkeypatch.setattr(fp.linalg, "DENSE_MAX", 10)  # keep it matrix-free
     w, V = np.linalg.eig(Q.T)
     null = np.real(V[:, np.argmin(np.abs(w))])
@@ -266,8 +270,7 @@ def test_cut_check_sees_a_wrong_share_between_wells_along_either_axis():
         rows += [a, b]
         cols += [b, a]
         rates += [np.exp(-dU / 2), np.exp(dU / 2)]
-    Q = sparse.csr_array((np.concatenate(rates), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=(U.size, U.size))
+    Q = sparse.csr_array((np.concatenate(rates), (np.concatenate(rows), np.concatenate(cols))), shape=(U.size, U.size))
     Q = sparse.csr_array(Q - sparse.diags_array(np.asarray(Q.sum(axis=1)).ravel()))
     Uy = 60 * np.log(10) * (y**2 - 1) ** 2
     resistance = np.exp(Uy[:-1] - Uy.min() + np.diff(Uy) / 2)
@@ -316,6 +319,6 @@ def test_kinetic_law_takes_one_factorization_whatever_the_pin(monkeypatch):
     reference = np.linalg.solve(dense, np.eye(Q.shape[0])[heaviest])
     reference = np.maximum(reference, 0.0) / np.maximum(reference, 0.0).sum()
     pinned = stationary_module._heavy_state(Q)
-    assert reference[pinned] < 1e-5 * reference.max()   # the case this test is about: a light pin
+    assert reference[pinned] < 1e-5 * reference.max()  # the case this test is about: a light pin
     judged = reference >= 1e-5 * reference.max()
     assert np.max(np.abs(pi - reference)[judged] / reference[judged]) <= 1e-9

@@ -21,10 +21,13 @@ def test_threads_and_dask_give_the_same_table(tmp_path):
     with ThreadPoolExecutor(2) as pool:
         threaded = sweep(model_point, executor=pool, progress=False, batch_size=[1, 2, 4, 8], lr=[0.1, 0.2])
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        dask = sweep(model_point, executor=client, progress=False, results=tmp_path / "d",
-                     batch_size=[1, 2, 4, 8], lr=[0.1, 0.2])
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        dask = sweep(
+            model_point, executor=client, progress=False, results=tmp_path / "d", batch_size=[1, 2, 4, 8], lr=[0.1, 0.2]
+        )
     assert serial.rows == threaded.rows == dask.rows
     assert (tmp_path / "d.csv").read_text().count("\n") == 9
     assert list(serial["product"]) == [b * lr for b in (1, 2, 4, 8) for lr in (0.1, 0.2)]
@@ -38,7 +41,7 @@ def test_interrupted_sweep_resumes_without_redoing_points(tmp_path):
         calls.append(batch_size)
         if batch_size == interrupt["at"]:
             raise RuntimeError("interrupted")
-        return {"value": batch_size ** 2}
+        return {"value": batch_size**2}
 
     with pytest.raises(RuntimeError, match="interrupted"):
         sweep(flaky, results=tmp_path / "r.csv", progress=False, batch_size=[1, 2, 4, 8])
@@ -80,12 +83,24 @@ def noisy_point(batch_size, noise):
         (functools.partial(scaled_point, lr=0.1), functools.partial(scaled_point, lr=0.2), None, None),
         (functools.partial(lr_first_point, 0.1), functools.partial(lr_first_point, 0.2), None, None),
         (functools.partial(scaled_point, lr=0.1, scale=2.0), functools.partial(scaled_point, lr=0.1), None, None),
-        (functools.partial(noisy_point, noise=Noise(1.0)), functools.partial(noisy_point, noise=Noise(2.0)), None, None),
+        (
+            functools.partial(noisy_point, noise=Noise(1.0)),
+            functools.partial(noisy_point, noise=Noise(2.0)),
+            None,
+            None,
+        ),
         (model_point, model_point, {"case": "abc"}, {"case": "abd"}),
         (model_point, model_point, None, 1),
     ],
-    ids=["other-function", "partial-keyword", "partial-positional", "extra-keyword", "fingerprint-method",
-         "key", "key-added"],
+    ids=[
+        "other-function",
+        "partial-keyword",
+        "partial-positional",
+        "extra-keyword",
+        "fingerprint-method",
+        "key",
+        "key-added",
+    ],
 )
 def test_results_of_another_computation_are_refused(tmp_path, first, second, first_key, second_key):
     stem = tmp_path / "table"
@@ -119,10 +134,10 @@ def test_key_must_be_json(tmp_path):
 @pytest.mark.parametrize(
     "name, content",
     [
-        ("table.json", "{\"parameters\": [\"batch_size\"], \"rows\": [{\"batch_"),  # cut short
+        ("table.json", '{"parameters": ["batch_size"], "rows": [{"batch_'),  # cut short
         ("table.json", "\x00\xff garbage"),
         ("table.json", "[1, 2, 3]"),
-        ("table.json", "{\"parameters\": [\"batch_size\"], \"rows\": [{\"value\": 1}]}"),
+        ("table.json", '{"parameters": ["batch_size"], "rows": [{"value": 1}]}'),
     ],
     ids=["truncated", "binary", "not-an-object", "row-without-parameter"],
 )
@@ -184,23 +199,22 @@ def gap_point(temperature):
 
 @pytest.mark.filterwarnings("ignore:grid. too coarse")
 def test_refused_points_become_nan_with_a_warning_only_when_asked(tmp_path):
-    with pytest.raises(ValueError, match="below 1e-290"):      # default: the refusal stops the sweep
+    with pytest.raises(ValueError, match="below 1e-290"):  # default: the refusal stops the sweep
         sweep(gap_point, progress=False, temperature=[0.25, 1 / 800])
     with pytest.warns(UserWarning, match=r"sweep: the point \{'temperature': 0.00125\} gave no result"):
-        table = sweep(gap_point, progress=False, on_error="nan", results=tmp_path / "g",
-                      temperature=[0.25, 1 / 800])
+        table = sweep(gap_point, progress=False, on_error="nan", results=tmp_path / "g", temperature=[0.25, 1 / 800])
     assert table["gap"][0] == gap_point(0.25)["gap"] and np.isnan(table["gap"][1])
     assert np.isnan(table["gap"]).sum() == 1
     assert "below 1e-290" in table["error"][1]
     GAP_CALLS.clear()
     with pytest.warns(UserWarning, match="gave no result"):
         sweep(gap_point, progress=False, on_error="nan", results=tmp_path / "g", temperature=[0.25, 1 / 800])
-    assert GAP_CALLS == [1 / 800]               # the failed point is computed again on resume
+    assert GAP_CALLS == [1 / 800]  # the failed point is computed again on resume
 
 
 def test_bugs_propagate_even_with_nan_and_bad_on_error_is_named():
     def broken(batch_size):
-        return {"value": batch_size["oops"]}   # TypeError: a bug, never turned into NaN
+        return {"value": batch_size["oops"]}  # TypeError: a bug, never turned into NaN
 
     with pytest.raises(TypeError):
         sweep(broken, progress=False, on_error="nan", batch_size=[1, 2])
@@ -214,9 +228,9 @@ def test_batch_size_study_passes_on_error_through():
     # that point as NaN and keeps the others, which are the plain batch_size_point values
     from fpsolve.studies import batch_size_study
     from fpsolve.studies.batch_size import batch_size_point
+
     U, grid = fp.landscapes.double_well(), fp.Grid([(-2.0, 2.0)], [120])
     with pytest.warns(UserWarning, match="gave no result"):
-        table = batch_size_study(U, grid, lr=0.1, batch_sizes=[0.5, 8], noises=["isotropic"],
-                                 on_error="nan")
+        table = batch_size_study(U, grid, lr=0.1, batch_sizes=[0.5, 8], noises=["isotropic"], on_error="nan")
     alone = batch_size_point(U, grid, lr=0.1, batch_size=8, noise="isotropic")
     assert np.isnan(table["exit_time_0"][0]) and table["exit_time_0"][1] == alone["exit_time_0"]

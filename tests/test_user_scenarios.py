@@ -65,8 +65,7 @@ def test_non_symmetric_noise_covariance_is_refused():
 
 def test_hessian_callable_may_mix_numbers_and_arrays():
     # [[12 x^2 - 4, 0], [0, 4]] used to crash in np.asarray; compare with the closed form
-    U = fp.Landscape(lambda x, y: (x**2 - 1) ** 2 + 2 * y**2,
-                     hessian=lambda x, y: [[12 * x**2 - 4, 0], [0, 4]])
+    U = fp.Landscape(lambda x, y: (x**2 - 1) ** 2 + 2 * y**2, hessian=lambda x, y: [[12 * x**2 - 4, 0], [0, 4]])
     x, y = np.array([0.0, 1.0, 2.0]), np.array([0.5, 0.0, -1.0])
     h = U.hessian(x, y)
     assert h.shape == (2, 2, 3)

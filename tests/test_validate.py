@@ -106,7 +106,9 @@ def test_bridge_sup_law_for_small_p_is_that_of_brownian_motion():
     # the two laws differ by O(p) in variance, here 1e-3 relative
     p, x = 1e-3, 0.05
     k = np.arange(200)
-    exit_prob = 1 - np.sum(4 / np.pi * (-1.0) ** k / (2 * k + 1) * np.exp(-((2 * k + 1) ** 2) * np.pi**2 * p / (8 * x**2)))
+    exit_prob = 1 - np.sum(
+        4 / np.pi * (-1.0) ** k / (2 * k + 1) * np.exp(-((2 * k + 1) ** 2) * np.pi**2 * p / (8 * x**2))
+    )
     assert st.bridge_sup_sf(x, p) == pytest.approx(exit_prob, rel=0.01)
 
 
@@ -158,7 +160,9 @@ def test_densities_false_alarm_rate_1d_and_null_scales():
 def test_densities_false_alarm_rate_2d():
     rng = np.random.default_rng(2)
     p = _gaussian_density(GRID_2D)
-    rejected = [not validate.densities(rng.normal(size=(1000, 2)), p, grid=GRID_2D, alpha=0.05).passed for _ in range(200)]
+    rejected = [
+        not validate.densities(rng.normal(size=(1000, 2)), p, grid=GRID_2D, alpha=0.05).passed for _ in range(200)
+    ]
     lo, hi = _band(200, 0.05)
     assert lo <= np.mean(rejected) <= hi
 
@@ -180,7 +184,9 @@ def test_densities_sees_mass_moved_between_symmetric_wells():
     # bins could not see this; spatial bins must (z ≈ 0.05·2·√20000 ≈ 14 on the two halves).
     grid = Grid([(-6.0, 6.0)], [300])
     edges = np.linspace(-6, 6, 301)
-    cell = 0.5 * np.diff(stats.norm.cdf(edges, loc=-2, scale=0.5)) + 0.5 * np.diff(stats.norm.cdf(edges, loc=2, scale=0.5))
+    cell = 0.5 * np.diff(stats.norm.cdf(edges, loc=-2, scale=0.5)) + 0.5 * np.diff(
+        stats.norm.cdf(edges, loc=2, scale=0.5)
+    )
     p = cell / (cell.sum() * grid.cell_volume)
     rng = np.random.default_rng(5)
     right = rng.random(20_000) < 0.55
@@ -262,7 +268,9 @@ def test_censored_exit_times_false_alarm_rate():
         censored = tau >= time_limit
         recorded = np.where(censored, time_limit, tau)
         reports.append(validate.exit_times(recorded, law, censored=censored, time_limit=time_limit, alpha=0.05))
-        mean_reports.append(validate.mean_exit_time(recorded, law, censored=censored, time_limit=time_limit, alpha=0.05))
+        mean_reports.append(
+            validate.mean_exit_time(recorded, law, censored=censored, time_limit=time_limit, alpha=0.05)
+        )
     lo, hi = _band(300, 0.05)
     assert 0.2 < np.mean([r.details["n_censored"] for r in reports]) / 400 < 0.4
     assert lo <= np.mean([r.details["ks_p_value"] <= 0.05 for r in reports]) <= hi
@@ -348,8 +356,11 @@ def test_report_repr_dict_and_plots(tmp_path):
         validate.splitting(300, 1000, 0.3),
         validate.densities(rng.normal(size=1000), _gaussian_density(GRID_1D), grid=GRID_1D),
         validate.densities(rng.normal(size=(1000, 2)), _gaussian_density(GRID_2D), grid=GRID_2D),
-        validate.densities(rng.normal(size=(2000, 3)), _gaussian_density(Grid([(-5, 5)] * 3, [12] * 3)),
-                           grid=Grid([(-5, 5)] * 3, [12] * 3)),
+        validate.densities(
+            rng.normal(size=(2000, 3)),
+            _gaussian_density(Grid([(-5, 5)] * 3, [12] * 3)),
+            grid=Grid([(-5, 5)] * 3, [12] * 3),
+        ),
     ]
     for report in reports:
         assert repr(report).startswith(("PASS: ", "REJECT: "))
@@ -371,7 +382,10 @@ def test_report_repr_dict_and_plots(tmp_path):
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: validate.densities(np.zeros((100, 2)), np.ones(200) / 12, grid=GRID_1D), "samples: expected an array of shape"),
+        (
+            lambda: validate.densities(np.zeros((100, 2)), np.ones(200) / 12, grid=GRID_1D),
+            "samples: expected an array of shape",
+        ),
         (lambda: validate.densities([0.0, np.nan] * 10, np.ones(200) / 12, grid=GRID_1D), "samples: .*NaN"),
         (lambda: validate.densities(np.zeros(0), np.ones(200) / 12, grid=GRID_1D), "samples: .*empty"),
         (lambda: validate.densities(np.zeros(100), np.ones(100), grid=GRID_1D), "reference: expected a density array"),
@@ -383,8 +397,14 @@ def test_report_repr_dict_and_plots(tmp_path):
         (lambda: validate.mean_exit_time([], 1.0), "exit_times: .*empty"),
         (lambda: validate.mean_exit_time([1.0, 2.0], 1.0, censored=[True]), "censored: expected one flag"),
         (lambda: validate.mean_exit_time([1.0, 2.0], 1.0, alpha=0.0), "alpha: "),
-        (lambda: validate.exit_times([1.0, 5.0], ExponentialLaw(1.0), censored=[False, False], time_limit=2.0), "exceed time_limit"),
-        (lambda: validate.exit_times([1.0, 1.5], ExponentialLaw(1.0), censored=[False, True], time_limit=2.0), "type-I"),
+        (
+            lambda: validate.exit_times([1.0, 5.0], ExponentialLaw(1.0), censored=[False, False], time_limit=2.0),
+            "exceed time_limit",
+        ),
+        (
+            lambda: validate.exit_times([1.0, 1.5], ExponentialLaw(1.0), censored=[False, True], time_limit=2.0),
+            "type-I",
+        ),
         (lambda: validate.splitting(11, 10, 0.5), "hits_b: "),
         (lambda: validate.splitting(1, 10, 1.5), "reference_probability: "),
         (lambda: validate.splitting(1.5, 10, 0.5), "hits_b: "),
@@ -399,8 +419,13 @@ def test_bad_input_raises_a_named_value_error(call, match):
 # samples file
 # --------------------------------------------------------------------------------------------
 
-METADATA = {"simulator": "exact numpy sampler", "model": "exponential exit times, mean 3", "seed": 7,
-            "dt": None, "case": "test_case"}
+METADATA = {
+    "simulator": "exact numpy sampler",
+    "model": "exponential exit times, mean 3",
+    "seed": 7,
+    "dt": None,
+    "case": "test_case",
+}
 
 
 def test_samples_file_round_trip(tmp_path):
@@ -410,8 +435,16 @@ def test_samples_file_round_trip(tmp_path):
     recorded = np.where(censored, 5.0, tau)
     locations = np.where(censored[:, None], np.nan, rng.normal(size=(100, 2)))
     path = tmp_path / "run" / "samples.npz"
-    validate.save_samples(path, samples=rng.normal(size=(3, 50, 2)), times=[0.0, 1.0, 2.0], exit_times=recorded,
-                          censored=censored, time_limit=5.0, exit_locations=locations, metadata=METADATA)
+    validate.save_samples(
+        path,
+        samples=rng.normal(size=(3, 50, 2)),
+        times=[0.0, 1.0, 2.0],
+        exit_times=recorded,
+        censored=censored,
+        time_limit=5.0,
+        exit_locations=locations,
+        metadata=METADATA,
+    )
     loaded = validate.load_samples(path)
     assert loaded.samples.shape == (3, 50, 2)
     np.testing.assert_array_equal(loaded.exit_times, recorded)
@@ -419,7 +452,9 @@ def test_samples_file_round_trip(tmp_path):
     assert loaded.time_limit == 5.0 and loaded.metadata == METADATA
     assert [p.name for p in path.parent.iterdir()] == ["samples.npz"]  # no temp file left behind
     # the loaded arrays feed the checks directly
-    report = validate.exit_times(loaded.exit_times, ExponentialLaw(3.0), censored=loaded.censored, time_limit=loaded.time_limit)
+    report = validate.exit_times(
+        loaded.exit_times, ExponentialLaw(3.0), censored=loaded.censored, time_limit=loaded.time_limit
+    )
     assert report.details["n_censored"] == int(censored.sum())
 
 
@@ -442,7 +477,9 @@ def test_samples_file_rejects_bad_arrays(tmp_path, kwargs, match):
 
 def test_samples_file_requires_metadata_keys(tmp_path):
     with pytest.raises(ValueError, match="metadata: missing required key.*dt"):
-        validate.save_samples(tmp_path / "s.npz", samples=np.zeros(3), metadata={k: v for k, v in METADATA.items() if k != "dt"})
+        validate.save_samples(
+            tmp_path / "s.npz", samples=np.zeros(3), metadata={k: v for k, v in METADATA.items() if k != "dt"}
+        )
     # a file written by hand with bad content is caught on load, naming the entry
     np.savez(tmp_path / "bad.npz", samples=np.array([1.0, np.nan]), metadata=np.array(json.dumps(METADATA)))
     with pytest.raises(ValueError, match="samples: "):

@@ -31,8 +31,14 @@ N = 2000
 
 
 def _metadata(case, **extra):
-    return {"simulator": "inverse-CDF sampler of the PDE law", "model": "exact", "seed": 0, "dt": None,
-            "case": case, **extra}
+    return {
+        "simulator": "inverse-CDF sampler of the PDE law",
+        "model": "exact",
+        "seed": 0,
+        "dt": None,
+        "case": case,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +48,13 @@ def exit_law():
     spec = case.table("exit")
     grid = build_grid(case)
     model = build_model(case, build_landscape(case))
-    return exit_time_distribution(model, grid, domain_predicate(case, spec["domain"], grid.ndim),
-                                  tuple(spec["start"]), boundary=case.tables["boundary"]["kind"])
+    return exit_time_distribution(
+        model,
+        grid,
+        domain_predicate(case, spec["domain"], grid.ndim),
+        tuple(spec["start"]),
+        boundary=case.tables["boundary"]["kind"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +90,13 @@ def test_exact_censored_exit_times_pass_and_write_report(tmp_path, capsys, exact
     censored = exact_exit_times >= limit
     assert 0.2 < censored.mean() < 0.4  # S(40) ~ 0.3 for this law: censoring is really exercised
     path = tmp_path / "censored.npz"
-    save_samples(path, exit_times=np.minimum(exact_exit_times, limit), censored=censored, time_limit=limit,
-                 metadata=_metadata("exit_time_1d"))
+    save_samples(
+        path,
+        exit_times=np.minimum(exact_exit_times, limit),
+        censored=censored,
+        time_limit=limit,
+        metadata=_metadata("exit_time_1d"),
+    )
     out_dir = tmp_path / "report"
     code, out, _ = _validate(capsys, "exit_time_1d", "--samples", path, "--out", out_dir)
     assert code == 0, out
@@ -144,7 +160,7 @@ def _sample_cells(grid, p, n, rng):
     """Exact samples of the piecewise-constant density p: a cell by its mass, then uniform inside."""
     mass = p * grid.cell_volume
     cells = rng.choice(p.size, size=n, p=mass / mass.sum())
-    (lo, hi), = grid.bounds
+    ((lo, hi),) = grid.bounds
     width = (hi - lo) / p.size
     return lo + (cells + rng.uniform(size=n)) * width
 
@@ -155,8 +171,9 @@ def test_exact_density_samples_pass_and_wrong_time_is_rejected(tmp_path, capsys)
     grid, p = _pde_density(case_path, 0.3)
     rng = np.random.default_rng(11)
     good = tmp_path / "good.npz"
-    save_samples(good, samples=_sample_cells(grid, p, N, rng)[None, :], times=[0.3],
-                 metadata=_metadata("small_density"))
+    save_samples(
+        good, samples=_sample_cells(grid, p, N, rng)[None, :], times=[0.3], metadata=_metadata("small_density")
+    )
     code, out, _ = _validate(capsys, case_path, "--samples", good)
     assert code == 0, out  # exact samples: false alarm with probability <= alpha (seeded)
 

@@ -24,8 +24,7 @@ LANDING_GRID = fp.Grid([(-5.0, 5.0)], [200])
 def exits():
     """6000 exits of L^1.2 (U = 0) from (-1, 1), started at 0.3125."""
     model = fp.LevyLangevin(fp.landscapes.quadratic([[0.0]]), ALPHA, 1.0)
-    return mc.simulator(model, dt=DT, seed=23).exit_times([START], 6000, domain=mc.Box([(-RADIUS, RADIUS)]),
-                                                          t_max=50.0)
+    return mc.simulator(model, dt=DT, seed=23).exit_times([START], 6000, domain=mc.Box([(-RADIUS, RADIUS)]), t_max=50.0)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -38,8 +37,11 @@ def test_exit_position_law_is_a_probability_law():
     assert left + right == pytest.approx(1.0, abs=1e-7)  # quad's accuracy on the edge singularity
     assert law.cdf(-1.0)[0] == pytest.approx(left, abs=1e-7)
     for y in (-3.0, 1.5, 4.0):  # the cdf's quadrature against a plain one of the density
-        plain = left + integrate.quad(law.pdf, 1.0, y, limit=200)[0] if y > 1 else \
-            integrate.quad(law.pdf, -np.inf, y, limit=200)[0]
+        plain = (
+            left + integrate.quad(law.pdf, 1.0, y, limit=200)[0]
+            if y > 1
+            else integrate.quad(law.pdf, -np.inf, y, limit=200)[0]
+        )
         assert law.cdf(y)[0] == pytest.approx(plain, abs=1e-7)
     # a start right of the centre lands right more often
     assert right > 0.5
@@ -49,8 +51,9 @@ def test_stable_density_special_cases():
     grid = fp.Grid([(-3.0, 3.0)], [60])
     edges = np.linspace(-3, 3, 61)
     gauss = validate.stable_density(grid, 2.0, 0.7)  # N(0, 2 s^2)
-    np.testing.assert_allclose(gauss * grid.cell_volume, np.diff(stats.norm.cdf(edges, scale=0.7 * math.sqrt(2))),
-                               atol=1e-7)  # scipy's levy_stable integrates numerically: ~1e-8 here
+    np.testing.assert_allclose(
+        gauss * grid.cell_volume, np.diff(stats.norm.cdf(edges, scale=0.7 * math.sqrt(2))), atol=1e-7
+    )  # scipy's levy_stable integrates numerically: ~1e-8 here
     cauchy = validate.stable_density(grid, 1.0, 0.7)
     np.testing.assert_allclose(cauchy * grid.cell_volume, np.diff(stats.cauchy.cdf(edges, scale=0.7)), atol=1e-7)
 
@@ -79,6 +82,7 @@ def test_exit_positions_follow_blumenthal_getoor_ray(exits):
     # and the law for a start on the other side of the centre
     assert not validate.exit_locations(exits, validate.ExitPositionLaw(ALPHA, RADIUS, -START), grid=LANDING_GRID).passed
     import matplotlib
+
     matplotlib.use("Agg")
     assert report.plot() is not None
 
@@ -92,10 +96,20 @@ def test_exit_positions_against_a_pde_style_exit_law(exits, tmp_path):
     pde_like = types.SimpleNamespace(cells=cells, grid=LANDING_GRID)
     # through the samples file, as `fpsolve validate` reads it
     path = tmp_path / "levy_exits.npz"
-    validate.save_samples(path, exit_times=exits.times, censored=exits.censored, time_limit=exits.t_max,
-                          exit_locations=exits.locations,
-                          metadata={"simulator": "fpsolve.montecarlo", "model": "LevyLangevin alpha=1.2",
-                                    "seed": 23, "dt": DT, "case": "getoor"})
+    validate.save_samples(
+        path,
+        exit_times=exits.times,
+        censored=exits.censored,
+        time_limit=exits.t_max,
+        exit_locations=exits.locations,
+        metadata={
+            "simulator": "fpsolve.montecarlo",
+            "model": "LevyLangevin alpha=1.2",
+            "seed": 23,
+            "dt": DT,
+            "case": "getoor",
+        },
+    )
     data = validate.load_samples(path)
     report = validate.exit_locations(data, pde_like)
     assert report.passed, report

@@ -110,9 +110,18 @@ def test_phase_space_input_is_checked():
 def test_phase_space_samples_travel_through_the_samples_file(tmp_path):
     x = maxwell_boltzmann_samples(double_well, 0.4, 5_000, seed=5)
     path = tmp_path / "phase.npz"
-    fp.validate.save_samples(path, samples=x[None], times=[2.0], metadata={
-        "simulator": "fpsolve BAOAB", "model": "UnderdampedLangevin(double_well, 1, 0.4)", "seed": 5,
-        "dt": 0.01, "case": "kinetic"})
+    fp.validate.save_samples(
+        path,
+        samples=x[None],
+        times=[2.0],
+        metadata={
+            "simulator": "fpsolve BAOAB",
+            "model": "UnderdampedLangevin(double_well, 1, 0.4)",
+            "seed": 5,
+            "dt": 0.01,
+            "case": "kinetic",
+        },
+    )
     data = fp.validate.load_samples(path)
     assert data.samples.shape == (1, 5_000, 2)
     report = fp.validate.phase_space(data.samples[0], maxwell_boltzmann_cells(GRID, double_well, 0.4), GRID)
@@ -121,6 +130,7 @@ def test_phase_space_samples_travel_through_the_samples_file(tmp_path):
 
 def test_phase_space_report_plots(tmp_path):
     import matplotlib
+
     matplotlib.use("Agg")
     x = maxwell_boltzmann_samples(double_well, 0.4, 2_000, seed=6)
     report = fp.validate.phase_space(x, maxwell_boltzmann_cells(GRID, double_well, 0.4), GRID)
@@ -136,8 +146,15 @@ def exponential_exits(mean, n, seed, t_max=None):
     censored = np.zeros(n, dtype=bool) if t_max is None else t >= t_max
     if t_max is not None:
         t = np.minimum(t, t_max)
-    return ExitTimes(times=t, censored=censored, locations=np.zeros((n, 2)), n_paths=n, dt=0.01, seed=seed,
-                     t_max=np.inf if t_max is None else t_max)
+    return ExitTimes(
+        times=t,
+        censored=censored,
+        locations=np.zeros((n, 2)),
+        n_paths=n,
+        dt=0.01,
+        seed=seed,
+        t_max=np.inf if t_max is None else t_max,
+    )
 
 
 def test_mean_exit_time_reads_a_phase_space_field_at_the_start():

@@ -15,8 +15,12 @@ D = np.array([[0.5, 0.15], [0.15, 0.3]])
 
 
 def correlated_ou():
-    return fp.Diffusion(lambda x, y: (-(A[0, 0] * x + A[0, 1] * y), -(A[1, 0] * x + A[1, 1] * y)), D, ndim=2,
-                        potential=lambda x, y: 0.5 * (A[0, 0] * x * x + 2 * A[0, 1] * x * y + A[1, 1] * y * y))
+    return fp.Diffusion(
+        lambda x, y: (-(A[0, 0] * x + A[0, 1] * y), -(A[1, 0] * x + A[1, 1] * y)),
+        D,
+        ndim=2,
+        potential=lambda x, y: 0.5 * (A[0, 0] * x * x + 2 * A[0, 1] * x * y + A[1, 1] * y * y),
+    )
 
 
 GRID = fp.Grid([(-4.0, 4.0), (-2.5, 2.5)], [32, 32])

@@ -39,7 +39,9 @@ def time_():
     p0 = fp.gaussian(grid, mean=-1.0, std=0.2)
     ref = fpe.evolve(p0, [0.0, 1.0], method="exponential").p[-1]
     dts = np.array([0.08, 0.04, 0.02, 0.01, 0.005])
-    errors = [np.abs(fpe.evolve(p0, [0.0, 1.0], method="trbdf2", dt=dt).p[-1] - ref).sum() * grid.cell_volume for dt in dts]
+    errors = [
+        np.abs(fpe.evolve(p0, [0.0, 1.0], method="trbdf2", dt=dt).p[-1] - ref).sum() * grid.cell_volume for dt in dts
+    ]
     return dts, np.array(errors)
 
 

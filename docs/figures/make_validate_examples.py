@@ -48,7 +48,7 @@ ALPHA = 0.01
 # 1 and 2: exit times, Euler-Maruyama with and without the Brownian bridge
 # ------------------------------------------------------------------------------------------------
 N_PATHS = 10_000
-T_MAX = 400.0          # S(400) ~ 1e-5: about 0.1 censored paths expected out of 10^4
+T_MAX = 400.0  # S(400) ~ 1e-5: about 0.1 censored paths expected out of 10^4
 STEPS = (1e-2, 1e-3)
 
 
@@ -58,8 +58,9 @@ def exit_time_examples(folder: Path):
     model = build_model(case, build_landscape(case))
     grid = build_grid(case)
     boundary = case.tables.get("boundary", {}).get("kind", "reflecting")
-    law = exit_time_distribution(model, grid, domain_predicate(case, spec["domain"], grid.ndim),
-                                 tuple(spec["start"]), boundary=boundary)
+    law = exit_time_distribution(
+        model, grid, domain_predicate(case, spec["domain"], grid.ndim), tuple(spec["start"]), boundary=boundary
+    )
     print(f"PDE ({grid.shape[0]} cells): {law}")
     print("  exact mean exit time from x = -1 (double integral, cases/exit_time_1d.toml): 33.9457442877")
 
@@ -76,19 +77,28 @@ def exit_time_examples(folder: Path):
             name = f"em_dt{dt:g}_{'bridge' if bridge else 'endpoint'}"
             path = folder / f"{name}.npz"
             validate.save_samples(
-                path, exit_times=ex.times, censored=ex.censored, time_limit=ex.t_max,
+                path,
+                exit_times=ex.times,
+                censored=ex.censored,
+                time_limit=ex.t_max,
                 metadata={
                     "simulator": f"fpsolve.montecarlo Euler-Maruyama, {'Brownian-bridge' if bridge else 'end-point'} exit test",
-                    "model": "Langevin, U = (x^2 - 1)^2, T = 0.25", "seed": 2024, "dt": dt,
-                    "case": "exit_time_1d", "n_paths": N_PATHS,
-                })
+                    "model": "Langevin, U = (x^2 - 1)^2, T = 0.25",
+                    "seed": 2024,
+                    "dt": dt,
+                    "case": "exit_time_1d",
+                    "n_paths": N_PATHS,
+                },
+            )
             code = fpsolve_cli(["validate", "exit_time_1d", "--samples", str(path)])
             report = validate.exit_times(ex.times, law, censored=ex.censored, time_limit=ex.t_max, alpha=ALPHA)
             rel = ex.times.mean() / law.mean - 1
-            print(f"  {name}: {seconds:.1f} s, {int(ex.censored.sum())} censored, mean {ex.times.mean():.3f} "
-                  f"({100 * rel:+.2f} % vs PDE; +1.3 sqrt(dt) = {130 * math.sqrt(dt):+.1f} %, "
-                  f"-1.75 dt = {-175 * dt:+.2f} %), KS D = {report.details.get('ks_statistic', float('nan')):.4f}, "
-                  f"p = {report.p_value:.3g}, exit code {code}")
+            print(
+                f"  {name}: {seconds:.1f} s, {int(ex.censored.sum())} censored, mean {ex.times.mean():.3f} "
+                f"({100 * rel:+.2f} % vs PDE; +1.3 sqrt(dt) = {130 * math.sqrt(dt):+.1f} %, "
+                f"-1.75 dt = {-175 * dt:+.2f} %), KS D = {report.details.get('ks_statistic', float('nan')):.4f}, "
+                f"p = {report.p_value:.3g}, exit code {code}"
+            )
             runs[(dt, bridge)] = (ex, report, code)
     _plot_exit_times(law, runs)
     return law, runs
@@ -109,16 +119,28 @@ def _plot_exit_times(law, runs):
     # The band of the KS test inside the verdict: level alpha/2 (Bonferroni with the mean test);
     # censored runs use the KS test restricted to [0, T] (critical value at F(T)), the others the
     # exact uncensored one. With < 1 censored path expected the four bands agree to ~1e-6.
-    band = max(ks_critical_value(report.details["n"], ALPHA / 2, report.details["cdf_at_time_limit"])
-               for _, report, _ in runs.values())
+    band = max(
+        ks_critical_value(report.details["n"], ALPHA / 2, report.details["cdf_at_time_limit"])
+        for _, report, _ in runs.values()
+    )
     print(f"  KS acceptance band: +-{band:.4f} (level alpha/2 = {ALPHA / 2:g}, n = {N_PATHS})")
-    right.axhspan(-band, band, color="0.85",
-                  label=f"KS acceptance band ±{band:.4f} (level α/2 = {ALPHA / 2:g}, Bonferroni)")
+    right.axhspan(
+        -band, band, color="0.85", label=f"KS acceptance band ±{band:.4f} (level α/2 = {ALPHA / 2:g}, Bonferroni)"
+    )
     right.axhline(0, color="k", lw=0.5)
-    left.set(xlim=(0, 150), ylim=(1e-2, 1.1), xlabel="t", ylabel="P(τ > t)",
-             title="exit from the left well, U = (x²−1)², T = 0.25, from x = −1 (exit_time_1d)")
-    right.set(xlim=(0, 150), xlabel="t", ylabel="F_n(t) − F_PDE(t)",
-              title=f"empirical minus PDE law, n = {N_PATHS} paths each")
+    left.set(
+        xlim=(0, 150),
+        ylim=(1e-2, 1.1),
+        xlabel="t",
+        ylabel="P(τ > t)",
+        title="exit from the left well, U = (x²−1)², T = 0.25, from x = −1 (exit_time_1d)",
+    )
+    right.set(
+        xlim=(0, 150),
+        xlabel="t",
+        ylabel="F_n(t) − F_PDE(t)",
+        title=f"empirical minus PDE law, n = {N_PATHS} paths each",
+    )
     left.legend(fontsize=7)
     right.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
@@ -129,13 +151,13 @@ def _plot_exit_times(law, runs):
 # ------------------------------------------------------------------------------------------------
 # 3: discrete SGD against the SDE and the modified-loss SDE
 # ------------------------------------------------------------------------------------------------
-CURVATURE = 1.0        # U = CURVATURE x^2 / 2
-LEARNING_RATES = (0.05, 0.2)   # lr * curvature: a moderate and a large step for this well
-TEMPERATURE = 0.01     # T = D = lr sigma^2 / (2 B) with B = 1: sigma^2 = 2 T / lr
+CURVATURE = 1.0  # U = CURVATURE x^2 / 2
+LEARNING_RATES = (0.05, 0.2)  # lr * curvature: a moderate and a large step for this well
+TEMPERATURE = 0.01  # T = D = lr sigma^2 / (2 B) with B = 1: sigma^2 = 2 T / lr
 X0, STD0 = 3.0, 0.02
-T_TRANSIENT = 1.0      # 20 or 5 iterations
+T_TRANSIENT = 1.0  # 20 or 5 iterations
 N_TRANSIENT = 5_000
-T_STATIONARY = 40.0    # (1 - lr)^(2 k) <= e^(-80): the start is forgotten
+T_STATIONARY = 40.0  # (1 - lr)^(2 k) <= e^(-80): the start is forgotten
 N_STATIONARY = 20_000
 
 
@@ -167,21 +189,25 @@ def gaussian_moments(kind, lr, k):
 
 
 def sgd_examples():
-    U = fp.Landscape(lambda x: 0.5 * CURVATURE * x**2, lambda x: (CURVATURE * x,),
-                     lambda x: [[CURVATURE + 0 * x]], name="quadratic")
+    U = fp.Landscape(
+        lambda x: 0.5 * CURVATURE * x**2, lambda x: (CURVATURE * x,), lambda x: [[CURVATURE + 0 * x]], name="quadratic"
+    )
     grid = fp.Grid([(-1.0, 4.0)], [3000])
     p0 = fp.gaussian(grid, mean=(X0,), std=STD0)
     x = grid.centers[0]
     samples, densities, reports = {}, {}, {}
-    print(f"\nSGD on U = x^2/2 with Gaussian gradient noise, T = lr sigma^2 / 2 = {TEMPERATURE}, "
-          f"start N({X0}, {STD0}^2); PDE on {grid.shape[0]} cells")
+    print(
+        f"\nSGD on U = x^2/2 with Gaussian gradient noise, T = lr sigma^2 / 2 = {TEMPERATURE}, "
+        f"start N({X0}, {STD0}^2); PDE on {grid.shape[0]} cells"
+    )
     for lr in LEARNING_RATES:
         steps = {"transient": round(T_TRANSIENT / lr), "stationary": round(T_STATIONARY / lr)}
         samples[(lr, "transient")] = sgd_loop(lr, N_TRANSIENT, steps["transient"], seed=7)
         samples[(lr, "stationary")] = sgd_loop(lr, N_STATIONARY, steps["stationary"], seed=8)
         for modified in (False, True):
-            model = fp.SGD(U, lr=lr, batch_size=1, noise="isotropic", noise_scale=2 * TEMPERATURE / lr,
-                           modified_loss=modified)
+            model = fp.SGD(
+                U, lr=lr, batch_size=1, noise="isotropic", noise_scale=2 * TEMPERATURE / lr, modified_loss=modified
+            )
             fpe = fp.FokkerPlanck(model, grid)
             name = "modified" if modified else "sde"
             # trbdf2 (or "exponential"), not "cram": the rational CRAM approximation loses
@@ -190,11 +216,14 @@ def sgd_examples():
             densities[(lr, "stationary", name)] = fpe.stationary()
             for when in ("transient", "stationary"):
                 reports[(lr, when, name)] = validate.densities(
-                    samples[(lr, when)], densities[(lr, when, name)], grid=grid, alpha=ALPHA)
+                    samples[(lr, when)], densities[(lr, when, name)], grid=grid, alpha=ALPHA
+                )
         for when in ("transient", "stationary"):
             xs, k = samples[(lr, when)], steps[when]
-            print(f"  lr = {lr}, {when} (k = {k}, t = {lr * k:g}), n = {xs.size}: "
-                  f"Monte Carlo mean {xs.mean():.4f}, var {xs.var(ddof=1):.5f}")
+            print(
+                f"  lr = {lr}, {when} (k = {k}, t = {lr * k:g}), n = {xs.size}: "
+                f"Monte Carlo mean {xs.mean():.4f}, var {xs.var(ddof=1):.5f}"
+            )
             for kind in ("sgd", "sde", "modified"):
                 m, v = gaussian_moments(kind, lr, k)
                 line = f"    closed form {kind:8s}: mean {m:.4f}, var {v:.5f}"
@@ -203,9 +232,11 @@ def sgd_examples():
                     pm = (pde * x).sum() * grid.cell_volume
                     pv = (pde * (x - pm) ** 2).sum() * grid.cell_volume
                     r = reports[(lr, when, kind)]
-                    line += (f" | PDE mean {pm:.4f}, var {pv:.5f} | chi2 = {r.statistic:.1f} on "
-                             f"{r.details['df']} df, p = {r.p_value:.3g}, TV = {r.details['total_variation']:.4f} "
-                             f"(null mean {r.details['total_variation_null_mean']:.4f}) -> {r.verdict.upper()}")
+                    line += (
+                        f" | PDE mean {pm:.4f}, var {pv:.5f} | chi2 = {r.statistic:.1f} on "
+                        f"{r.details['df']} df, p = {r.p_value:.3g}, TV = {r.details['total_variation']:.4f} "
+                        f"(null mean {r.details['total_variation_null_mean']:.4f}) -> {r.verdict.upper()}"
+                    )
                 print(line)
     _plot_sgd(grid, samples, densities, reports)
     return reports
@@ -216,8 +247,14 @@ def _plot_sgd(grid, samples, densities, reports):
     fig, axes = plt.subplots(len(LEARNING_RATES), 2, figsize=(11, 3.6 * len(LEARNING_RATES)))
     for row, lr in zip(axes, LEARNING_RATES):
         for ax, when, window in zip(row, ("transient", "stationary"), ((0.6, 1.5), (-0.45, 0.45))):
-            ax.hist(samples[(lr, when)], bins=60, range=window, density=True, color="0.75",
-                    label=f"discrete SGD, n = {samples[(lr, when)].size}")
+            ax.hist(
+                samples[(lr, when)],
+                bins=60,
+                range=window,
+                density=True,
+                color="0.75",
+                label=f"discrete SGD, n = {samples[(lr, when)].size}",
+            )
             for name, color, label in (("sde", "C3", "SDE"), ("modified", "C0", "SDE, modified loss")):
                 r = reports[(lr, when, name)]
                 ax.plot(x, densities[(lr, when, name)], color=color, label=f"{label}: p = {r.p_value:.2g}")

@@ -23,8 +23,17 @@ from ..generator import Generator
 from ..grid import Grid
 from ..problem import FokkerPlanck
 
-__all__ = ["Target", "resolve", "killed_generator", "backward_solve", "start_position",
-           "learning_rate", "no_exit_error", "RESOLUTION_REFUSE", "RESOLUTION_WARN"]
+__all__ = [
+    "Target",
+    "resolve",
+    "killed_generator",
+    "backward_solve",
+    "start_position",
+    "learning_rate",
+    "no_exit_error",
+    "RESOLUTION_REFUSE",
+    "RESOLUTION_WARN",
+]
 
 #: Refuse backward solutions whose condition estimate eps * max|Q_ii| * max|x| exceeds this, and
 #: warn above RESOLUTION_WARN. Measured on the 1-D and 2-D double well against the exact discrete
@@ -61,15 +70,19 @@ def resolve(problem, grid=None, *, boundary="reflecting", discretization=None) -
         if grid is not None:
             raise ValueError(
                 "grid: the problem already has its grid; pass the domain by keyword, e.g. "
-                "mean_exit_time(fpe, domain=lambda x: x < 0)")
+                "mean_exit_time(fpe, domain=lambda x: x < 0)"
+            )
         if _given(boundary) or discretization is not None:
             raise ValueError(
                 "boundary, discretization: the problem already fixes them; give them to "
-                "FokkerPlanck(model, grid, boundary=..., discretization=...) instead")
+                "FokkerPlanck(model, grid, boundary=..., discretization=...) instead"
+            )
     if isinstance(problem, FokkerPlanck):
         if not getattr(problem.model, "autonomous", True):
-            raise ValueError("problem: the model has an lr or batch_size schedule; backward analyses "
-                             "need time-independent coefficients")
+            raise ValueError(
+                "problem: the model has an lr or batch_size schedule; backward analyses "
+                "need time-independent coefficients"
+            )
         problem = _killed_at_the_box(problem)
         return Target(problem.generator, problem.grid, problem.model)
     if isinstance(problem, Generator):
@@ -80,8 +93,8 @@ def resolve(problem, grid=None, *, boundary="reflecting", discretization=None) -
         raise TypeError(f"grid: a model needs a grid (fpsolve.Grid), got {type(grid).__name__}")
     if not getattr(problem, "autonomous", True):
         raise ValueError(
-            "model: exit times need time-independent coefficients; the model has an lr or "
-            "batch_size schedule")
+            "model: exit times need time-independent coefficients; the model has an lr or batch_size schedule"
+        )
     if getattr(problem, "jumps", None) is not None:
         # a jump out of the box is an exit (DESIGN.md section 1)
         boundary = _exit_boundary(problem, grid, normalize_boundary(grid, boundary))
@@ -100,7 +113,8 @@ def _exit_boundary(model, grid: Grid, boundary: tuple) -> tuple:
     if any(grid.periodic[k] for k in axes):
         raise ValueError(
             "grid: exit problems of models with jumps need the box's whole exterior absorbing, and "
-            "a periodic axis has no exterior (jumps wrap around); use a non-periodic grid")
+            "a periodic axis has no exterior (jumps wrap around); use a non-periodic grid"
+        )
     return tuple(("absorbing", "absorbing") if k in axes else pair for k, pair in enumerate(boundary))
 
 
@@ -113,8 +127,13 @@ def _killed_at_the_box(problem: FokkerPlanck) -> FokkerPlanck:
     boundary = _exit_boundary(problem.model, problem.grid, problem.boundary)
     if boundary == problem.boundary:
         return problem
-    return FokkerPlanck(problem.model, problem.grid, boundary=boundary, absorbing=problem.absorbing,
-                        discretization=problem.discretization)
+    return FokkerPlanck(
+        problem.model,
+        problem.grid,
+        boundary=boundary,
+        absorbing=problem.absorbing,
+        discretization=problem.discretization,
+    )
 
 
 def killed_generator(target: Target, domain, name: str = "domain") -> tuple:
@@ -151,7 +170,8 @@ def no_exit_error(name: str = "domain") -> ValueError:
         "absorbing: nothing would ever exit (the exit time is infinite). Give the domain it lives "
         f"in, e.g. {name}=lambda x: x < 0 (lambda x, y: ... in 2-D), or absorbing box faces "
         "(boundary='absorbing' with a model and a grid, FokkerPlanck(..., boundary='absorbing') "
-        "for a problem)")
+        "for a problem)"
+    )
 
 
 def require_absorption(gen: Generator) -> None:
@@ -203,7 +223,8 @@ def backward_solve(gen: Generator, rhs, what: str = "exit time", transpose: bool
             f"the right sign {max((sign * x).max(initial=0.0), 0.0):.3g}, of the wrong sign {scale:.3g}): the "
             "grid is far too coarse for this second-order scheme (refine it), or the operator "
             "restricted to the domain is (nearly) singular (check that the domain's exterior or an "
-            "absorbing face is reachable from the start)")
+            "absorbing face is reachable from the start)"
+        )
     if np.all(np.isfinite(x)) and wrong_sign and not gen.markov and estimate <= RESOLUTION_REFUSE:
         # a scheme that is not an M-matrix (second-order kinetic transport) has no sign guarantee:
         # an undershoot here is its discretization error on an under-resolved grid, not round-off
@@ -211,7 +232,8 @@ def backward_solve(gen: Generator, rhs, what: str = "exit time", transpose: bool
             f"grid: the {what} has values of the wrong sign (down to {-(sign * x).min():.3g} against "
             f"{scale:.3g}) from this second-order, not positivity-preserving scheme: the grid is too "
             "coarse for the solution's boundary layers; refine it (about 2x per axis), or put the "
-            "domain boundary on cell faces")
+            "domain boundary on cell faces"
+        )
     if not np.all(np.isfinite(x)) or wrong_sign or estimate > RESOLUTION_REFUSE:
         raise ValueError(
             f"domain: the {what} is not resolved in double precision (values up to {scale:.3g} "
@@ -222,7 +244,8 @@ def backward_solve(gen: Generator, rhs, what: str = "exit time", transpose: bool
     if estimate > RESOLUTION_WARN:
         _warn(
             f"{what}: values up to {scale:.3g} are near the limit of double precision for this "
-            f"grid; expect relative errors up to about {estimate:.0e} (dU/D is close to ~30)")
+            f"grid; expect relative errors up to about {estimate:.0e} (dU/D is close to ~30)"
+        )
     return x
 
 

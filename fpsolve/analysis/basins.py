@@ -234,8 +234,11 @@ class Occupancy:
             _, ax = plt.subplots(figsize=(6, 4))
         for i, m in enumerate(self.basins.minima):
             h = self.basins.sharpness[i]
-            ax.plot(self.t, self.fractions[:, i],
-                    label=f"basin {i} at {tuple(round(c, 3) for c in m)}, max H eig {np.max(h):.3g}")
+            ax.plot(
+                self.t,
+                self.fractions[:, i],
+                label=f"basin {i} at {tuple(round(c, 3) for c in m)}, max H eig {np.max(h):.3g}",
+            )
         ax.set_xlabel("t")
         ax.set_ylabel("occupancy")
         ax.legend()
@@ -290,14 +293,10 @@ def basin_occupancy(sol, basins=None, *, grid: Grid | None = None) -> Occupancy:
     elif not isinstance(basins, Basins):
         landscape = getattr(basins, "landscape", basins)
         if not callable(landscape):
-            raise TypeError(
-                f"basins: expected a Basins, a Landscape, a model or None, got {type(basins).__name__}"
-            )
+            raise TypeError(f"basins: expected a Basins, a Landscape, a model or None, got {type(basins).__name__}")
         basins = globals()["basins"](grid, landscape)
     labels = basins.labels.ravel()
-    fractions = np.stack(
-        [np.bincount(labels, weights=row.ravel(), minlength=basins.n) for row in p]
-    ) * grid.cell_volume
+    fractions = np.stack([np.bincount(labels, weights=row.ravel(), minlength=basins.n) for row in p]) * grid.cell_volume
     return Occupancy(t, fractions, basins)
 
 
@@ -307,8 +306,9 @@ def _position_dim(grid: Grid, basins) -> int:
     if grid.ndim % 2:
         return 0
     d = grid.ndim // 2
-    named = ("theta", "v") if d == 1 else tuple(f"theta{k + 1}" for k in range(d)) + tuple(
-        f"v{k + 1}" for k in range(d))
+    named = (
+        ("theta", "v") if d == 1 else tuple(f"theta{k + 1}" for k in range(d)) + tuple(f"v{k + 1}" for k in range(d))
+    )
     if tuple(grid.axis_names) == named:
         return d
     if isinstance(basins, Basins):

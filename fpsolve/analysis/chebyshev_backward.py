@@ -75,8 +75,7 @@ class SpectralField(Field):
 
     def moment(self, n: int) -> SpectralField:
         base = Field.moment(self, n)
-        return SpectralField(base.values, self.grid, base.name, None, (), self.domain,
-                             {**self.info, "moment": n - 1})
+        return SpectralField(base.values, self.grid, base.name, None, (), self.domain, {**self.info, "moment": n - 1})
 
 
 def _evaluate(info, moment, x, grid: Grid):
@@ -107,16 +106,20 @@ def spectral_target(problem, grid, boundary, discretization):
         if grid is not None or discretization is not None:
             raise ValueError("grid, discretization: the problem already fixes them")
         if problem.absorbing is not None:
-            raise ValueError("absorbing: Chebyshev collocation has no absorbing cells; give the "
-                             "exit domain as a predicate (domain=...)")
+            raise ValueError(
+                "absorbing: Chebyshev collocation has no absorbing cells; give the "
+                "exit domain as a predicate (domain=...)"
+            )
         return problem.model, problem.grid, problem.boundary
     if discretization not in ("spectral", "chebyshev") or not isinstance(grid, Grid):
         return None
     if all(grid.periodic):
         return None  # Fourier: the generic path, which refuses domains on periodic spectral grids
     if any(grid.periodic):
-        raise ValueError("grid: Chebyshev collocation needs every axis non-periodic (mixed "
-                         "periodic boxes are not supported); use discretization='fv'")
+        raise ValueError(
+            "grid: Chebyshev collocation needs every axis non-periodic (mixed "
+            "periodic boxes are not supported); use discretization='fv'"
+        )
     ChebyshevCollocation.require_model(problem, grid)
     return problem, grid, normalize_boundary(grid, boundary)
 
@@ -126,9 +129,11 @@ def _pieces(grid: Grid, faces, domain):
     if domain is None:
         return [(grid.bounds, faces)]
     if not callable(domain):
-        raise ValueError("domain: spectral collocation needs the domain as a predicate (its boundary "
-                         "is found to round-off), e.g. lambda x: x < 0; a mask only knows cells "
-                         "(use discretization='fv' with masks)")
+        raise ValueError(
+            "domain: spectral collocation needs the domain as a predicate (its boundary "
+            "is found to round-off), e.g. lambda x: x < 0; a mask only knows cells "
+            "(use discretization='fv' with masks)"
+        )
     samples = _SAMPLES_PER_NODE * max(grid.cells) + 1
     if grid.ndim == 1:
         parts = [((part,)) for part in intervals(domain, *grid.bounds[0], samples)]
@@ -151,7 +156,8 @@ def _solve(model, grid, bounds, kinds, rhs, values_at=None):
         raise ValueError(
             "domain: nothing is ever absorbed (the domain reaches every box wall and no box face "
             "is absorbing), so the exit time is infinite; give a smaller domain or "
-            "boundary='absorbing'")
+            "boundary='absorbing'"
+        )
     box, sols, info = _solve_on(model, bounds, grid.cells, kinds, rhs, values_at)
     fewer = tuple(max(4, n - max(2, n // 8)) for n in grid.cells)
     coarse_box, coarse, _ = _solve_on(model, bounds, fewer, kinds, rhs, values_at)
@@ -167,8 +173,7 @@ def _solve_on(model, bounds, nodes, kinds, rhs, values_at):
     box = ChebyshevBox(bounds, nodes)
     info_coefficients = _coefficient_tail(model, box)
     if box.ndim == 1:
-        ends = (0.0, 0.0) if values_at is None else tuple(values_at(*(np.array([p]),))[0]
-                                                         for p in box.bounds[0])
+        ends = (0.0, 0.0) if values_at is None else tuple(values_at(*(np.array([p]),))[0] for p in box.bounds[0])
         sols, info = solve_backward_1d(model, box, kinds, rhs, ends)
     else:
         given = None if values_at is None else values_at(*[c.ravel() for c in box.mesh()])
@@ -195,30 +200,37 @@ def _check(sols, what: str, info: dict, solve_info: dict) -> float:
         raise ValueError(
             f"grid: the {what} is not resolved by the Chebyshev points (its last coefficients are "
             f"{tail:.1e} of the largest): a thin boundary layer, a kink in the landscape or a high "
-            "Peclet number; give more cells (points) per axis, or use discretization='fv'")
+            "Peclet number; give more cells (points) per axis, or use discretization='fv'"
+        )
     if coefficient_tail > TAIL_REFUSE:
         raise ValueError(
             f"model: the drift or diffusion is not resolved by the Chebyshev points (its last "
             f"coefficients are {coefficient_tail:.1e} of its size: a kink, a jump or a feature "
             "narrower than the point spacing), so collocation cannot be trusted (errors of a "
-            "percent and more, or a feature missed entirely); use discretization='fv'")
+            "percent and more, or a feature missed entirely); use discretization='fv'"
+        )
     if estimate > TAIL_REFUSE:
         raise ValueError(
             f"grid: the {what} changes by {estimate:.1e} (relative) between {tuple(sols[0].shape)} "
             "points and 1/8 fewer: it is not resolved, or lost to round-off (a barrier dU/T beyond "
             "~25 makes the collocation's round-off ~eps e^{dU/T}); give more points if it is not "
-            "resolved, else use discretization='fv', whose Markov-chain solve has no such floor")
+            "resolved, else use discretization='fv', whose Markov-chain solve has no such floor"
+        )
     if coefficient_tail > TAIL_WARN:
-        _warn(f"{what}: not resolved to spectral accuracy: the drift or diffusion is not smooth on "
-              f"the Chebyshev points (last coefficients {coefficient_tail:.1e} of the largest; a kink "
-              "in the landscape), and collocation then converges only algebraically, with errors of "
-              f"about that size (the solve on 1/8 fewer points differs by {estimate:.1e}); use "
-              "discretization='fv'")
+        _warn(
+            f"{what}: not resolved to spectral accuracy: the drift or diffusion is not smooth on "
+            f"the Chebyshev points (last coefficients {coefficient_tail:.1e} of the largest; a kink "
+            "in the landscape), and collocation then converges only algebraically, with errors of "
+            f"about that size (the solve on 1/8 fewer points differs by {estimate:.1e}); use "
+            "discretization='fv'"
+        )
     elif max(tail, estimate) > TAIL_WARN:
-        _warn(f"{what}: not resolved to spectral accuracy (last Chebyshev coefficients {tail:.1e} of "
-              f"the largest; the solve on 1/8 fewer points differs by {estimate:.1e}): expect errors "
-              "up to about that size; add points (cells), or use discretization='fv' (round-off "
-              "grows like eps e^{dU/T} with the barrier, so points do not help beyond dU/T ~ 20)")
+        _warn(
+            f"{what}: not resolved to spectral accuracy (last Chebyshev coefficients {tail:.1e} of "
+            f"the largest; the solve on 1/8 fewer points differs by {estimate:.1e}): expect errors "
+            "up to about that size; add points (cells), or use discretization='fv' (round-off "
+            "grows like eps e^{dU/T} with the barrier, so points do not help beyond dU/T ~ 20)"
+        )
     info["tail"] = max(info.get("tail", 0.0), tail)
     info["coefficient_tail"] = max(info.get("coefficient_tail", 0.0), coefficient_tail)
     info["error_estimate"] = max(info.get("error_estimate", 0.0), estimate)
@@ -259,8 +271,13 @@ def spectral_mean_exit_time(target, domain, moments: int, lr) -> SpectralField:
         info["condition"] = max(info["condition"], solve_info["condition"])
         info["residual"] = max(info["residual"], solve_info["residual"])
     out, inside = _at_centres(grid, pieces, lambda *x: 0.0, moments)
-    info.update(pieces=tuple(pieces), outside=lambda *x: 0.0, cells=int(np.prod(grid.cells)) * len(pieces),
-                solve_seconds=time.perf_counter() - begin, discretization="chebyshev")
+    info.update(
+        pieces=tuple(pieces),
+        outside=lambda *x: 0.0,
+        cells=int(np.prod(grid.cells)) * len(pieces),
+        solve_seconds=time.perf_counter() - begin,
+        discretization="chebyshev",
+    )
     return SpectralField(out[0], grid, "mean exit time", lr, tuple(out), inside, info)
 
 
@@ -270,8 +287,10 @@ def spectral_committor(target, a, b) -> SpectralField:
     model, grid, faces = target
     for name, s in (("a", a), ("b", b)):
         if not callable(s):
-            raise ValueError(f"{name}: spectral collocation needs the target sets as predicates "
-                             "(e.g. a=lambda x: x < -1); use discretization='fv' with masks")
+            raise ValueError(
+                f"{name}: spectral collocation needs the target sets as predicates "
+                "(e.g. a=lambda x: x < -1); use discretization='fv' with masks"
+            )
     begin = time.perf_counter()
     mesh = grid.mesh()
     overlap = np.asarray(a(*mesh), dtype=bool) & np.asarray(b(*mesh), dtype=bool)
@@ -286,27 +305,27 @@ def spectral_committor(target, a, b) -> SpectralField:
     for bounds, kinds in _pieces(grid, faces, between):
         # an edge inside the box borders a or b: q takes that set's value there (read just outside)
         values_at = _edge_values(bounds, grid, outside)
-        box, sols, solve_info = _solve(model, grid, bounds, kinds,
-                                       lambda m, p: 0.0 if m == 0 else None,
-                                       values_at)
+        box, sols, solve_info = _solve(model, grid, bounds, kinds, lambda m, p: 0.0 if m == 0 else None, values_at)
         _check(sols, "committor", info, solve_info)
         pieces.append((box, sols))
         info["nodes"].append((box.points, sols))
         info["condition"] = max(info["condition"], solve_info["condition"])
     out, inside = _at_centres(grid, pieces, outside, 1)
-    info.update(pieces=tuple(pieces), outside=outside, seconds=time.perf_counter() - begin,
-                discretization="chebyshev")
+    info.update(pieces=tuple(pieces), outside=outside, seconds=time.perf_counter() - begin, discretization="chebyshev")
     return SpectralField(out[0], grid, "committor", None, (), inside, info)
 
 
 def _edge_values(bounds, grid, outside):
     """q on the edges of a component: the value of the set just beyond each inner edge (1 in b,
     0 in a); on absorbing box walls 0."""
+
     def values_at(*x):
         x = [np.asarray(c, dtype=float).copy() for c in x]
         for k, ((lo, hi), (box_lo, box_hi)) in enumerate(zip(bounds, grid.bounds)):
             step = 1e-9 * (box_hi - box_lo)
-            x[k] = np.where((x[k] == lo) & (lo > box_lo), lo - step,
-                            np.where((x[k] == hi) & (hi < box_hi), hi + step, x[k]))
+            x[k] = np.where(
+                (x[k] == lo) & (lo > box_lo), lo - step, np.where((x[k] == hi) & (hi < box_hi), hi + step, x[k])
+            )
         return np.asarray(outside(*x), dtype=float) * np.ones(x[0].shape)
+
     return values_at

@@ -45,8 +45,17 @@ from ..grid import Grid
 from ..problem import FokkerPlanck
 from .fields import Field
 
-__all__ = ["with_error", "Estimate", "richardson", "SAFETY", "ORDER_TOLERANCE", "ROUND_OFF",
-           "COARSENING", "MIN_ORDER", "field_at"]
+__all__ = [
+    "with_error",
+    "Estimate",
+    "richardson",
+    "SAFETY",
+    "ORDER_TOLERANCE",
+    "ROUND_OFF",
+    "COARSENING",
+    "MIN_ORDER",
+    "field_at",
+]
 
 #: Roache's safety factor for a grid convergence index from three grids with a verified order.
 SAFETY = 1.25
@@ -117,22 +126,43 @@ class Estimate:
     def to_dict(self) -> dict:
         """Plain numbers and lists for JSON (``result.json`` of a case)."""
         listed = lambda v: np.asarray(v).tolist()  # noqa: E731
-        return {"value": listed(self.value), "error": listed(self.error), "order": listed(self.order),
-                "extrapolated": listed(self.extrapolated), "status": listed(self.status),
-                "values": [listed(v) for v in self.values], "cells": [list(c) for c in self.cells],
-                "scheme_order": self.scheme_order, "asymptotic": self.asymptotic}
+        return {
+            "value": listed(self.value),
+            "error": listed(self.error),
+            "order": listed(self.order),
+            "extrapolated": listed(self.extrapolated),
+            "status": listed(self.status),
+            "values": [listed(v) for v in self.values],
+            "cells": [list(c) for c in self.cells],
+            "scheme_order": self.scheme_order,
+            "asymptotic": self.asymptotic,
+        }
 
     def __repr__(self) -> str:
         cells = " / ".join("x".join(str(n) for n in c) for c in self.cells)
         if np.ndim(self.value) == 0:
-            return (f"Estimate({self.value:.10g} ± {self.error:.2g}, observed order {self.order:.2f} on "
-                    f"{cells} cells, {self.status})")
-        return (f"Estimate({np.size(self.value)} values, largest error {np.max(self.error):.2g}, "
-                f"on {cells} cells, {'asymptotic' if self.asymptotic else 'NOT asymptotic'})")
+            return (
+                f"Estimate({self.value:.10g} ± {self.error:.2g}, observed order {self.order:.2f} on "
+                f"{cells} cells, {self.status})"
+            )
+        return (
+            f"Estimate({np.size(self.value)} values, largest error {np.max(self.error):.2g}, "
+            f"on {cells} cells, {'asymptotic' if self.asymptotic else 'NOT asymptotic'})"
+        )
 
 
-def with_error(analysis: Callable, problem, grid: Grid | None = None, *, at=None, value: Callable | None = None,
-               fine=None, scheme_order: float = 2.0, strict: bool = False, **kwargs) -> Estimate:
+def with_error(
+    analysis: Callable,
+    problem,
+    grid: Grid | None = None,
+    *,
+    at=None,
+    value: Callable | None = None,
+    fine=None,
+    scheme_order: float = 2.0,
+    strict: bool = False,
+    **kwargs,
+) -> Estimate:
     """Run ``analysis`` on the problem's grid and on the same box coarsened by 2 and 4; estimate
     the discretization error of its result by Richardson extrapolation (module docstring).
 
@@ -200,16 +230,24 @@ def with_error(analysis: Callable, problem, grid: Grid | None = None, *, at=None
     if len(shapes) > 1:
         raise ValueError(
             f"value: the result's shape changes with the grid ({', '.join(str(v.shape) for v in numbers)}); "
-            "reduce it to numbers that do not depend on the grid, e.g. value=lambda tau: tau(-1.0) or at=")
+            "reduce it to numbers that do not depend on the grid, e.g. value=lambda tau: tau(-1.0) or at="
+        )
     spacing = [float(np.prod(g.spacing)) ** (1.0 / g.ndim) for g in grids]
     est = richardson(numbers, spacing, scheme_order)
     value1, error, order, extrapolated, status = est
     scalar = value1.ndim == 0
     shape_out = (lambda a: float(a)) if scalar else (lambda a: a)
-    result = Estimate(shape_out(value1), shape_out(error), shape_out(order),
-                      tuple(shape_out(v) for v in numbers), tuple(g.cells for g in grids),
-                      shape_out(extrapolated), str(status) if scalar else status, float(scheme_order),
-                      {"seconds": seconds, "coarse_grid_warnings": notes})
+    result = Estimate(
+        shape_out(value1),
+        shape_out(error),
+        shape_out(order),
+        tuple(shape_out(v) for v in numbers),
+        tuple(g.cells for g in grids),
+        shape_out(extrapolated),
+        str(status) if scalar else status,
+        float(scheme_order),
+        {"seconds": seconds, "coarse_grid_warnings": notes},
+    )
     _judge(result, strict, notes)
     return result
 
@@ -238,11 +276,13 @@ def richardson(values, spacings, scheme_order: float = 2.0) -> tuple:
     order[monotone] = _observed_order(np.abs(ratio[monotone]), r21, r32)
     used = np.clip(np.where(np.isfinite(order), order, scheme_order), 1.0, scheme_order)
     asymptotic = monotone & (np.abs(order - scheme_order) <= ORDER_TOLERANCE)
-    pre = (monotone & ~asymptotic & (order >= MIN_ORDER)) | (~monotone & ~converged & (np.abs(e21) <= np.abs(e32) / r32))
-    gci = SAFETY * np.abs(e21) / (r21 ** used - 1.0)
+    pre = (monotone & ~asymptotic & (order >= MIN_ORDER)) | (
+        ~monotone & ~converged & (np.abs(e21) <= np.abs(e32) / r32)
+    )
+    gci = SAFETY * np.abs(e21) / (r21**used - 1.0)
     error = np.where(asymptotic, gci, np.maximum(np.abs(e21), np.abs(e32)))
     error = np.where(converged, floor, error)
-    extrapolated = np.where(asymptotic, v1 - e21 / (r21 ** used - 1.0), v1)
+    extrapolated = np.where(asymptotic, v1 - e21 / (r21**used - 1.0), v1)
     status = np.where(converged, _CONVERGED, np.where(asymptotic, _ASYMPTOTIC, np.where(pre, _PRE, _DIVERGING)))
     return v1, error, order, extrapolated, status
 
@@ -256,7 +296,7 @@ def _observed_order(ratio: np.ndarray, r21: float, r32: float) -> np.ndarray:
         return p
     for _ in range(50):
         safe = np.clip(p, 1e-3, 20.0)
-        q = np.log((r21 ** safe - 1.0) / (r32 ** safe - 1.0))
+        q = np.log((r21**safe - 1.0) / (r32**safe - 1.0))
         p = (np.log(ratio) + q) / np.log(r21)
     return p
 
@@ -273,25 +313,34 @@ def _judge(est: Estimate, strict: bool, notes: list) -> None:
         if not bad.size or (kind == _PRE and not strict):
             continue
         i = int(bad[0])
-        where = "" if np.ndim(est.value) == 0 else f" element {tuple(int(j) for j in np.unravel_index(i, np.shape(est.value)))}:"
+        where = (
+            ""
+            if np.ndim(est.value) == 0
+            else f" element {tuple(int(j) for j in np.unravel_index(i, np.shape(est.value)))}:"
+        )
         raise ValueError(
             f"grid:{where} the result is {kind} on {cells} cells (values {', '.join(f'{v:.8g}' for v in values[:, i])}, "
             f"observed order {order[i]:.2f}, expected {est.scheme_order:g}); no error estimate can be "
-            f"trusted. Refine the grid{hint}")
+            f"trusted. Refine the grid{hint}"
+        )
     pre = np.flatnonzero(status == _PRE)
     if pre.size:
         i = int(pre[0])
-        _warn(f"with_error: the estimate is not asymptotic on {cells} cells (observed order "
-              f"{order[i]:.2f}, expected {est.scheme_order:g}, in {pre.size} of {status.size} values); "
-              f"the error {np.atleast_1d(est.error)[i]:.3g} is the largest change between the grids, "
-              f"a rough bound. Refine the grid for a sharp estimate{hint}")
+        _warn(
+            f"with_error: the estimate is not asymptotic on {cells} cells (observed order "
+            f"{order[i]:.2f}, expected {est.scheme_order:g}, in {pre.size} of {status.size} values); "
+            f"the error {np.atleast_1d(est.error)[i]:.3g} is the largest change between the grids, "
+            f"a rough bound. Refine the grid for a sharp estimate{hint}"
+        )
 
 
 def _rebuild(problem, grid) -> tuple:
     """The three grids and ``run(analysis, grid, kwargs)`` that calls the analysis on one of them."""
     if isinstance(problem, Generator):
-        raise TypeError("problem: a Generator cannot be rebuilt on a coarser grid (it has no model); "
-                        "pass the FokkerPlanck problem or the model and grid")
+        raise TypeError(
+            "problem: a Generator cannot be rebuilt on a coarser grid (it has no model); "
+            "pass the FokkerPlanck problem or the model and grid"
+        )
     if isinstance(problem, FokkerPlanck):
         if grid is not None:
             raise ValueError("grid: the problem already has its grid; call with_error(analysis, fpe, ...)")
@@ -299,14 +348,14 @@ def _rebuild(problem, grid) -> tuple:
             raise ValueError(
                 "problem: its absorbing set is a cell mask, which cannot be coarsened; build the "
                 "problem without absorbing= and give the set as a predicate to the analysis "
-                "(e.g. domain=lambda x: x < 0)")
+                "(e.g. domain=lambda x: x < 0)"
+            )
         grids = _grids(problem.grid)
 
         def run(analysis, g, kwargs):
             if g is problem.grid:
                 return analysis(problem, **kwargs)
-            coarse = FokkerPlanck(problem.model, g, boundary=problem.boundary,
-                                  discretization=problem.discretization)
+            coarse = FokkerPlanck(problem.model, g, boundary=problem.boundary, discretization=problem.discretization)
             return analysis(coarse, **kwargs)
 
         return grids, run
@@ -321,21 +370,25 @@ def _grids(grid: Grid) -> list:
     try:
         return [grid] + [grid.coarsened(f) for f in COARSENING]
     except ValueError as error:
-        raise ValueError(f"grid: {grid!r} is too small for an error estimate, which solves again "
-                         f"with {COARSENING[-1]} times fewer cells per axis ({error})") from None
+        raise ValueError(
+            f"grid: {grid!r} is too small for an error estimate, which solves again "
+            f"with {COARSENING[-1]} times fewer cells per axis ({error})"
+        ) from None
 
 
 def _refuse_grid_bound(kwargs: dict, grid: Grid) -> None:
     """Array masks and objects made on one grid (Basins, densities) cannot follow the coarsening."""
     for name, arg in kwargs.items():
-        if isinstance(arg, np.ndarray) and arg.ndim >= 1 and arg.shape[-grid.ndim:] == grid.shape:
+        if isinstance(arg, np.ndarray) and arg.ndim >= 1 and arg.shape[-grid.ndim :] == grid.shape:
             raise ValueError(
                 f"{name}: an array on the grid's cells cannot be coarsened for the error estimate; "
-                f"give it as a predicate on the coordinates (e.g. {name}=lambda x: x < 0)")
+                f"give it as a predicate on the coordinates (e.g. {name}=lambda x: x < 0)"
+            )
         if isinstance(getattr(arg, "grid", None), Grid):
             raise ValueError(
                 f"{name}: {type(arg).__name__} was computed on one grid and cannot follow the "
-                "coarsening; leave it out so that the analysis recomputes it on every grid")
+                "coarsening; leave it out so that the analysis recomputes it on every grid"
+            )
 
 
 def _numbers(result, at, value) -> np.ndarray:
@@ -343,15 +396,18 @@ def _numbers(result, at, value) -> np.ndarray:
     out = result if value is None else value(result)
     if isinstance(out, Field):
         if at is None:
-            raise ValueError(f"at: the analysis returned a field ({out.name}); give the point(s) "
-                             "where to estimate it, e.g. at=-1.0 or at=(-1, 0), or value=")
+            raise ValueError(
+                f"at: the analysis returned a field ({out.name}); give the point(s) "
+                "where to estimate it, e.g. at=-1.0 or at=(-1, 0), or value="
+            )
         out = field_at(out, at)
     try:
         arr = np.asarray(out, dtype=float)
     except (TypeError, ValueError):
         raise ValueError(
             f"value: the analysis returned a {type(result).__name__}, not numbers; pass value= a "
-            "function of the result giving them, e.g. value=lambda law: law.quantile(0.5)") from None
+            "function of the result giving them, e.g. value=lambda law: law.quantile(0.5)"
+        ) from None
     return arr
 
 

@@ -29,16 +29,30 @@ from ..absorb import absorb
 from ..generator import Generator
 from ..grid import Grid
 from ..plotting import grid_image
-from .backward import (backward_solve, killed_generator, learning_rate, no_exit_error, require_absorption,
-                       resolve, start_position)
+from .backward import (
+    backward_solve,
+    killed_generator,
+    learning_rate,
+    no_exit_error,
+    require_absorption,
+    resolve,
+    start_position,
+)
 from .chebyshev_backward import spectral_committor, spectral_mean_exit_time, spectral_target
 from .fields import Field
 
 __all__ = ["mean_exit_time", "exit_locations", "committor", "ExitLocations"]
 
 
-def mean_exit_time(problem, grid: Grid | None = None, domain=None, *, boundary="reflecting",
-                   moments: int = 1, discretization: str | None = None) -> Field:
+def mean_exit_time(
+    problem,
+    grid: Grid | None = None,
+    domain=None,
+    *,
+    boundary="reflecting",
+    moments: int = 1,
+    discretization: str | None = None,
+) -> Field:
     """Mean first exit time tau(x) = E_x[inf{t : X_t not in domain}] on every cell: Q tau = -1.
 
     Parameters
@@ -94,8 +108,11 @@ def mean_exit_time(problem, grid: Grid | None = None, domain=None, *, boundary="
     for n in range(1, int(moments) + 1):
         previous = backward_solve(gen, -n * previous, f"exit-time moment {n}")
         out.append(gen.extend(previous))
-    info = {"cells": gen.n_live, "assemble_seconds": assembled - begin,
-            "solve_seconds": time.perf_counter() - assembled}
+    info = {
+        "cells": gen.n_live,
+        "assemble_seconds": assembled - begin,
+        "solve_seconds": time.perf_counter() - assembled,
+    }
     return Field(out[0], target.grid, "mean exit time", learning_rate(target.model), tuple(out), inside, info)
 
 
@@ -132,8 +149,10 @@ class ExitLocations:
         return float(sum(float(f.sum()) for f in self.faces.values()))
 
     def __repr__(self) -> str:
-        return (f"ExitLocations(start {self.start}, into exterior cells {self.cells.sum():.6g}, "
-                f"through box faces {self.through_faces:.6g})")
+        return (
+            f"ExitLocations(start {self.start}, into exterior cells {self.cells.sum():.6g}, "
+            f"through box faces {self.through_faces:.6g})"
+        )
 
     def plot(self, ax=None):
         """Exit probability per exterior cell (1-D: stems; 2-D: image)."""
@@ -150,8 +169,15 @@ class ExitLocations:
         return ax
 
 
-def exit_locations(problem, grid: Grid | None = None, domain=None, start=None, *,
-                   boundary="reflecting", discretization: str | None = None) -> ExitLocations:
+def exit_locations(
+    problem,
+    grid: Grid | None = None,
+    domain=None,
+    start=None,
+    *,
+    boundary="reflecting",
+    discretization: str | None = None,
+) -> ExitLocations:
     """The distribution of where the process leaves ``domain`` when started at ``start``.
 
     ``problem``, ``grid``, ``domain``, ``boundary`` and ``discretization`` as for
@@ -208,8 +234,9 @@ def _face_exits(gen: Generator, green: np.ndarray) -> dict:
     return out
 
 
-def committor(problem, grid: Grid | None = None, a=None, b=None, *, boundary="reflecting",
-              discretization: str | None = None) -> Field:
+def committor(
+    problem, grid: Grid | None = None, a=None, b=None, *, boundary="reflecting", discretization: str | None = None
+) -> Field:
     """The committor q(x) = P_x(hit b before a): Q q = 0 off a and b, q = 0 on a, q = 1 on b.
 
     Parameters

@@ -92,8 +92,10 @@ class ExitTimeLaw:
     _moment2: float = field(default=np.nan, repr=False)
 
     def __repr__(self) -> str:
-        return (f"ExitTimeLaw(start {self.start}, mean {self.mean:.6g}, median {self.quantile(0.5):.6g}, "
-                f"principal rate {self.principal_rate:.6g}, method {self.method!r})")
+        return (
+            f"ExitTimeLaw(start {self.start}, mean {self.mean:.6g}, median {self.quantile(0.5):.6g}, "
+            f"principal rate {self.principal_rate:.6g}, method {self.method!r})"
+        )
 
     def survival(self, t) -> np.ndarray | float:
         """S(t) = P(tau > t); 1 for t < 0."""
@@ -113,8 +115,9 @@ class ExitTimeLaw:
             return self.mean
         if n == 2:
             return self._moment2
-        raise ValueError(f"n: moments 1 and 2 are available, got {n!r}; use "
-                         "mean_exit_time(..., moments=n) for higher ones")
+        raise ValueError(
+            f"n: moments 1 and 2 are available, got {n!r}; use mean_exit_time(..., moments=n) for higher ones"
+        )
 
     @staticmethod
     def _evaluate(function, t, before_zero):
@@ -157,9 +160,17 @@ class ExitTimeLaw:
         return ax
 
 
-def exit_time_distribution(problem, grid: Grid | None = None, domain=None, start=None, *, t=None,
-                           boundary="reflecting", method: str = "auto",
-                           discretization: str | None = None) -> ExitTimeLaw:
+def exit_time_distribution(
+    problem,
+    grid: Grid | None = None,
+    domain=None,
+    start=None,
+    *,
+    t=None,
+    boundary="reflecting",
+    method: str = "auto",
+    discretization: str | None = None,
+) -> ExitTimeLaw:
     """The law of the first exit time from ``domain`` started at ``start``.
 
     Parameters
@@ -225,8 +236,9 @@ def _evolve(gen, weights, u1, u2, point, lr) -> ExitTimeLaw:
         return np.where(time <= t_end, inside, s_end * np.exp(-rate * np.maximum(time - t_end, 0.0)))
 
     def density(time):
-        return np.where(time <= t_end, -slope(np.minimum(time, t_end)),
-                        rate * s_end * np.exp(-rate * np.maximum(time - t_end, 0.0)))
+        return np.where(
+            time <= t_end, -slope(np.minimum(time, t_end)), rate * s_end * np.exp(-rate * np.maximum(time - t_end, 0.0))
+        )
 
     length = np.diff(t)
     at = t[:-1, None] + length[:, None] * _GAUSS_X  # 3 Gauss points per interval: exact for t S
@@ -246,8 +258,9 @@ def _spectral(gen, weights, point, lr) -> ExitTimeLaw:
     Q = gen.sub.tosparse() if gen.matrix_free else gen.sub
     log_mu = linalg.log_detailed_balance(Q)
     if log_mu is None:
-        raise ValueError("method: 'spectral' needs a reversible chain (detailed balance), and this "
-                         "one is not; use method='evolve'")
+        raise ValueError(
+            "method: 'spectral' needs a reversible chain (detailed balance), and this one is not; use method='evolve'"
+        )
     live = np.flatnonzero(weights > 0)
     log_ratio = 0.5 * (log_mu[None, :] - log_mu[live, None])  # log sqrt(mu_j / mu_s)
     log_bound = np.log(np.finfo(float).eps * Q.shape[0]) + logsumexp(log_ratio, b=weights[live, None])
@@ -256,7 +269,8 @@ def _spectral(gen, weights, point, lr) -> ExitTimeLaw:
             f"method: the spectral expansion of this law cancels (error bound "
             f"{np.exp(min(log_bound, 700.0)):.2g}: the stationary weights grow by up to "
             f"e^{2 * log_ratio.max():.0f} from the start, e.g. strong drift toward the exit); "
-            "use method='evolve'")
+            "use method='evolve'"
+        )
     sym = linalg.symmetrized(Q).toarray()
     lam, vec = dense.eigh(0.5 * (sym + sym.T))
     rate = float(np.min(-lam))
@@ -286,9 +300,11 @@ def _require_non_increasing(t, S, gen) -> None:
     rise, when = largest_rise(t, S)
     if rise <= RISE_WARN:
         return
-    message = (f"the survival function rises by {rise:.2g} near t = {when:.3g}: the operator is not "
-               "a Markov generator and pushes negative mass out of the domain there (a start or a "
-               "domain boundary the grid does not resolve); refine the grid")
+    message = (
+        f"the survival function rises by {rise:.2g} near t = {when:.3g}: the operator is not "
+        "a Markov generator and pushes negative mass out of the domain there (a start or a "
+        "domain boundary the grid does not resolve); refine the grid"
+    )
     if rise > RISE_REFUSE:
         raise ValueError(f"grid: {message}; the law is not trustworthy beyond {RISE_REFUSE:g}")
     _warn(f"exit_time_distribution: {message} (the law is off by about that much)")
@@ -302,4 +318,5 @@ def _require_resolved_rate(rate: float, gen) -> None:
         raise ValueError(
             f"method: the slowest exit rate {rate:.3g} is within {estimate:.1g} (relative) of the "
             f"round-off of the fastest rate {gen.fastest_rate:.3g} in a dense eigensolver, so "
-            "method='spectral' cannot give the law to 1e-9; use method='evolve'")
+            "method='spectral' cannot give the law to 1e-9; use method='evolve'"
+        )

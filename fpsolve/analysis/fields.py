@@ -71,11 +71,21 @@ class Field:
         if self.lr is None:
             raise ValueError(
                 f"iterations: the model of this {self.name} has no learning rate (not an SGD-type "
-                "model), so there are no iterations to count; the values are in continuous time")
+                "model), so there are no iterations to count; the values are in continuous time"
+            )
         factor = 1.0 / self.lr
-        moments = tuple(m * factor ** n for n, m in enumerate(self.moments, start=1))
-        return RescaledField(self.values * factor, self.grid, f"{self.name} in iterations", None,
-                             moments, self.domain, self.info, source=self, factor=factor)
+        moments = tuple(m * factor**n for n, m in enumerate(self.moments, start=1))
+        return RescaledField(
+            self.values * factor,
+            self.grid,
+            f"{self.name} in iterations",
+            None,
+            moments,
+            self.domain,
+            self.info,
+            source=self,
+            factor=factor,
+        )
 
     def moment(self, n: int) -> Field:
         """E[tau^n] as a Field (n = 1 .. len(moments))."""
@@ -122,6 +132,14 @@ class RescaledField(Field):
 
     def moment(self, n: int) -> RescaledField:
         base = self.source.moment(n)
-        scale = self.factor ** n
-        return RescaledField(base.values * scale, self.grid, f"{base.name} in iterations", None, (),
-                             self.domain, source=base, factor=scale)
+        scale = self.factor**n
+        return RescaledField(
+            base.values * scale,
+            self.grid,
+            f"{base.name} in iterations",
+            None,
+            (),
+            self.domain,
+            source=base,
+            factor=scale,
+        )

@@ -69,8 +69,10 @@ class JumpExitLocations(ExitLocations):
         return float(self.cells.sum() + self.beyond_box)
 
     def __repr__(self) -> str:
-        return (f"JumpExitLocations(start {self.start}, into exterior cells of the box {self.cells.sum():.6g}, "
-                f"beyond the box {self.beyond_box:.6g})")
+        return (
+            f"JumpExitLocations(start {self.start}, into exterior cells of the box {self.cells.sum():.6g}, "
+            f"beyond the box {self.beyond_box:.6g})"
+        )
 
     def density(self, *y) -> np.ndarray:
         """Landing density f(y) at exterior points, one coordinate array per axis (broadcast);
@@ -83,8 +85,10 @@ class JumpExitLocations(ExitLocations):
         if self.jumps.isotropic and self.grid.ndim > 1:
             values = _isotropic_density(flat, self.green, self.grid, self.jumps)
         else:
-            values = sum(_axis_density(flat, self.green, self.grid, axis, alpha, scale)
-                         for axis, alpha, scale in zip(self.jumps.axes, self.jumps.alphas, self.jumps.scales))
+            values = sum(
+                _axis_density(flat, self.green, self.grid, axis, alpha, scale)
+                for axis, alpha, scale in zip(self.jumps.axes, self.jumps.alphas, self.jumps.scales)
+            )
         return np.asarray(values).reshape(points.shape[:-1])
 
     def _require_exterior(self, flat: np.ndarray) -> None:
@@ -94,13 +98,16 @@ class JumpExitLocations(ExitLocations):
         in_box = np.all((flat > low) & (flat < high), axis=1)
         if not in_box.any():
             return
-        index = tuple(np.clip(((flat[in_box] - low) / np.array(grid.spacing)).astype(int), 0,
-                              np.array(grid.shape) - 1).T)
+        index = tuple(
+            np.clip(((flat[in_box] - low) / np.array(grid.spacing)).astype(int), 0, np.array(grid.shape) - 1).T
+        )
         live = self.inside[index]
         if live.any():
             bad = flat[in_box][np.argmax(live)]
-            raise ValueError(f"y: the point {tuple(float(v) for v in bad)} lies in a cell of the domain; "
-                             "the landing density lives outside the domain")
+            raise ValueError(
+                f"y: the point {tuple(float(v) for v in bad)} lies in a cell of the domain; "
+                "the landing density lives outside the domain"
+            )
 
 
 def jump_exit_locations(target, domain, start) -> JumpExitLocations:
@@ -110,8 +117,17 @@ def jump_exit_locations(target, domain, start) -> JumpExitLocations:
     cells = gen.outflow(green)
     # what the full Q kills (jumps beyond the box), without the rates into the domain's exterior cells
     beyond = float(np.dot(green, killing_rates(gen.matrix)[gen.live]))
-    return JumpExitLocations(cells, {}, point, target.grid, {"green_sum": float(green.sum())},
-                             beyond_box=beyond, green=gen.extend(green), inside=inside, jumps=target.model.jumps)
+    return JumpExitLocations(
+        cells,
+        {},
+        point,
+        target.grid,
+        {"green_sum": float(green.sum())},
+        beyond_box=beyond,
+        green=gen.extend(green),
+        inside=inside,
+        jumps=target.model.jumps,
+    )
 
 
 def _axis_density(points: np.ndarray, green: np.ndarray, grid: Grid, axis: int, alpha: float, scale: float):
@@ -167,9 +183,11 @@ def _isotropic_density(points: np.ndarray, green: np.ndarray, grid: Grid, jumps)
     for n, y in enumerate(points):
         gap = np.max(np.abs(centres - y) / h, axis=1)
         if gap.min() < 1.5:
-            raise ValueError(f"y: {tuple(float(v) for v in y)} is within one cell of the domain, where the "
-                             "isotropic landing density is not resolved by cell quadrature; evaluate it "
-                             "further out or refine the grid")
+            raise ValueError(
+                f"y: {tuple(float(v) for v in y)} is within one cell of the domain, where the "
+                "isotropic landing density is not resolved by cell quadrature; evaluate it "
+                "further out or refine the grid"
+            )
         r = np.linalg.norm(centres[:, None, :] + offsets[None] - y, axis=2)
         out[n] = c * np.sum(mass * (r ** (-d - alpha) @ w))
     return out  # the weights average nu over each cell: g_i / V_i * V_i * mean = g_i * mean

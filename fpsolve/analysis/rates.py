@@ -29,8 +29,14 @@ from ..grid import Grid
 from .backward import backward_solve, learning_rate, resolve
 from .basins import Basins, basins as find_basins
 
-__all__ = ["transition_rates", "TransitionRates", "eyring_kramers_rate", "xie_escape_time",
-           "laplace_exit_time_1d", "hessian_noise_exponent_1d"]
+__all__ = [
+    "transition_rates",
+    "TransitionRates",
+    "eyring_kramers_rate",
+    "xie_escape_time",
+    "laplace_exit_time_1d",
+    "hessian_noise_exponent_1d",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,13 +73,22 @@ class TransitionRates:
         return lam[1:]
 
     def __repr__(self) -> str:
-        return (f"TransitionRates({self.basins.n} basins, relaxation {np.round(self.relaxation, 8).tolist()}, "
-                f"basin model {np.round(self.msm_rates, 8).tolist()})")
+        return (
+            f"TransitionRates({self.basins.n} basins, relaxation {np.round(self.relaxation, 8).tolist()}, "
+            f"basin model {np.round(self.msm_rates, 8).tolist()})"
+        )
 
 
-def transition_rates(problem, grid: Grid | None = None, *, boundary="reflecting", basins=None,
-                     core: float = 0.25, k: int | None = None,
-                     discretization: str | None = None) -> TransitionRates:
+def transition_rates(
+    problem,
+    grid: Grid | None = None,
+    *,
+    boundary="reflecting",
+    basins=None,
+    core: float = 0.25,
+    k: int | None = None,
+    discretization: str | None = None,
+) -> TransitionRates:
     """The slowest relaxation rates of a problem and the basin-to-basin rates.
 
     Parameters
@@ -98,8 +113,10 @@ def transition_rates(problem, grid: Grid | None = None, *, boundary="reflecting"
     gen, grid, landscape = target.generator, target.grid, getattr(target.model, "landscape", None)
     gen.require_markov("transition rates")
     if landscape is None:
-        raise ValueError("problem: transition rates need the model's landscape to define cores "
-                         "around the minima; pass a FokkerPlanck problem or a model with a landscape")
+        raise ValueError(
+            "problem: transition rates need the model's landscape to define cores "
+            "around the minima; pass a FokkerPlanck problem or a model with a landscape"
+        )
     if basins is None:
         basins = find_basins(grid, landscape)
     n = basins.n
@@ -167,8 +184,9 @@ def eyring_kramers_rate(landscape, minimum, saddle, temperature: float) -> float
     return float(prefactor * np.exp(-du / temperature))
 
 
-def xie_escape_time(landscape, minimum, saddle, *, lr: float, batch_size: float, noise_scale: float = 1.0,
-                    s: float = 0.5) -> float:
+def xie_escape_time(
+    landscape, minimum, saddle, *, lr: float, batch_size: float, noise_scale: float = 1.0, s: float = 0.5
+) -> float:
     """Xie et al. 2021 (arXiv 2002.03495, Thm 3.2) mean escape time under Hessian noise.
 
     For D = lr * noise_scale * H / (2 B) (DESIGN.md convention):
@@ -189,8 +207,16 @@ def xie_escape_time(landscape, minimum, saddle, *, lr: float, batch_size: float,
     return float(2 * np.pi * product / h_se * np.exp(exponent))
 
 
-def hessian_noise_exponent_1d(landscape, minimum: float, saddle: float, *, lr: float, batch_size: float,
-                              noise_scale: float = 1.0, floor: float = 1e-2) -> float:
+def hessian_noise_exponent_1d(
+    landscape,
+    minimum: float,
+    saddle: float,
+    *,
+    lr: float,
+    batch_size: float,
+    noise_scale: float = 1.0,
+    floor: float = 1e-2,
+) -> float:
     """Phi_s - Phi_a = int_a^s U'(x) / D(x) dx with D = lr noise_scale max(|U''|, floor) / (2 B).
 
     The exact exponent of the 1-D exit time under Hessian noise (Xie's bracket approximates

@@ -34,8 +34,16 @@ import numpy as np
 
 from .. import integrate as _integrate
 
-__all__ = ["SurvivalNodes", "survival_nodes", "hermite_midpoint", "largest_rise", "INTERPOLATION_TOL",
-           "TAIL_TOL", "RISE_WARN", "RISE_REFUSE"]
+__all__ = [
+    "SurvivalNodes",
+    "survival_nodes",
+    "hermite_midpoint",
+    "largest_rise",
+    "INTERPOLATION_TOL",
+    "TAIL_TOL",
+    "RISE_WARN",
+    "RISE_REFUSE",
+]
 
 #: Target for the cubic Hermite interpolation error of S between nodes (absolute; S is a
 #: probability). Node values themselves carry the Krylov error, ~1e-10.
@@ -91,8 +99,9 @@ def hermite_midpoint(S0, S1, f0, f1, length):
     return 0.5 * (S0 + S1) - 0.125 * length * (f0 - f1)
 
 
-def survival_nodes(gen, weights: np.ndarray, u1: np.ndarray, u2: np.ndarray,
-                   tolerance: float = INTERPOLATION_TOL) -> SurvivalNodes:
+def survival_nodes(
+    gen, weights: np.ndarray, u1: np.ndarray, u2: np.ndarray, tolerance: float = INTERPOLATION_TOL
+) -> SurvivalNodes:
     """The adaptive node table of S(t) = 1^T exp(t Q_OO^T) w for the live-cell weights w >= 0.
 
     ``u1``, ``u2``: the first two exit-time moments on the live cells (Q u1 = -1, Q u2 = -2 u1).
@@ -125,7 +134,8 @@ def survival_nodes(gen, weights: np.ndarray, u1: np.ndarray, u2: np.ndarray,
                 raise RuntimeError(
                     f"exit_time_distribution: the survival function bends too sharply near "
                     f"t = {start:.3g} to be interpolated to {tolerance:g} (Hermite defect "
-                    f"{error:.2g} at steps of {taus[0]:.2g})")
+                    f"{error:.2g} at steps of {taus[0]:.2g})"
+                )
             continue
         ts.extend(start + taus), Ss.extend(S), fs.extend(f)
         p, start, step = P[-1], start + length, taus[0] * min(factor, MAX_GROWTH)
@@ -138,7 +148,8 @@ def survival_nodes(gen, weights: np.ndarray, u1: np.ndarray, u2: np.ndarray,
     raise RuntimeError(
         f"exit_time_distribution: the surviving mass is not quasi-stationary after t = {start:.3g} "
         f"(kappa = {kappa:.3g}, S = {mu0:.3g}); the chain has no single slowest exit mode that "
-        "double precision resolves")
+        "double precision resolves"
+    )
 
 
 def _hermite_defect(S_start, f_start, S, f, coarse):

@@ -19,8 +19,18 @@ from .config import Case, CaseError, case_key, load_case
 from .loader import LoadedCase, load
 from .output import CaseResult, write_results
 
-__all__ = ["Case", "CaseError", "CaseResult", "LoadedCase", "load", "load_case", "run_case", "find_cases", "resolve_case",
-           "cases_directories"]
+__all__ = [
+    "Case",
+    "CaseError",
+    "CaseResult",
+    "LoadedCase",
+    "load",
+    "load_case",
+    "run_case",
+    "find_cases",
+    "resolve_case",
+    "cases_directories",
+]
 
 
 def run_case(path, out=None, progress: bool = False) -> tuple:

@@ -15,8 +15,18 @@ from ..dynamics import SGD
 from ..noise import HESSIAN_FLOOR
 from ..problem import FokkerPlanck
 from . import plots
-from .config import (Case, CaseError, build_boundary, build_grid, build_landscape, build_model, build_problem, case_key,
-                     domain_predicate, model_parameters)
+from .config import (
+    Case,
+    CaseError,
+    build_boundary,
+    build_grid,
+    build_landscape,
+    build_model,
+    build_problem,
+    case_key,
+    domain_predicate,
+    model_parameters,
+)
 from .output import CaseResult
 
 __all__ = ["batch_size_sweep_task", "exit_time_task", "estimate_numbers", "estimate_table"]
@@ -40,11 +50,25 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
     labels = find_basins(grid, landscape)
     if labels.n < 2:
         raise case.error("landscape", "name", "the batch-size sweep needs a landscape with two basins")
-    point = functools.partial(batch_size_point, landscape, grid, lr=lr, noise_scale=scale,
-                              boundary=boundary, basins=labels, hessian_floor=floor)
+    point = functools.partial(
+        batch_size_point,
+        landscape,
+        grid,
+        lr=lr,
+        noise_scale=scale,
+        boundary=boundary,
+        basins=labels,
+        hessian_floor=floor,
+    )
     try:
-        table = sweep(point, results=None if scratch is None else scratch / "sweep", progress=progress,
-                      key=case_key(case), batch_size=sizes, noise=noises)
+        table = sweep(
+            point,
+            results=None if scratch is None else scratch / "sweep",
+            progress=progress,
+            key=case_key(case),
+            batch_size=sizes,
+            noise=noises,
+        )
     except ValueError as error:
         raise CaseError(f"{case.path}: {error}") from error
     rows = table.rows
@@ -52,10 +76,7 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
     per_noise = {}
     for noise in noises:
         mine = sorted((r for r in rows if r["noise"] == noise), key=lambda r: r["batch_size"])
-        per_noise[noise] = {
-            key: np.array([r[key] for r in mine], dtype=float)
-            for key in mine[0] if key != "noise"
-        }
+        per_noise[noise] = {key: np.array([r[key] for r in mine], dtype=float) for key in mine[0] if key != "noise"}
     saddle = landscape.saddles[0]
     slopes = {
         noise: [log_tau_slope(landscape, m, saddle, lr=lr, noise=noise, noise_scale=scale) for m in labels.minima]
@@ -63,8 +84,13 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
     }
     flat = int(np.argmin([np.max(s) for s in labels.sharpness]))
     result.numbers.update(
-        lr=lr, noise_scale=scale, minima=labels.minima, sharpness=labels.sharpness, flat_basin=flat,
-        table=rows, asymptotic_log_tau_slope=slopes,
+        lr=lr,
+        noise_scale=scale,
+        minima=labels.minima,
+        sharpness=labels.sharpness,
+        flat_basin=flat,
+        table=rows,
+        asymptotic_log_tau_slope=slopes,
     )
     for noise, columns in per_noise.items():
         for key, values in columns.items():
@@ -72,9 +98,18 @@ def batch_size_sweep_task(case: Case, progress: bool = False, scratch=None) -> C
     t = np.asarray(sweep_spec.get("times", [0.0, 1.0, 10.0, 100.0]), dtype=float)
     occupancy = {}
     for size in sweep_spec.get("occupancy_batch_sizes", []):
-        occ = occupancy_over_time(landscape, grid, lr=lr, batch_size=float(size), t=t,
-                                  noise=sweep_spec.get("occupancy_noise", "hessian"), noise_scale=scale,
-                                  start=labels.minima[1 - flat], boundary=boundary, hessian_floor=floor)
+        occ = occupancy_over_time(
+            landscape,
+            grid,
+            lr=lr,
+            batch_size=float(size),
+            t=t,
+            noise=sweep_spec.get("occupancy_noise", "hessian"),
+            noise_scale=scale,
+            start=labels.minima[1 - flat],
+            boundary=boundary,
+            hessian_floor=floor,
+        )
         occupancy[float(size)] = occ.fractions
         result.arrays[f"occupancy_B{size:g}"] = occ.fractions
     result.figures["exit_time_vs_batch_size"] = plots.exit_time_vs_batch_size(per_noise, slopes, labels, lr)
@@ -103,12 +138,24 @@ def _sweep_estimates(result, per_noise: dict, landscape, grid, boundary, lr, sca
         model = SGD(landscape, lr=lr, batch_size=size, noise=noise, noise_scale=scale, hessian_floor=floor)
 
         def point(problem, size=size, noise=noise):
-            return batch_size_point(landscape, problem.grid, lr=lr, batch_size=size, noise=noise, noise_scale=scale,
-                                    boundary=problem.boundary, hessian_floor=floor)
+            return batch_size_point(
+                landscape,
+                problem.grid,
+                lr=lr,
+                batch_size=size,
+                noise=noise,
+                noise_scale=scale,
+                boundary=problem.boundary,
+                hessian_floor=floor,
+            )
 
-        table, line = estimate_table(names, point, FokkerPlanck(model, grid, boundary=boundary),
-                                     value=lambda row, names=names: [row[k] for k in names],
-                                     fine={k: float(columns[k][-1]) for k in names})
+        table, line = estimate_table(
+            names,
+            point,
+            FokkerPlanck(model, grid, boundary=boundary),
+            value=lambda row, names=names: [row[k] for k in names],
+            fine={k: float(columns[k][-1]) for k in names},
+        )
         out[f"{noise}, B = {size:g}"] = table
         result.summary.append(f"{noise}, B = {size:g}: {line}")
     return out
@@ -120,8 +167,7 @@ def _swept_model(case: Case, landscape, sizes: list, noises: list) -> tuple:
     for noise in noises:
         build_model(case, landscape, {"batch_size": sizes[0], "noise": noise})
     model = model_parameters(case, {"batch_size": sizes[0], "noise": noises[0]})
-    return (float(model["lr"]), float(model.get("noise_scale", 1.0)),
-            float(model.get("hessian_floor", HESSIAN_FLOOR)))
+    return (float(model["lr"]), float(model.get("noise_scale", 1.0)), float(model.get("hessian_floor", HESSIAN_FLOOR)))
 
 
 def _sweep_table(per_noise: dict, n_basins: int, flat: int) -> list:
@@ -133,16 +179,21 @@ def _sweep_table(per_noise: dict, n_basins: int, flat: int) -> list:
         for row in range(len(columns["batch_size"])):
             taus = " ".join(f"{columns[f'exit_time_{i}'][row]:10.4g}" for i in range(n_basins))
             gap = columns.get("spectral_gap", np.full(row + 1, np.nan))[row]
-            lines.append(f"{noise:>9s} {columns['batch_size'][row]:6g} {taus} "
-                         f"{columns[f'occupancy_{flat}'][row]:8.4f} {gap:10.4g}")
+            lines.append(
+                f"{noise:>9s} {columns['batch_size'][row]:6g} {taus} "
+                f"{columns[f'occupancy_{flat}'][row]:8.4f} {gap:10.4g}"
+            )
     return lines
 
 
 def figure_title(case: Case) -> str:
     """The case's title with its model's parameters, for figure headings."""
     model = case.tables.get("model", {})
-    parameters = ", ".join(f"{key} = {value:g}" if isinstance(value, (int, float)) else f"{key} = {value}"
-                           for key, value in model.items() if key != "kind")
+    parameters = ", ".join(
+        f"{key} = {value:g}" if isinstance(value, (int, float)) else f"{key} = {value}"
+        for key, value in model.items()
+        if key != "kind"
+    )
     return f"{case.title}\n{model.get('kind', '')}: {parameters}" if model else case.title
 
 
@@ -161,10 +212,13 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
     start = tuple(float(c) for c in np.atleast_1d(spec["start"])) if "start" in spec else None
     sets = None
     if "a" in spec and "b" in spec:
-        sets = (domain_predicate(case, spec["a"], grid.ndim, key="a", grid=grid),
-                domain_predicate(case, spec["b"], grid.ndim, key="b", grid=grid))
-    analyses = functools.partial(_exit_analyses, domain=domain, sets=sets, start=start,
-                                 moments=int(spec.get("moments", 2)))
+        sets = (
+            domain_predicate(case, spec["a"], grid.ndim, key="a", grid=grid),
+            domain_predicate(case, spec["b"], grid.ndim, key="b", grid=grid),
+        )
+    analyses = functools.partial(
+        _exit_analyses, domain=domain, sets=sets, start=start, moments=int(spec.get("moments", 2))
+    )
     result = CaseResult()
     try:
         fpe = build_problem(case, build_model(case, landscape), landscape, grid)  # assembled once
@@ -177,9 +231,15 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
     result.numbers["max_mean_exit_time"] = float(np.max(tau.values))
     if law is not None:
         result.numbers.update(
-            start=start, mean_exit_time=tau(*start), exit_time_std=float(np.sqrt(max(tau.variance.ravel()[
-                np.ravel_multi_index(grid.cell_index(*start), grid.shape)], 0.0))) if len(tau.moments) > 1 else None,
-            median_exit_time=float(law.quantile(0.5)), law_mean=law.mean,
+            start=start,
+            mean_exit_time=tau(*start),
+            exit_time_std=float(
+                np.sqrt(max(tau.variance.ravel()[np.ravel_multi_index(grid.cell_index(*start), grid.shape)], 0.0))
+            )
+            if len(tau.moments) > 1
+            else None,
+            median_exit_time=float(law.quantile(0.5)),
+            law_mean=law.mean,
         )
         result.arrays.update(law_t=law.t, law_survival=law.S)
         line = f"mean exit time from {start}: {tau(*start):.6g} (median {law.quantile(0.5):.4g})"
@@ -188,15 +248,21 @@ def exit_time_task(case: Case, progress: bool = False, scratch=None) -> CaseResu
             line += f"; committor there {q(*start):.4f}"
         result.summary.append(line)
         names = ["mean_exit_time", "median_exit_time"] + (["committor_at_start"] if q is not None else [])
-        estimate_numbers(result, names, analyses, fpe, fine=fine,
-                         value=functools.partial(_exit_numbers, start=start))
+        estimate_numbers(result, names, analyses, fpe, fine=fine, value=functools.partial(_exit_numbers, start=start))
     if grid.ndim == 2:
         result.figures["exit_time_and_committor"] = plots.exit_time_and_committor(
-            grid, tau.values, None if q is None else q.values, landscape, start=start, sets=sets,
-            title=figure_title(case))
+            grid,
+            tau.values,
+            None if q is None else q.values,
+            landscape,
+            start=start,
+            sets=sets,
+            title=figure_title(case),
+        )
     else:
-        result.figures["exit_time"] = plots.exit_time_1d(grid, tau, law, landscape, start=start,
-                                                         title=figure_title(case))
+        result.figures["exit_time"] = plots.exit_time_1d(
+            grid, tau, law, landscape, start=start, title=figure_title(case)
+        )
     return result
 
 
@@ -242,10 +308,13 @@ def estimate_table(names: list, analysis, problem, **kwargs) -> tuple:
         return {"refused": message}, f"no discretization-error estimate: {message.split('; ')[0]}"
     value, error, order = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (est.value, est.error, est.order))
     status = np.atleast_1d(est.status)
-    table = {name: {"value": float(value[i]), "error": float(error[i]), "order": float(order[i]),
-                    "status": str(status[i])} for i, name in enumerate(names)}
+    table = {
+        name: {"value": float(value[i]), "error": float(error[i]), "order": float(order[i]), "status": str(status[i])}
+        for i, name in enumerate(names)
+    }
     cells = " / ".join("x".join(str(n) for n in c) for c in est.cells)
-    line = (f"discretization error (Richardson on {cells} cells): "
-            + "; ".join(f"{name} {row['value']:.8g} ± {row['error']:.2g} (order {row['order']:.2f}, {row['status']})"
-                        for name, row in table.items()))
+    line = f"discretization error (Richardson on {cells} cells): " + "; ".join(
+        f"{name} {row['value']:.8g} ± {row['error']:.2g} (order {row['order']:.2f}, {row['status']})"
+        for name, row in table.items()
+    )
     return table | {"cells": [list(c) for c in est.cells], "asymptotic": est.asymptotic}, line

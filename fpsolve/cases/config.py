@@ -65,8 +65,18 @@ from .expressions import expression_function
 from .schema import CaseError
 
 __all__ = [
-    "Case", "CaseError", "load_case", "case_key", "build_landscape", "model_parameters", "build_model",
-    "build_grid", "build_boundary", "build_initial", "build_problem", "domain_predicate",
+    "Case",
+    "CaseError",
+    "load_case",
+    "case_key",
+    "build_landscape",
+    "model_parameters",
+    "build_model",
+    "build_grid",
+    "build_boundary",
+    "build_initial",
+    "build_problem",
+    "domain_predicate",
 ]
 
 
@@ -136,16 +146,24 @@ def model_parameters(case: Case, overrides: dict | None = None) -> dict:
     keys = schema.MODEL_KINDS[kind]
     for key in overrides or {}:
         if key not in keys:
-            raise case.error("model", "kind", f"the task {case.task!r} sets {key}, which a {kind!r} model "
-                             "does not have")
+            raise case.error(
+                "model", "kind", f"the task {case.task!r} sets {key}, which a {kind!r} model does not have"
+            )
     for key, (_, needed) in keys.items():
         if needed and key not in spec:
             raise case.error("model", key, "missing")
     return spec
 
 
-MODELS = {"langevin": Langevin, "sgd": SGD, "momentum_sgd": MomentumSGD, "underdamped_langevin": UnderdampedLangevin,
-          "levy_langevin": LevyLangevin, "levy_sgd": LevySGD, "levy_adam": LevyAdam}
+MODELS = {
+    "langevin": Langevin,
+    "sgd": SGD,
+    "momentum_sgd": MomentumSGD,
+    "underdamped_langevin": UnderdampedLangevin,
+    "levy_langevin": LevyLangevin,
+    "levy_sgd": LevySGD,
+    "levy_adam": LevyAdam,
+}
 
 
 def build_model(case: Case, landscape: Landscape, overrides: dict | None = None):
@@ -166,11 +184,17 @@ def build_grid(case: Case) -> Grid:
     kinetic = case.tables.get("model", {}).get("kind") in schema.KINETIC_KINDS
     phase_space = "theta" in spec or "v" in spec
     if phase_space != kinetic:
-        raise case.error("grid", "theta" if phase_space else "bounds", (
-            "a phase-space grid (theta, v) is for the kinetic models momentum_sgd and underdamped_langevin; "
-            "give bounds" if phase_space else
-            "a momentum_sgd or underdamped_langevin model lives in phase space: give theta = [[lo, hi]] and "
-            "v = [[lo, hi]] instead of bounds"))
+        raise case.error(
+            "grid",
+            "theta" if phase_space else "bounds",
+            (
+                "a phase-space grid (theta, v) is for the kinetic models momentum_sgd and underdamped_langevin; "
+                "give bounds"
+                if phase_space
+                else "a momentum_sgd or underdamped_langevin model lives in phase space: give theta = [[lo, hi]] and "
+                "v = [[lo, hi]] instead of bounds"
+            ),
+        )
     try:
         if phase_space:
             for key in ("theta", "v"):

@@ -21,16 +21,56 @@ __all__ = ["FUNCTIONS", "expression_function"]
 #: Names an expression may use besides the coordinates.
 FUNCTIONS = {
     name: getattr(np, name)
-    for name in ("exp", "log", "sqrt", "abs", "sin", "cos", "tan", "arctan", "sinh", "cosh", "tanh",
-                 "minimum", "maximum", "logical_and", "logical_or", "logical_not", "pi")
+    for name in (
+        "exp",
+        "log",
+        "sqrt",
+        "abs",
+        "sin",
+        "cos",
+        "tan",
+        "arctan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "minimum",
+        "maximum",
+        "logical_and",
+        "logical_or",
+        "logical_not",
+        "pi",
+    )
 }
 COORDINATES = ("x", "y", "z")
 
 _NODES = (
-    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call, ast.Name, ast.Load, ast.Constant,
-    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.USub, ast.UAdd,
-    ast.BitAnd, ast.BitOr, ast.BitXor, ast.Invert,
-    ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq,
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.Call,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
+    ast.Pow,
+    ast.USub,
+    ast.UAdd,
+    ast.BitAnd,
+    ast.BitOr,
+    ast.BitXor,
+    ast.Invert,
+    ast.Lt,
+    ast.LtE,
+    ast.Gt,
+    ast.GtE,
+    ast.Eq,
+    ast.NotEq,
 )
 
 
@@ -54,8 +94,10 @@ def expression_function(path, table: str, key: str, text, ndim: int, names=None)
         raise fail(f"not a valid expression: {error.msg} in {text!r}") from None
     for node in ast.walk(tree):
         if not isinstance(node, _NODES):
-            raise fail(f"{type(node).__name__} is not allowed in {text!r}; use numbers, {list(names)}, "
-                       f"operators and the functions {sorted(FUNCTIONS)}")
+            raise fail(
+                f"{type(node).__name__} is not allowed in {text!r}; use numbers, {list(names)}, "
+                f"operators and the functions {sorted(FUNCTIONS)}"
+            )
         if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
             raise fail(f"only numbers may appear as constants, got {node.value!r}")
         if isinstance(node, ast.Name) and node.id not in names and node.id not in FUNCTIONS:

@@ -44,13 +44,25 @@ def _step(landscape, theta, previous, lr, momentum, noise_std, rng):
 
 def _check(lr, momentum, batch_size, noise_scale, n_paths) -> None:
     if not (lr > 0 and 0 <= momentum < 1 and batch_size >= 1 and noise_scale > 0 and n_paths >= 2):
-        raise ValueError(f"heavy ball: expected lr > 0, momentum in [0, 1), batch_size >= 1, noise_scale > 0 "
-                         f"and at least 2 paths; got lr={lr}, momentum={momentum}, batch_size={batch_size}, "
-                         f"noise_scale={noise_scale}, paths={n_paths}")
+        raise ValueError(
+            f"heavy ball: expected lr > 0, momentum in [0, 1), batch_size >= 1, noise_scale > 0 "
+            f"and at least 2 paths; got lr={lr}, momentum={momentum}, batch_size={batch_size}, "
+            f"noise_scale={noise_scale}, paths={n_paths}"
+        )
 
 
-def heavy_ball_exit_times(landscape, lr: float, momentum: float, batch_size: float, noise_scale: float,
-                          start, domain, n_paths: int, seed: int = 0, max_steps: int = 10**6) -> HeavyBallExits:
+def heavy_ball_exit_times(
+    landscape,
+    lr: float,
+    momentum: float,
+    batch_size: float,
+    noise_scale: float,
+    start,
+    domain,
+    n_paths: int,
+    seed: int = 0,
+    max_steps: int = 10**6,
+) -> HeavyBallExits:
     """Exit times of ``n_paths`` heavy-ball runs from ``start`` (theta at rest) out of ``domain``,
     a predicate of (theta..., v...) arrays; a run leaves at the first k with domain false.
 
@@ -73,13 +85,24 @@ def heavy_ball_exit_times(landscape, lr: float, momentum: float, batch_size: flo
             if index.size == 0:
                 break
     if index.size > 0.01 * n_paths:
-        raise RuntimeError(f"max_steps: {index.size} of {n_paths} heavy-ball runs are still inside after "
-                           f"{max_steps} steps (t = {max_steps * lr:g}); raise max_steps")
+        raise RuntimeError(
+            f"max_steps: {index.size} of {n_paths} heavy-ball runs are still inside after "
+            f"{max_steps} steps (t = {max_steps * lr:g}); raise max_steps"
+        )
     return HeavyBallExits(exits[np.isfinite(exits)], int(index.size), max_steps * lr)
 
 
-def heavy_ball_samples(landscape, lr: float, momentum: float, batch_size: float, noise_scale: float,
-                       start, n_paths: int, n_steps: int, seed: int = 0) -> np.ndarray:
+def heavy_ball_samples(
+    landscape,
+    lr: float,
+    momentum: float,
+    batch_size: float,
+    noise_scale: float,
+    start,
+    n_paths: int,
+    n_steps: int,
+    seed: int = 0,
+) -> np.ndarray:
     """theta after ``n_steps`` heavy-ball steps of ``n_paths`` independent runs from ``start`` at
     rest, shape (dim, n_paths): samples of the algorithm's law at t = n_steps lr (its stationary
     law once n_steps lr is many relaxation times)."""

@@ -55,15 +55,25 @@ def quadratic(curvatures) -> Landscape:
             out[k, k] = lam[k]
         return out
 
-    return Landscape(lambda *x: sum(0.5 * lam[k] * x[k] ** 2 for k in range(d)),
-                     grad=lambda *x: np.stack([lam[k] * b for k, b in enumerate(np.broadcast_arrays(*x))]),
-                     hessian=hessian, ndim=d, name=f"quadratic {', '.join(f'{v:g}' for v in lam)}")
+    return Landscape(
+        lambda *x: sum(0.5 * lam[k] * x[k] ** 2 for k in range(d)),
+        grad=lambda *x: np.stack([lam[k] * b for k, b in enumerate(np.broadcast_arrays(*x))]),
+        hessian=hessian,
+        ndim=d,
+        name=f"quadratic {', '.join(f'{v:g}' for v in lam)}",
+    )
 
 
 def heavy_ball_model(landscape, spec: dict, noise="hessian") -> MomentumSGD:
     """MomentumSGD of a [part] table's lr, batch_size, momentum and noise_scale (sigma^2)."""
-    return MomentumSGD(landscape, lr=spec["lr"], batch_size=spec["batch_size"], momentum=spec["momentum"],
-                       noise=noise, noise_scale=spec["noise_scale"])
+    return MomentumSGD(
+        landscape,
+        lr=spec["lr"],
+        batch_size=spec["batch_size"],
+        momentum=spec["momentum"],
+        noise=noise,
+        noise_scale=spec["noise_scale"],
+    )
 
 
 def moments(grid, p) -> tuple:
@@ -71,8 +81,10 @@ def moments(grid, p) -> tuple:
     mesh = [np.broadcast_to(x, grid.shape) for x in grid.mesh()]
     mass = grid.integrate(p)
     mean = np.array([grid.integrate(p * x) for x in mesh]) / mass
-    cov = np.array([[grid.integrate(p * (x - mx) * (y - my)) for y, my in zip(mesh, mean)]
-                    for x, mx in zip(mesh, mean)]) / mass
+    cov = (
+        np.array([[grid.integrate(p * (x - mx) * (y - my)) for y, my in zip(mesh, mean)] for x, mx in zip(mesh, mean)])
+        / mass
+    )
     return mean, cov
 
 
@@ -108,8 +120,10 @@ def _quadratic_part(case: Case, result: CaseResult) -> None:
     grid = phase_space_grid(*_box(np.sqrt([kunin["var_theta"], kunin["var_v"]]), box), spec["cells"])
     fpe = FokkerPlanck(model, grid)
     _, cov = moments(grid, fpe.stationary())
-    variances = {"var_theta": {"pde": float(cov[0, 0]), "kunin": kunin["var_theta"]},
-                 "var_v": {"pde": float(cov[1, 1]), "kunin": kunin["var_v"]}}
+    variances = {
+        "var_theta": {"pde": float(cov[0, 0]), "kunin": kunin["var_theta"]},
+        "var_v": {"pde": float(cov[1, 1]), "kunin": kunin["var_v"]},
+    }
     start = np.asarray(spec["start"], dtype=float)
     spread = 0.5 * np.sqrt([kunin["var_theta"], kunin["var_v"]])
     t = np.linspace(0.0, float(spec["t_end"]), 49)
@@ -122,16 +136,20 @@ def _quadratic_part(case: Case, result: CaseResult) -> None:
     M = theory.linear_kinetic_drift([[lam]], model.scale(), model.friction())
     exact = -np.linalg.eigvals(M).real.min()
     result.numbers["quadratic"] = dict(
-        variances=variances, relative_errors={k: v["pde"] / v["kunin"] - 1 for k, v in variances.items()},
+        variances=variances,
+        relative_errors={k: v["pde"] / v["kunin"] - 1 for k, v in variances.items()},
         decay_rate=dict(fitted=rate, kunin=predicted, eigenvalue=float(exact), relative_error=rate / predicted - 1),
         angular_frequency=dict(fitted=omega, exact=float(np.abs(np.linalg.eigvals(M).imag).max())),
-        cells=list(grid.cells), velocity_box=list(grid.bounds[1]))
+        cells=list(grid.cells),
+        velocity_box=list(grid.bounds[1]),
+    )
     result.arrays.update(quadratic_t=t, quadratic_mean=mean)
     result.figures["kunin_quadratic"] = momentum_plots.spiral(t, mean, rate, predicted, variances)
     result.summary.append(
         f"(a) quadratic: Var theta {cov[0, 0]:.5g} (Kunin {kunin['var_theta']:.5g}, {cov[0, 0] / kunin['var_theta'] - 1:+.2%}), "
         f"Var v {cov[1, 1]:.5g} (Kunin {kunin['var_v']:.5g}, {cov[1, 1] / kunin['var_v'] - 1:+.2%}); mean decay rate "
-        f"{rate:.5g} vs (1-beta)/(lr(1+beta)) = {predicted:.5g} ({rate / predicted - 1:+.2%})")
+        f"{rate:.5g} vs (1-beta)/(lr(1+beta)) = {predicted:.5g} ({rate / predicted - 1:+.2%})"
+    )
 
 
 def _current_part(case: Case, result: CaseResult) -> None:
@@ -146,34 +164,46 @@ def _current_part(case: Case, result: CaseResult) -> None:
     if not np.allclose(sigma, sigma.T) or np.linalg.eigvalsh(sigma).min() <= 0:
         raise case.error("current", "noise_covariance", "expected a symmetric positive definite 2x2 matrix")
     hessian = np.diag(curvatures)
-    model = heavy_ball_model(quadratic(curvatures), spec, noise=lambda *theta: sigma[(...,) + (None,) * np.ndim(theta[0])]
-                             * np.ones(np.shape(theta[0])))
+    model = heavy_ball_model(
+        quadratic(curvatures),
+        spec,
+        noise=lambda *theta: sigma[(...,) + (None,) * np.ndim(theta[0])] * np.ones(np.shape(theta[0])),
+    )
     M = theory.linear_kinetic_drift(hessian, model.scale(), model.friction())
     C = theory.stationary_covariance(M, model.velocity_diffusion(np.zeros(1), np.zeros(1))[:, :, 0])
-    theta_plane = dict(closed_form=float(C[0, 3] - C[1, 2]), commutator_max=float(np.abs(hessian @ sigma - sigma @ hessian).max()))
+    theta_plane = dict(
+        closed_form=float(C[0, 3] - C[1, 2]), commutator_max=float(np.abs(hessian @ sigma - sigma @ hessian).max())
+    )
     sd = np.sqrt(np.diag(C))
     t1, t2 = np.meshgrid(*(np.linspace(-3 * s, 3 * s, 41) for s in sd[:2]), indexing="ij")
     closed1, closed2 = _projected_current(C, t1, t2)
     mode = _mode_current(spec, curvatures[0], sigma[0, 0])
     result.numbers["current"] = dict(theta_plane=theta_plane, mode_plane=mode["numbers"])
-    result.arrays.update(current_theta_plane_theta1=closed1, current_theta_plane_theta2=closed2,
-                         current_mode_theta=mode["j"][0], current_mode_v=mode["j"][1])
+    result.arrays.update(
+        current_theta_plane_theta1=closed1,
+        current_theta_plane_theta2=closed2,
+        current_mode_theta=mode["j"][0],
+        current_mode_v=mode["j"][1],
+    )
     result.figures["kunin_current"] = momentum_plots.current_streamplot(
-        mode, (t1[:, 0], t2[0], closed1, closed2), theta_plane)
+        mode, (t1[:, 0], t2[0], closed1, closed2), theta_plane
+    )
     n = mode["numbers"]
     result.summary.append(
         f"(b) stationary current in (theta, v), curvature {curvatures[0]:g}: circulation E[theta J_v - v J_theta] "
         f"{n['pde']:.5g} (closed form {n['closed_form']:.5g}, {n['relative_error']:+.2%}), relative L2 error of J "
         f"{n['current_relative_l2_error']:.3g} on {'x'.join(map(str, n['cells']))} cells; theta plane (closed form, "
-        f"|H Sigma - Sigma H| = {theta_plane['commutator_max']:.3g}): E[theta1 v2 - theta2 v1] = {theta_plane['closed_form']:.5g}")
+        f"|H Sigma - Sigma H| = {theta_plane['commutator_max']:.3g}): E[theta1 v2 - theta2 v1] = {theta_plane['closed_form']:.5g}"
+    )
 
 
 def _mode_current(spec: dict, curvature: float, noise: float) -> dict:
     """One mode (U = curvature theta^2 / 2, Sigma = noise): the kinetic PDE's stationary current at
     cell centres (mean of the two faces) against J = (M x + D C^{-1} x) p, and the circulation
     int (theta J_v - v J_theta) = (B C)_{21} - (B C)_{12}, B = M + D C^{-1}."""
-    model = heavy_ball_model(quadratic([curvature]), {**spec, "noise_scale": spec["noise_scale"] * noise},
-                             noise="isotropic")
+    model = heavy_ball_model(
+        quadratic([curvature]), {**spec, "noise_scale": spec["noise_scale"] * noise}, noise="isotropic"
+    )
     M = theory.linear_kinetic_drift([[curvature]], model.scale(), model.friction())
     D = np.diag([0.0, float(model.velocity_diffusion(np.zeros(1))[0, 0, 0])])
     C = theory.stationary_covariance(M, D[1:, 1:])
@@ -191,8 +221,14 @@ def _mode_current(spec: dict, curvature: float, noise: float) -> dict:
     error = float(np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(j, exact)) / sum(np.sum(b**2) for b in exact)))
     circulation = float(grid.integrate(theta * j[1] - v * j[0]))
     closed = float((B @ C)[1, 0] - (B @ C)[0, 1])
-    numbers = dict(curvature=curvature, pde=circulation, closed_form=closed, relative_error=circulation / closed - 1,
-                   current_relative_l2_error=error, cells=list(grid.cells))
+    numbers = dict(
+        curvature=curvature,
+        pde=circulation,
+        closed_form=closed,
+        relative_error=circulation / closed - 1,
+        current_relative_l2_error=error,
+        cells=list(grid.cells),
+    )
     return dict(numbers=numbers, grid=grid, j=j, exact=exact)
 
 
@@ -204,5 +240,3 @@ def _projected_current(C, t1, t2) -> tuple:
     quad = inv[0, 0] * t1**2 + 2 * inv[0, 1] * t1 * t2 + inv[1, 1] * t2**2
     density = np.exp(-0.5 * quad) / (2 * np.pi * np.sqrt(np.linalg.det(Ctt)))
     return (K[0, 0] * t1 + K[0, 1] * t2) * density, (K[1, 0] * t1 + K[1, 1] * t2) * density
-
-

@@ -50,24 +50,37 @@ def modified_loss_part(case, result) -> None:
         gibbs = _normalised(np.exp(-(landscape(x) - landscape(x).min()) / temperature), h)
         modified_values = theory.heavy_ball_modified_loss(landscape, lr, beta)(x)
         modified = _normalised(np.exp(-(modified_values - modified_values.min()) / temperature), h)
-        samples = heavy_ball_samples(landscape, lr, beta, size, sigma2, [x[np.argmax(gibbs)]], int(spec["paths"]),
-                                     int(spec["steps"]), seed=int(spec.get("seed", 0)) + k)[0]
+        samples = heavy_ball_samples(
+            landscape,
+            lr,
+            beta,
+            size,
+            sigma2,
+            [x[np.argmax(gibbs)]],
+            int(spec["paths"]),
+            int(spec["steps"]),
+            seed=int(spec.get("seed", 0)) + k,
+        )[0]
         counts = np.histogram(samples, bins=grid.faces[0])[0]
         algorithm = counts / (samples.size * h)
         outside = 1.0 - counts.sum() / samples.size
         rows.append(_marginal_row(lr, sigma2, x, h, pde, gibbs, modified, algorithm, samples, outside))
         curves[f"lr = {lr:g} (lr x max U'' = {lr * _max_curvature(landscape, x, gibbs):.3g})"] = {
-            "kinetic PDE (SDE)": (x, pde, "-"), "e^{-U/T}": (x, gibbs, "--"), "e^{-U_hat/T}, modified loss": (x, modified, ":"),
+            "kinetic PDE (SDE)": (x, pde, "-"),
+            "e^{-U/T}": (x, gibbs, "--"),
+            "e^{-U_hat/T}, modified loss": (x, modified, ":"),
             f"heavy-ball algorithm ({samples.size} runs)": (x, algorithm, "."),
         }
         result.summary.append(
             f"(c) lr = {lr:g}: L1 distance to e^(-U/T): PDE {rows[-1]['l1']['pde_gibbs']:.3g}, algorithm "
             f"{rows[-1]['l1']['algorithm_gibbs']:.3g}; algorithm to e^(-U_hat/T) {rows[-1]['l1']['algorithm_modified']:.3g} "
             f"(sampling noise {rows[-1]['l1']['sampling_noise']:.3g}); Var theta: algorithm {rows[-1]['var']['algorithm']:.4g} "
-            f"± {rows[-1]['var']['algorithm_se']:.2g}, Gibbs {rows[-1]['var']['gibbs']:.4g}, modified {rows[-1]['var']['modified']:.4g}")
+            f"± {rows[-1]['var']['algorithm_se']:.2g}, Gibbs {rows[-1]['var']['gibbs']:.4g}, modified {rows[-1]['var']['modified']:.4g}"
+        )
     result.numbers["modified_loss"] = dict(temperature=temperature, momentum=beta, batch_size=size, rows=rows)
     result.figures["kunin_modified_loss"] = momentum_plots.marginals(
-        curves, f"stationary theta-marginal, T_eff = {temperature:g}, beta = {beta:g}, B = {size:g}")
+        curves, f"stationary theta-marginal, T_eff = {temperature:g}, beta = {beta:g}, B = {size:g}"
+    )
 
 
 def _max_curvature(landscape, x, density) -> float:
@@ -88,11 +101,25 @@ def _marginal_row(lr, sigma2, x, h, pde, gibbs, modified, algorithm, samples, ou
     noise = float(np.sum(np.sqrt(2 * prob * (1 - prob) / (np.pi * n))))
     l1 = lambda a, b: float(np.sum(np.abs(a - b)) * h)
     sample_var = float(np.var(samples, ddof=1))
-    return dict(lr=lr, noise_scale=sigma2, outside_box=float(outside),
-                l1=dict(pde_gibbs=l1(pde, gibbs), algorithm_gibbs=l1(algorithm, gibbs),
-                        algorithm_modified=l1(algorithm, modified), pde_modified=l1(pde, modified), sampling_noise=noise),
-                var=dict(pde=var(pde), gibbs=var(gibbs), modified=var(modified), algorithm=sample_var,
-                         algorithm_se=sample_var * np.sqrt(2.0 / (n - 1))))
+    return dict(
+        lr=lr,
+        noise_scale=sigma2,
+        outside_box=float(outside),
+        l1=dict(
+            pde_gibbs=l1(pde, gibbs),
+            algorithm_gibbs=l1(algorithm, gibbs),
+            algorithm_modified=l1(algorithm, modified),
+            pde_modified=l1(pde, modified),
+            sampling_noise=noise,
+        ),
+        var=dict(
+            pde=var(pde),
+            gibbs=var(gibbs),
+            modified=var(modified),
+            algorithm=sample_var,
+            algorithm_se=sample_var * np.sqrt(2.0 / (n - 1)),
+        ),
+    )
 
 
 def anomalous_diffusion_part(case, result) -> None:
@@ -109,15 +136,22 @@ def anomalous_diffusion_part(case, result) -> None:
     window = (t >= lo) & (t <= hi)
     exponent, prefactor = theory.power_law_exponent(t[window], msd[window])
     fit = dict(exponent=exponent, prefactor=prefactor, predicted=1.0 / alpha, t_min=lo, t_max=hi)
-    checks = [_pde_mode_check(spec, int(k), float(lams[int(k)]), c, lr, beta, size, sigma2)
-              for k in np.atleast_1d(spec.get("pde_modes", []))]
+    checks = [
+        _pde_mode_check(spec, int(k), float(lams[int(k)]), c, lr, beta, size, sigma2)
+        for k in np.atleast_1d(spec.get("pde_modes", []))
+    ]
     result.numbers["anomalous"] = dict(
-        curvatures=lams, fit=fit, stationary_var_per_mode=lr * sigma2 / (2 * size * (1 - beta)),
-        pde_checks=[{k: v for k, v in ch.items() if k not in ("t", "pde", "closed_form")} for ch in checks])
+        curvatures=lams,
+        fit=fit,
+        stationary_var_per_mode=lr * sigma2 / (2 * size * (1 - beta)),
+        pde_checks=[{k: v for k, v in ch.items() if k not in ("t", "pde", "closed_form")} for ch in checks],
+    )
     result.arrays.update(anomalous_t=t, anomalous_msd=msd)
     result.figures["kunin_anomalous_diffusion"] = momentum_plots.anomalous_diffusion(t, msd, fit, checks)
-    line = (f"(d) {n} modes lambda_k = {lam_max:g} k^-{alpha:g}: E|theta_t - theta_0|^2 ~ t^c with c = {exponent:.3f} "
-            f"on t in [{lo:g}, {hi:g}] (1/alpha = {1 / alpha:.3f})")
+    line = (
+        f"(d) {n} modes lambda_k = {lam_max:g} k^-{alpha:g}: E|theta_t - theta_0|^2 ~ t^c with c = {exponent:.3f} "
+        f"on t in [{lo:g}, {hi:g}] (1/alpha = {1 / alpha:.3f})"
+    )
     for ch in checks:
         line += f"; PDE mode lambda = {ch['curvature']:.3g}: max relative error of Var theta(t) {ch['max_relative_error']:.2g}"
     result.summary.append(line)
@@ -139,8 +173,11 @@ def _pde_mode_check(spec, index, lam, c, lr, beta, size, sigma2) -> dict:
     model = MomentumSGD(quadratic([lam]), lr=lr, batch_size=size, momentum=beta, noise="hessian", noise_scale=sigma2)
     var_theta = lr * sigma2 / (2 * size * (1 - beta))
     var_v = sigma2 * lam / (size * (1 - beta**2))
-    grid = phase_space_grid((-7 * np.sqrt(var_theta), 7 * np.sqrt(var_theta)), (-7 * np.sqrt(var_v), 7 * np.sqrt(var_v)),
-                            tuple(np.atleast_1d(spec.get("cells", [100, 100])).astype(int)))
+    grid = phase_space_grid(
+        (-7 * np.sqrt(var_theta), 7 * np.sqrt(var_theta)),
+        (-7 * np.sqrt(var_v), 7 * np.sqrt(var_v)),
+        tuple(np.atleast_1d(spec.get("cells", [100, 100])).astype(int)),
+    )
     std = 0.25 * np.sqrt([var_theta, var_v])
     M = theory.linear_kinetic_drift([[lam]], c, c * (1 - beta))
     slowest = float(np.min(-np.linalg.eigvals(M).real))  # the slowest decay rate of the mean
@@ -148,5 +185,12 @@ def _pde_mode_check(spec, index, lam, c, lr, beta, size, sigma2) -> dict:
     sol = FokkerPlanck(model, grid).evolve(gaussian(grid, (0.0, 0.0), std), t, method="trbdf2", rtol=1e-6)
     pde = np.array([moments(grid, p)[1][0, 0] for p in sol.p])
     exact = np.array([_mode_variance(lam, c, lr, beta, size, sigma2, s, np.diag(std**2)) for s in t])
-    return dict(mode=index, curvature=lam, t=t[1:], pde=pde[1:], closed_form=exact[1:],
-                max_relative_error=float(np.max(np.abs(pde[1:] / exact[1:] - 1))), cells=list(grid.cells))
+    return dict(
+        mode=index,
+        curvature=lam,
+        t=t[1:],
+        pde=pde[1:],
+        closed_form=exact[1:],
+        max_relative_error=float(np.max(np.abs(pde[1:] / exact[1:] - 1))),
+        cells=list(grid.cells),
+    )

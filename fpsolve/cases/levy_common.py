@@ -43,8 +43,9 @@ def exit_time_with_error(case, model, bounds, cells, start) -> dict:
             seconds = time.perf_counter() - begin
         values.append(float(tau(*start)))
     error = values[0] - values[1]
-    return dict(tau=values[0], error=error, resolved=bool(abs(error) <= RESOLVED * values[0]),
-                values=values, seconds=seconds)
+    return dict(
+        tau=values[0], error=error, resolved=bool(abs(error) <= RESOLVED * values[0]), values=values, seconds=seconds
+    )
 
 
 def well_distances(minimum, bounds) -> list:

@@ -48,16 +48,35 @@ def levy_escape_task(case: Case, progress: bool = False, scratch=None) -> CaseRe
     rows = []
     for alpha in (float(a) for a in sweep["alpha"]):
         if not 0 < alpha < 2:
-            raise case.error("sweep", "alpha", f"expected tail indices in (0, 2) ([gaussian] is alpha = 2), got {alpha}")
+            raise case.error(
+                "sweep", "alpha", f"expected tail indices in (0, 2) ([gaussian] is alpha = 2), got {alpha}"
+            )
         for scale in (float(s) for s in sweep["scale"]):
             solved = exit_time_with_error(case, LevyLangevin(landscape, alpha, scale), bounds, cells, start)
             asymptotic = theory.imkeller_pavlyukevich_exit_time(alpha, distances, scale)
-            rows.append(dict(alpha=alpha, scale=scale, **solved, imkeller_pavlyukevich=asymptotic,
-                             ratio=solved["tau"] / asymptotic))
-    gaussian = [_gaussian_row(case, landscape, float(s), bounds, cells, start)
-                for s in case.table("gaussian", required=False).get("scale", [])]
-    result.numbers.update(minimum=minimum, distances=distances, bounds=bounds, cells=cells, start=start,
-                          sweep=rows, gaussian=gaussian, rates=_fitted_exponents(rows))
+            rows.append(
+                dict(
+                    alpha=alpha,
+                    scale=scale,
+                    **solved,
+                    imkeller_pavlyukevich=asymptotic,
+                    ratio=solved["tau"] / asymptotic,
+                )
+            )
+    gaussian = [
+        _gaussian_row(case, landscape, float(s), bounds, cells, start)
+        for s in case.table("gaussian", required=False).get("scale", [])
+    ]
+    result.numbers.update(
+        minimum=minimum,
+        distances=distances,
+        bounds=bounds,
+        cells=cells,
+        start=start,
+        sweep=rows,
+        gaussian=gaussian,
+        rates=_fitted_exponents(rows),
+    )
     result.summary.extend(_sweep_lines(rows, gaussian, result.numbers["rates"]))
     figure = levy_plots.escape_against_scale(rows, gaussian)
     result.figures["exit_time_vs_scale"] = figure
@@ -77,7 +96,9 @@ def _geometry(case: Case) -> tuple:
     cells = [int(c) for c in np.atleast_1d(grid["cells"])]
     start = tuple(float(s) for s in np.atleast_1d(exit_spec["start"]))
     if len(bounds) != 1 or len(cells) != 1 or len(start) != 1:
-        raise case.error("grid", "bounds", "the levy_escape case is 1-D: one [low, high] pair, one cell count, one start")
+        raise case.error(
+            "grid", "bounds", "the levy_escape case is 1-D: one [low, high] pair, one cell count, one start"
+        )
     if not bounds[0][0] < start[0] < bounds[0][1]:
         raise case.error("exit", "start", f"the start {start[0]} is outside the box {list(bounds[0])}")
     return bounds, cells, start
@@ -99,8 +120,14 @@ def _gaussian_row(case, landscape, scale, bounds, cells, start) -> dict:
     solved = exit_time_with_error(case, Langevin(landscape, temperature=temperature), bounds, cells, start)
     low, high = bounds[0]
     exact = momentum_theory.overdamped_exit_time(landscape, temperature, low, high, start[0])
-    return dict(alpha=2.0, scale=scale, temperature=temperature, **solved, double_integral=exact,
-                relative_error=solved["tau"] / exact - 1.0)
+    return dict(
+        alpha=2.0,
+        scale=scale,
+        temperature=temperature,
+        **solved,
+        double_integral=exact,
+        relative_error=solved["tau"] / exact - 1.0,
+    )
 
 
 def _fitted_exponents(rows) -> dict:
@@ -124,9 +151,17 @@ def _landing(case, landscape, bounds, cells, start, minimum, distances, result) 
     alpha = float(spec["alpha"])
     (low, high), grid = bounds[0], Grid(bounds, cells)
     y = np.concatenate([np.linspace(low - 2.0, low - 0.02, 120), np.linspace(high + 0.02, high + 3.0, 180)])
-    limit = theory.stable_jump_constant(alpha) * np.abs(y - minimum) ** (-1 - alpha) / theory.exit_jump_measure(alpha, distances)
+    limit = (
+        theory.stable_jump_constant(alpha)
+        * np.abs(y - minimum) ** (-1 - alpha)
+        / theory.exit_jump_measure(alpha, distances)
+    )
     probes = np.array([high + 1.0, low - 0.5])
-    probe_limit = theory.stable_jump_constant(alpha) * np.abs(probes - minimum) ** (-1 - alpha) / theory.exit_jump_measure(alpha, distances)
+    probe_limit = (
+        theory.stable_jump_constant(alpha)
+        * np.abs(probes - minimum) ** (-1 - alpha)
+        / theory.exit_jump_measure(alpha, distances)
+    )
     curves, rows = [], []
     for scale in (float(v) for v in spec["scale"]):
         try:
@@ -135,11 +170,19 @@ def _landing(case, landscape, bounds, cells, start, minimum, distances, result) 
             raise CaseError(f"{case.path}: [landing] scale = {scale:g}: {error}") from error
         curves.append((scale, y, law.density(y)))
         ratio = law.density(probes) / probe_limit
-        rows.append(dict(scale=scale, total=law.total, over_limit_beyond_barrier=float(ratio[0]),
-                         over_limit_below_well=float(ratio[1])))
-        result.summary.append(f"landing (alpha = {alpha:g}, eps = {scale:g}): density / one-jump limit = "
-                              f"{ratio[0]:.3f} at y = {probes[0]:g}, {ratio[1]:.3f} at y = {probes[1]:g}; "
-                              f"total probability {law.total:.6f}")
+        rows.append(
+            dict(
+                scale=scale,
+                total=law.total,
+                over_limit_beyond_barrier=float(ratio[0]),
+                over_limit_below_well=float(ratio[1]),
+            )
+        )
+        result.summary.append(
+            f"landing (alpha = {alpha:g}, eps = {scale:g}): density / one-jump limit = "
+            f"{ratio[0]:.3f} at y = {probes[0]:g}, {ratio[1]:.3f} at y = {probes[1]:g}; "
+            f"total probability {law.total:.6f}"
+        )
     result.numbers["landing"] = rows
     result.arrays.update(landing_y=y, landing_density=np.array([c[2] for c in curves]), landing_limit=limit)
     result.figures["landing_density"] = levy_plots.landing_density(curves, y, limit, alpha)
@@ -156,26 +199,42 @@ def _geometry_rows(case, cells) -> list:
         bounds, start = [(-3.0 * width, 0.0)], (-width,)
         levy = exit_time_with_error(case, LevyLangevin(landscape, alpha, scale), bounds, cells, start)
         gauss = exit_time_with_error(case, Langevin(landscape, temperature=gaussian_scale**2), bounds, cells, start)
-        rows.append(dict(width=width, depth=depth, alpha=alpha, scale=scale, gaussian_scale=gaussian_scale,
-                         levy=levy, gaussian=gauss,
-                         imkeller_pavlyukevich=theory.imkeller_pavlyukevich_exit_time(alpha, (2 * width, width), scale),
-                         double_integral=momentum_theory.overdamped_exit_time(landscape, gaussian_scale**2,
-                                                                              bounds[0][0], 0.0, start[0])))
+        rows.append(
+            dict(
+                width=width,
+                depth=depth,
+                alpha=alpha,
+                scale=scale,
+                gaussian_scale=gaussian_scale,
+                levy=levy,
+                gaussian=gauss,
+                imkeller_pavlyukevich=theory.imkeller_pavlyukevich_exit_time(alpha, (2 * width, width), scale),
+                double_integral=momentum_theory.overdamped_exit_time(
+                    landscape, gaussian_scale**2, bounds[0][0], 0.0, start[0]
+                ),
+            )
+        )
     return rows
 
 
 def _sweep_lines(rows, gaussian, rates) -> list:
     lines = [f"{'alpha':>5s} {'eps':>6s} {'tau (PDE)':>11s} {'grid error':>10s} {'tau_IP':>11s} {'tau/tau_IP':>10s}"]
     for r in rows:
-        lines.append(f"{r['alpha']:5g} {r['scale']:6g} {r['tau']:11.5g} {abs(r['error']) / r['tau']:10.2%} "
-                     f"{r['imkeller_pavlyukevich']:11.5g} {r['ratio']:10.4f}"
-                     + ("" if r["resolved"] else "  UNRESOLVED (refine the grid)"))
+        lines.append(
+            f"{r['alpha']:5g} {r['scale']:6g} {r['tau']:11.5g} {abs(r['error']) / r['tau']:10.2%} "
+            f"{r['imkeller_pavlyukevich']:11.5g} {r['ratio']:10.4f}"
+            + ("" if r["resolved"] else "  UNRESOLVED (refine the grid)")
+        )
     for alpha, slope in rates.items():
-        lines.append(f"alpha = {alpha}: d log tau / d log eps = {slope:.3f} at the smallest scales "
-                     f"(Imkeller-Pavlyukevich: {-float(alpha):g})")
+        lines.append(
+            f"alpha = {alpha}: d log tau / d log eps = {slope:.3f} at the smallest scales "
+            f"(Imkeller-Pavlyukevich: {-float(alpha):g})"
+        )
     for r in gaussian:
-        lines.append(f"alpha = 2 (Gaussian, T = eps^2 = {r['temperature']:g}): tau = {r['tau']:.6g}, "
-                     f"double integral {r['double_integral']:.6g} ({r['relative_error']:+.2e})")
+        lines.append(
+            f"alpha = 2 (Gaussian, T = eps^2 = {r['temperature']:g}): tau = {r['tau']:.6g}, "
+            f"double integral {r['double_integral']:.6g} ({r['relative_error']:+.2e})"
+        )
     return lines
 
 
@@ -186,5 +245,6 @@ def _geometry_lines(rows) -> list:
         lines.append(
             f"width {r['width']:g}, depth {r['depth']:g}: alpha = {r['alpha']:g}: tau = {r['levy']['tau']:.5g} "
             f"(x {r['levy']['tau'] / base['levy']['tau']:.3g}; IP x {r['imkeller_pavlyukevich'] / base['imkeller_pavlyukevich']:.3g}); "
-            f"alpha = 2: tau = {r['gaussian']['tau']:.5g} (x {r['gaussian']['tau'] / base['gaussian']['tau']:.3g})")
+            f"alpha = 2: tau = {r['gaussian']['tau']:.5g} (x {r['gaussian']['tau'] / base['gaussian']['tau']:.3g})"
+        )
     return lines

@@ -27,14 +27,25 @@ def escape_against_scale(rows, gaussian):
             face = color if r["resolved"] else "none"
             left.plot(1 / r["scale"], r["tau"], "o", color=color, mfc=face, ms=5)
             right.plot(r["scale"], r["ratio"], "o", color=color, mfc=face)
-        right.plot([r["scale"] for r in mine], [r["ratio"] for r in mine], "-", color=color, lw=1,
-                   label=f"alpha = {alpha:g}")
+        right.plot(
+            [r["scale"] for r in mine], [r["ratio"] for r in mine], "-", color=color, lw=1, label=f"alpha = {alpha:g}"
+        )
     if gaussian:
         g = sorted(gaussian, key=lambda r: r["scale"])
-        left.plot([1 / r["scale"] for r in g], [r["tau"] for r in g], "s-", color="tab:red",
-                  label="alpha = 2 (Gaussian, T = eps^2)")
-        left.plot([1 / r["scale"] for r in g], [r["double_integral"] for r in g], "k:", lw=1.2,
-                  label="alpha = 2: double integral")
+        left.plot(
+            [1 / r["scale"] for r in g],
+            [r["tau"] for r in g],
+            "s-",
+            color="tab:red",
+            label="alpha = 2 (Gaussian, T = eps^2)",
+        )
+        left.plot(
+            [1 / r["scale"] for r in g],
+            [r["double_integral"] for r in g],
+            "k:",
+            lw=1.2,
+            label="alpha = 2: double integral",
+        )
     left.plot([], [], "k--", lw=1, label="Imkeller-Pavlyukevich (dashed)")
     left.plot([], [], "o", color="k", mfc="none", label="unresolved grid point (hollow)")
     left.set_xscale("log")
@@ -70,14 +81,36 @@ def width_and_depth(rows):
         mine = sorted((r for r in rows if r[fixed] == 1.0), key=lambda r: r[key])
         x = [r[key] for r in mine]
         alpha = mine[0]["alpha"]
-        ax.plot(x, [r["levy"]["tau"] / base["levy"]["tau"] for r in mine], "o-", color="tab:blue",
-                label=f"alpha = {alpha:g}, eps = {mine[0]['scale']:g} (PDE)")
-        ax.plot(x, [r["imkeller_pavlyukevich"] / base["imkeller_pavlyukevich"] for r in mine], "--",
-                color="tab:blue", lw=1, label="Imkeller-Pavlyukevich")
-        ax.plot(x, [r["gaussian"]["tau"] / base["gaussian"]["tau"] for r in mine], "s-", color="tab:red",
-                label=f"alpha = 2, eps = {mine[0]['gaussian_scale']:g} (PDE)")
-        ax.plot(x, [r["double_integral"] / base["double_integral"] for r in mine], ":", color="k", lw=1.2,
-                label="alpha = 2: double integral")
+        ax.plot(
+            x,
+            [r["levy"]["tau"] / base["levy"]["tau"] for r in mine],
+            "o-",
+            color="tab:blue",
+            label=f"alpha = {alpha:g}, eps = {mine[0]['scale']:g} (PDE)",
+        )
+        ax.plot(
+            x,
+            [r["imkeller_pavlyukevich"] / base["imkeller_pavlyukevich"] for r in mine],
+            "--",
+            color="tab:blue",
+            lw=1,
+            label="Imkeller-Pavlyukevich",
+        )
+        ax.plot(
+            x,
+            [r["gaussian"]["tau"] / base["gaussian"]["tau"] for r in mine],
+            "s-",
+            color="tab:red",
+            label=f"alpha = 2, eps = {mine[0]['gaussian_scale']:g} (PDE)",
+        )
+        ax.plot(
+            x,
+            [r["double_integral"] / base["double_integral"] for r in mine],
+            ":",
+            color="k",
+            lw=1.2,
+            label="alpha = 2: double integral",
+        )
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
@@ -99,13 +132,25 @@ def sgd_against_adam(rows):
         mine = sorted((r for r in rows if r["dim"] == dim), key=lambda r: r["batch_size"])
         b = [r["batch_size"] for r in mine]
         for name, color in (("sgd", "tab:blue"), ("adam", "tab:orange")):
-            left.plot(b, [r[name]["tau"] for r in mine], marker + "-", color=color,
-                      label=f"{dim}-D Levy{name.upper() if name == 'sgd' else 'Adam'} (PDE)")
+            left.plot(
+                b,
+                [r[name]["tau"] for r in mine],
+                marker + "-",
+                color=color,
+                label=f"{dim}-D Levy{name.upper() if name == 'sgd' else 'Adam'} (PDE)",
+            )
             left.plot(b, [r[name]["imkeller_pavlyukevich"] for r in mine], "--", color=color, lw=1)
-        right.plot(b, [r["adam"]["tau"] / r["sgd"]["tau"] for r in mine], marker + "-", color="k",
-                   label=f"{dim}-D (PDE)")
-        right.plot(b, [r["predicted_ratio"] for r in mine], marker + "--", color="0.5", mfc="none",
-                   label=f"{dim}-D Imkeller-Pavlyukevich")
+        right.plot(
+            b, [r["adam"]["tau"] / r["sgd"]["tau"] for r in mine], marker + "-", color="k", label=f"{dim}-D (PDE)"
+        )
+        right.plot(
+            b,
+            [r["predicted_ratio"] for r in mine],
+            marker + "--",
+            color="0.5",
+            mfc="none",
+            label=f"{dim}-D Imkeller-Pavlyukevich",
+        )
     left.plot([], [], "k--", lw=1, label="Imkeller-Pavlyukevich (dashed)")
     left.set_xscale("log", base=2)
     left.set_yscale("log")
@@ -133,7 +178,13 @@ def landing_density(curves, limit_y, limit_density, alpha: float):
         for side in (y < 0, y > 0):
             ax.plot(y[side], f[side], "-", color=color, label=f"eps = {scale:g} (PDE)" if side[0] else None)
     for side in (limit_y < 0, limit_y > 0):
-        ax.plot(limit_y[side], limit_density[side], "k--", lw=1, label="one jump from the minimum (eps -> 0)" if side[0] else None)
+        ax.plot(
+            limit_y[side],
+            limit_density[side],
+            "k--",
+            lw=1,
+            label="one jump from the minimum (eps -> 0)" if side[0] else None,
+        )
     ax.set_yscale("log")
     ax.set_xlabel("landing point y (outside the well)")
     ax.set_ylabel("landing density")

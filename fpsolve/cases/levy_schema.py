@@ -20,8 +20,18 @@ LEVY_ESCAPE = {
     "exit": (Table({"start": required(NUMBERS)}), True),
     "sweep": (Table({"alpha": required(NUMBER_LIST), "scale": required(NUMBER_LIST)}), True),
     "gaussian": (Table({"scale": required(NUMBER_LIST)}), False),
-    "geometry": (Table({"alpha": required(NUMBER), "scale": required(NUMBER), "gaussian_scale": required(NUMBER),
-                        "widths": required(NUMBER_LIST), "depths": required(NUMBER_LIST)}), False),
+    "geometry": (
+        Table(
+            {
+                "alpha": required(NUMBER),
+                "scale": required(NUMBER),
+                "gaussian_scale": required(NUMBER),
+                "widths": required(NUMBER_LIST),
+                "depths": required(NUMBER_LIST),
+            }
+        ),
+        False,
+    ),
     "landing": (Table({"alpha": required(NUMBER), "scale": required(NUMBER_LIST)}), False),
 }
 

@@ -60,29 +60,41 @@ def _setup(case: Case, part: str, landscape_table: str) -> dict:
     q = [float(v) for v in np.atleast_1d(spec["preconditioner"])]
     for key, value in (("bounds", bounds), ("cells", cells), ("start", start), ("preconditioner", q)):
         if len(value) != d:
-            raise case.error(part, key, f"expected {d} entries for the {d}-D landscape [{landscape_table}], got {len(value)}")
+            raise case.error(
+                part, key, f"expected {d} entries for the {d}-D landscape [{landscape_table}], got {len(value)}"
+            )
     if len(noise) not in (1, d):
         raise case.error(part, "noise_scale", f"expected one scale or {d}, got {len(noise)}")
     minima = [m for m in landscape.minima if all(lo < c < hi for c, (lo, hi) in zip(m, bounds))]
     if not minima:
         raise case.error(part, "bounds", "the box holds no minimum of the landscape: it is not a basin")
     minimum = min(minima, key=lambda m: float(np.sum((np.asarray(m) - start) ** 2)))
-    return dict(part=part, landscape=landscape, bounds=bounds, cells=cells, start=start,
-                noise_scale=noise if len(noise) == d else noise * d, preconditioner=q,
-                minimum=tuple(float(c) for c in minimum), distances=well_distances(minimum, bounds))
+    return dict(
+        part=part,
+        landscape=landscape,
+        bounds=bounds,
+        cells=cells,
+        start=start,
+        noise_scale=noise if len(noise) == d else noise * d,
+        preconditioner=q,
+        minimum=tuple(float(c) for c in minimum),
+        distances=well_distances(minimum, bounds),
+    )
 
 
 def _optimizer(case, setup, lr, alpha, size, kind: str) -> dict:
     if kind == "sgd":
         model = LevySGD(setup["landscape"], lr, size, alpha, noise_scale=_one(setup["noise_scale"]))
     else:
-        model = LevyAdam(setup["landscape"], lr, size, alpha, setup["preconditioner"],
-                         noise_scale=_one(setup["noise_scale"]))
+        model = LevyAdam(
+            setup["landscape"], lr, size, alpha, setup["preconditioner"], noise_scale=_one(setup["noise_scale"])
+        )
     solved = exit_time_with_error(case, model, setup["bounds"], setup["cells"], setup["start"])
     jumps = model.jumps
     asymptotic = theory.imkeller_pavlyukevich_exit_time(list(jumps.alphas), setup["distances"], list(jumps.scales))
-    return dict(**solved, iterations=solved["tau"] / lr, jump_scales=list(jumps.scales),
-                imkeller_pavlyukevich=asymptotic)
+    return dict(
+        **solved, iterations=solved["tau"] / lr, jump_scales=list(jumps.scales), imkeller_pavlyukevich=asymptotic
+    )
 
 
 def _one(values: list):
@@ -93,21 +105,34 @@ def _one(values: list):
 def _row(case, setup, lr, alpha, size) -> dict:
     sgd = _optimizer(case, setup, lr, alpha, size, "sgd")
     adam = _optimizer(case, setup, lr, alpha, size, "adam")
-    return dict(dim=len(setup["bounds"]), batch_size=size, minimum=setup["minimum"],
-                distances=setup["distances"], preconditioner=setup["preconditioner"], sgd=sgd, adam=adam,
-                ratio=adam["tau"] / sgd["tau"],
-                predicted_ratio=adam["imkeller_pavlyukevich"] / sgd["imkeller_pavlyukevich"])
+    return dict(
+        dim=len(setup["bounds"]),
+        batch_size=size,
+        minimum=setup["minimum"],
+        distances=setup["distances"],
+        preconditioner=setup["preconditioner"],
+        sgd=sgd,
+        adam=adam,
+        ratio=adam["tau"] / sgd["tau"],
+        predicted_ratio=adam["imkeller_pavlyukevich"] / sgd["imkeller_pavlyukevich"],
+    )
 
 
 def _lines(rows) -> list:
-    lines = [f"{'dim':>3s} {'B':>5s} {'tau_SGD':>10s} {'tau_Adam':>10s} {'Adam/SGD':>9s} {'IP ratio':>9s} "
-             f"{'SGD iterations':>14s} {'grid errors':>14s}"]
+    lines = [
+        f"{'dim':>3s} {'B':>5s} {'tau_SGD':>10s} {'tau_Adam':>10s} {'Adam/SGD':>9s} {'IP ratio':>9s} "
+        f"{'SGD iterations':>14s} {'grid errors':>14s}"
+    ]
     for r in rows:
         errors = f"{abs(r['sgd']['error']) / r['sgd']['tau']:.1%}/{abs(r['adam']['error']) / r['adam']['tau']:.1%}"
         flag = "" if r["sgd"]["resolved"] and r["adam"]["resolved"] else "  UNRESOLVED (refine the grid)"
-        lines.append(f"{r['dim']:3d} {r['batch_size']:5g} {r['sgd']['tau']:10.5g} {r['adam']['tau']:10.5g} "
-                     f"{r['ratio']:9.3f} {r['predicted_ratio']:9.3f} {r['sgd']['iterations']:14.5g} {errors:>14s}{flag}")
+        lines.append(
+            f"{r['dim']:3d} {r['batch_size']:5g} {r['sgd']['tau']:10.5g} {r['adam']['tau']:10.5g} "
+            f"{r['ratio']:9.3f} {r['predicted_ratio']:9.3f} {r['sgd']['iterations']:14.5g} {errors:>14s}{flag}"
+        )
     first = {"SGD" if r["ratio"] > 1 else "Adam" for r in rows}
-    lines.append(f"{' and '.join(sorted(first))} leaves the basin first "
-                 f"(tau_Adam / tau_SGD from {min(r['ratio'] for r in rows):.3g} to {max(r['ratio'] for r in rows):.3g})")
+    lines.append(
+        f"{' and '.join(sorted(first))} leaves the basin first "
+        f"(tau_Adam / tau_SGD from {min(r['ratio'] for r in rows):.3g} to {max(r['ratio'] for r in rows):.3g})"
+    )
     return lines

@@ -15,8 +15,18 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import resolve_case
-from .config import (Case, CaseError, build_boundary, build_grid, build_initial, build_landscape, build_model,
-                     build_problem, domain_predicate, load_case)
+from .config import (
+    Case,
+    CaseError,
+    build_boundary,
+    build_grid,
+    build_initial,
+    build_landscape,
+    build_model,
+    build_problem,
+    domain_predicate,
+    load_case,
+)
 
 __all__ = ["LoadedCase", "load"]
 
@@ -107,8 +117,9 @@ class LoadedCase:
         spec = self.case.table("exit", required=False)
         if "a" not in spec or "b" not in spec:
             return None
-        return tuple(domain_predicate(self.case, spec[key], self.grid.ndim, key=key, grid=self.grid)
-                     for key in ("a", "b"))
+        return tuple(
+            domain_predicate(self.case, spec[key], self.grid.ndim, key=key, grid=self.grid) for key in ("a", "b")
+        )
 
     def exit_time_law(self):
         """The exit-time law from ``[exit] start`` out of ``[exit] domain`` (what ``fpsolve validate``
@@ -116,8 +127,10 @@ class LoadedCase:
         from ..analysis import exit_time_distribution
 
         if self.domain is None or self.start is None:
-            raise CaseError(f"{self.case.path}: exit_time_law needs [exit] domain and start; this case "
-                            f"(task {self.case.task!r}) has {sorted(self.case.table('exit', required=False))}")
+            raise CaseError(
+                f"{self.case.path}: exit_time_law needs [exit] domain and start; this case "
+                f"(task {self.case.task!r}) has {sorted(self.case.table('exit', required=False))}"
+            )
         return exit_time_distribution(self.problem, domain=self.domain, start=self.start)
 
     def run(self, out=None, progress: bool = False):

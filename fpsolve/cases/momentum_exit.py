@@ -44,8 +44,7 @@ def momentum_exit_task(case: Case, progress: bool = False, scratch=None) -> Case
         for size in case.table("sweep")["batch_size"]:
             model = build_model(case, landscape, {"momentum": float(momentum), "batch_size": float(size)})
             rows.append(_exit_row(case, model, landscape, setup))
-    result.numbers.update(exit_point=setup["exit_at"], minimum=setup["minimum"], saddle=setup["saddle"],
-                          table=rows)
+    result.numbers.update(exit_point=setup["exit_at"], minimum=setup["minimum"], saddle=setup["saddle"], table=rows)
     result.summary.extend(_table_lines(rows))
     result.figures["exit_time_vs_momentum"] = momentum_plots.exit_time_table(rows)
     if "turnover" in case.tables:
@@ -60,8 +59,13 @@ def momentum_exit_task(case: Case, progress: bool = False, scratch=None) -> Case
                 f"{'' if r['resolved'] else ' UNRESOLVED (refine the grid)'}; tau / (gamma tau_overdamped) = "
                 f"{r['tau'] / r['high_friction']:.3f}, tau k_Kramers = {r['tau'] / r['kramers']:.3f}, "
                 f"tau k_energy-diffusion = {r['tau'] / r['energy_diffusion']:.3f}"
-                + (f"; Monte Carlo {r['monte_carlo']['mean']:.5g} ± {r['monte_carlo']['ci99_half_width']:.2g} (99 %, "
-                   f"{r['monte_carlo']['paths']} paths, dt = {r['monte_carlo']['dt']:g})" if "monte_carlo" in r else ""))
+                + (
+                    f"; Monte Carlo {r['monte_carlo']['mean']:.5g} ± {r['monte_carlo']['ci99_half_width']:.2g} (99 %, "
+                    f"{r['monte_carlo']['paths']} paths, dt = {r['monte_carlo']['dt']:g})"
+                    if "monte_carlo" in r
+                    else ""
+                )
+            )
     if "overdamped" in case.tables:
         series = _overdamped_series(case, landscape, setup)
         result.numbers["overdamped_series"] = series
@@ -69,7 +73,9 @@ def momentum_exit_task(case: Case, progress: bool = False, scratch=None) -> Case
         result.summary.extend(
             f"overdamped limit, beta = {r['momentum']:g}, lr = {r['lr']:g} (gamma/w_b = "
             f"{r['friction_over_barrier_frequency']:.3g}): tau / ((1-beta) tau_SGD(lr/(1-beta))) = "
-            f"{r['tau'] / r['overdamped_limit']:.4f} ± {abs(r['error']) / r['overdamped_limit']:.2g}" for r in series)
+            f"{r['tau'] / r['overdamped_limit']:.4f} ± {abs(r['error']) / r['overdamped_limit']:.2g}"
+            for r in series
+        )
     if "heavy_ball" in case.tables:
         result.numbers["heavy_ball"] = _heavy_ball(case, landscape, setup, rows, result.summary)
         momentum_plots.add_heavy_ball(result.figures["exit_time_vs_momentum"], result.numbers["heavy_ball"])
@@ -94,8 +100,17 @@ def _setup(case: Case) -> dict:
     on_face = bool(np.min(np.abs(faces - exit_at)) < 1e-6 * probe.spacing[0])
     landscape = build_landscape(case)
     minimum, saddle = theory.well_and_barrier(landscape, start[0], exit_at)
-    return dict(theta=tuple(theta[0]), cells=tuple(probe.cells), start=start, domain=domain, exit_at=exit_at,
-                on_face=on_face, minimum=minimum, saddle=saddle, box=float(grid_spec.get("velocity_box", 6.0)))
+    return dict(
+        theta=tuple(theta[0]),
+        cells=tuple(probe.cells),
+        start=start,
+        domain=domain,
+        exit_at=exit_at,
+        on_face=on_face,
+        minimum=minimum,
+        saddle=saddle,
+        box=float(grid_spec.get("velocity_box", 6.0)),
+    )
 
 
 def _exit_point(case, domain, start, theta) -> float:
@@ -105,8 +120,11 @@ def _exit_point(case, domain, start, theta) -> float:
     if not inside[0]:
         raise case.error("exit", "start", f"the start {start} is outside the domain")
     if inside.all():
-        raise case.error("exit", "domain", f"the domain does not end between the start and theta = {theta[1]:g}; "
-                         "the grid must extend past the exit")
+        raise case.error(
+            "exit",
+            "domain",
+            f"the domain does not end between the start and theta = {theta[1]:g}; the grid must extend past the exit",
+        )
     hi = int(np.argmin(inside))
     a, b = line[hi - 1], line[hi]
     for _ in range(60):
@@ -134,8 +152,9 @@ def _solve_tau(case, model, landscape, setup) -> dict:
     sd = float(np.sqrt(np.max(model.velocity_variance(np.array([setup["minimum"]])))))
     values = []
     begin = time.perf_counter()
-    for level, cells in enumerate((setup["cells"], tuple(n // 2 for n in setup["cells"]),
-                                   tuple(n // 4 for n in setup["cells"]))):
+    for level, cells in enumerate(
+        (setup["cells"], tuple(n // 2 for n in setup["cells"]), tuple(n // 4 for n in setup["cells"]))
+    ):
         grid = phase_space_grid(setup["theta"], (-setup["box"] * sd, setup["box"] * sd), cells)
         try:
             fpe = build_problem(case, model, landscape, grid)
@@ -150,25 +169,41 @@ def _solve_tau(case, model, landscape, setup) -> dict:
     # three values within RESOLVED / 10 of each other need no asymptotic order (their spread is
     # the error bar); larger changes must shrink at an order in ASYMPTOTIC_RATIOS
     spread = np.nanmax(values) - np.nanmin(values) if np.isfinite(values[2]) else np.inf
-    asymptotic = (bool(ASYMPTOTIC_RATIOS[0] <= ratio <= ASYMPTOTIC_RATIOS[1])
-                  or spread <= 0.1 * RESOLVED * abs(values[0]))
-    return dict(tau=values[0], error=error if asymptotic else max(abs(change), abs(error)),
-                resolved=bool(abs(error) <= RESOLVED * values[0] and asymptotic),
-                asymptotic=asymptotic, values=[v if np.isfinite(v) else None for v in values], seconds=time.perf_counter() - begin)
+    asymptotic = bool(ASYMPTOTIC_RATIOS[0] <= ratio <= ASYMPTOTIC_RATIOS[1]) or spread <= 0.1 * RESOLVED * abs(
+        values[0]
+    )
+    return dict(
+        tau=values[0],
+        error=error if asymptotic else max(abs(change), abs(error)),
+        resolved=bool(abs(error) <= RESOLVED * values[0] and asymptotic),
+        asymptotic=asymptotic,
+        values=[v if np.isfinite(v) else None for v in values],
+        seconds=time.perf_counter() - begin,
+    )
 
 
 def _exit_row(case, model, landscape, setup) -> dict:
     solved = _solve_tau(case, model, landscape, setup)
     tau = solved["tau"]
     form = theory.langevin_form(model)
-    overdamped = theory.overdamped_exit_time(landscape, form.theta_temperature, setup["theta"][0],
-                                             setup["exit_at"], setup["start"][0])
+    overdamped = theory.overdamped_exit_time(
+        landscape, form.theta_temperature, setup["theta"][0], setup["exit_at"], setup["start"][0]
+    )
     kramers = theory.kramers_rate(landscape, form, setup["minimum"], setup["saddle"])
-    barrier_frequency = np.sqrt(form.potential_scale * abs(float(np.ravel(landscape.hessian(np.array([setup["saddle"]])))[0])))
-    return dict(momentum=model.momentum, batch_size=model.batch_size, **solved,
-                iterations=tau / model.lr, theta_temperature=form.theta_temperature, friction=form.friction,
-                friction_over_barrier_frequency=form.friction / barrier_frequency,
-                overdamped_limit=(1.0 - model.momentum) * overdamped, kramers=1.0 / kramers)
+    barrier_frequency = np.sqrt(
+        form.potential_scale * abs(float(np.ravel(landscape.hessian(np.array([setup["saddle"]])))[0]))
+    )
+    return dict(
+        momentum=model.momentum,
+        batch_size=model.batch_size,
+        **solved,
+        iterations=tau / model.lr,
+        theta_temperature=form.theta_temperature,
+        friction=form.friction,
+        friction_over_barrier_frequency=form.friction / barrier_frequency,
+        overdamped_limit=(1.0 - model.momentum) * overdamped,
+        kramers=1.0 / kramers,
+    )
 
 
 def _overdamped_series(case, landscape, setup) -> list:
@@ -179,8 +214,11 @@ def _overdamped_series(case, landscape, setup) -> list:
     beta, size, temperature = float(spec["momentum"]), float(spec["batch_size"]), float(spec["temperature"])
     rows = []
     for lr in (float(v) for v in spec["lr"]):
-        model = build_model(case, landscape, {"momentum": beta, "batch_size": size, "lr": lr,
-                                              "noise_scale": 2 * size * (1 - beta) * temperature / lr})
+        model = build_model(
+            case,
+            landscape,
+            {"momentum": beta, "batch_size": size, "lr": lr, "noise_scale": 2 * size * (1 - beta) * temperature / lr},
+        )
         rows.append({"lr": lr, **_exit_row(case, model, landscape, setup)})
     return rows
 
@@ -191,18 +229,23 @@ def _turnover_row(case, landscape, setup, friction: float) -> dict:
     cells = tuple(np.atleast_1d(spec.get("cells", setup["cells"])).astype(int))
     solved = _solve_tau(case, model, landscape, {**setup, "cells": cells if len(cells) == 2 else cells * 2})
     form = theory.langevin_form(model)
-    overdamped = theory.overdamped_exit_time(landscape, form.temperature, setup["theta"][0], setup["exit_at"],
-                                             setup["start"][0])
+    overdamped = theory.overdamped_exit_time(
+        landscape, form.temperature, setup["theta"][0], setup["exit_at"], setup["start"][0]
+    )
     if not solved["resolved"] and "monte_carlo_paths" in spec:
         # BAOAB needs friction x dt <= 0.5 (the simulator refuses more): 0.25 keeps its bias < 1 %
         dt = min(float(spec.get("monte_carlo_dt", 0.01)), 0.25 / friction)
-        solved["monte_carlo"] = _monte_carlo_tau(model, setup, int(spec["monte_carlo_paths"]), dt,
-                                                 40.0 * solved["tau"])
-    return dict(friction=friction, **solved, high_friction=friction * overdamped,
-                kramers=1.0 / theory.kramers_rate(landscape, form, setup["minimum"], setup["saddle"]),
-                energy_diffusion=1.0 / theory.energy_diffusion_rate(landscape, form, setup["minimum"], setup["saddle"]),
-                action_over_temperature=friction * theory.separatrix_action(landscape, form, setup["minimum"],
-                                                                             setup["saddle"]) / form.temperature)
+        solved["monte_carlo"] = _monte_carlo_tau(model, setup, int(spec["monte_carlo_paths"]), dt, 40.0 * solved["tau"])
+    return dict(
+        friction=friction,
+        **solved,
+        high_friction=friction * overdamped,
+        kramers=1.0 / theory.kramers_rate(landscape, form, setup["minimum"], setup["saddle"]),
+        energy_diffusion=1.0 / theory.energy_diffusion_rate(landscape, form, setup["minimum"], setup["saddle"]),
+        action_over_temperature=friction
+        * theory.separatrix_action(landscape, form, setup["minimum"], setup["saddle"])
+        / form.temperature,
+    )
 
 
 def _monte_carlo_tau(model, setup, n_paths: int, dt: float, t_max: float) -> dict:
@@ -215,14 +258,20 @@ def _monte_carlo_tau(model, setup, n_paths: int, dt: float, t_max: float) -> dic
     # the case's domain as the simulator's half-space theta < exit point (the turnover's exit is a
     # theta threshold; the expression itself cannot be compiled for the simulator's kernel)
     domain = HalfSpace((1.0, 0.0), setup["exit_at"])
-    exits = simulator(model, dt=dt, seed=1).exit_times(setup["start"], n_paths=n_paths, domain=domain,
-                                                      t_max=max(t_max, 1000.0))
+    exits = simulator(model, dt=dt, seed=1).exit_times(
+        setup["start"], n_paths=n_paths, domain=domain, t_max=max(t_max, 1000.0)
+    )
     if exits.censored.any():
-        raise RuntimeError(f"[turnover] monte_carlo_paths: {int(exits.censored.sum())} paths still inside at "
-                           f"t = {exits.t_max:g}")
+        raise RuntimeError(
+            f"[turnover] monte_carlo_paths: {int(exits.censored.sum())} paths still inside at t = {exits.t_max:g}"
+        )
     times = np.asarray(exits.times, dtype=float)
-    return dict(mean=float(times.mean()), ci99_half_width=float(Z99 * times.std(ddof=1) / np.sqrt(times.size)),
-                paths=n_paths, dt=dt)
+    return dict(
+        mean=float(times.mean()),
+        ci99_half_width=float(Z99 * times.std(ddof=1) / np.sqrt(times.size)),
+        paths=n_paths,
+        dt=dt,
+    )
 
 
 def _heavy_ball(case, landscape, setup, rows, summary) -> list:
@@ -235,27 +284,51 @@ def _heavy_ball(case, landscape, setup, rows, summary) -> list:
         tau_pde = known[0]["tau"] if known else _solve_tau(case, model, landscape, setup)["tau"]
         lr = model.lr
         try:
-            exits = heavy_ball_exit_times(landscape, lr, model.momentum, size, model.noise_scale, setup["start"],
-                                          setup["domain"], int(spec["paths"]), seed=int(spec.get("seed", 0)) + k,
-                                          max_steps=int(spec.get("max_steps", 200_000)))
+            exits = heavy_ball_exit_times(
+                landscape,
+                lr,
+                model.momentum,
+                size,
+                model.noise_scale,
+                setup["start"],
+                setup["domain"],
+                int(spec["paths"]),
+                seed=int(spec.get("seed", 0)) + k,
+                max_steps=int(spec.get("max_steps", 200_000)),
+            )
         except (RuntimeError, ValueError) as error:
             raise CaseError(f"{case.path}: [heavy_ball] {error}") from error
         half = Z99 * exits.standard_error
-        out.append(dict(momentum=model.momentum, batch_size=size, lr=lr, paths=int(exits.times.size),
-                        mean=exits.mean, ci99_half_width=half, pde_tau=tau_pde,
-                        relative_deviation=exits.mean / tau_pde - 1.0))
-        summary.append(f"heavy ball beta = {model.momentum:g}, B = {size:g}: tau = {exits.mean:.4g} ± {half:.2g} "
-                       f"(99 %, {exits.times.size} runs) vs the SDE's {tau_pde:.4g} ({exits.mean / tau_pde - 1:+.1%})")
+        out.append(
+            dict(
+                momentum=model.momentum,
+                batch_size=size,
+                lr=lr,
+                paths=int(exits.times.size),
+                mean=exits.mean,
+                ci99_half_width=half,
+                pde_tau=tau_pde,
+                relative_deviation=exits.mean / tau_pde - 1.0,
+            )
+        )
+        summary.append(
+            f"heavy ball beta = {model.momentum:g}, B = {size:g}: tau = {exits.mean:.4g} ± {half:.2g} "
+            f"(99 %, {exits.times.size} runs) vs the SDE's {tau_pde:.4g} ({exits.mean / tau_pde - 1:+.1%})"
+        )
     return out
 
 
 def _table_lines(rows) -> list:
-    head = (f"{'beta':>5s} {'B':>5s} {'T_eff':>7s} {'gamma/w_b':>9s} {'tau (PDE)':>11s} {'error':>8s} "
-            f"{'iterations':>11s} {'(1-b)tau_SGD':>12s} {'1/k_Kramers':>11s}")
+    head = (
+        f"{'beta':>5s} {'B':>5s} {'T_eff':>7s} {'gamma/w_b':>9s} {'tau (PDE)':>11s} {'error':>8s} "
+        f"{'iterations':>11s} {'(1-b)tau_SGD':>12s} {'1/k_Kramers':>11s}"
+    )
     lines = [head]
     for r in rows:
-        lines.append(f"{r['momentum']:5g} {r['batch_size']:5g} {r['theta_temperature']:7.3f} "
-                     f"{r['friction_over_barrier_frequency']:9.3f} {r['tau']:11.5g} {abs(r['error']):8.2g} "
-                     f"{r['iterations']:11.4g} {r['overdamped_limit']:12.5g} {r['kramers']:11.5g}"
-                     + ("" if r["resolved"] else "  UNRESOLVED (refine the grid)"))
+        lines.append(
+            f"{r['momentum']:5g} {r['batch_size']:5g} {r['theta_temperature']:7.3f} "
+            f"{r['friction_over_barrier_frequency']:9.3f} {r['tau']:11.5g} {abs(r['error']):8.2g} "
+            f"{r['iterations']:11.4g} {r['overdamped_limit']:12.5g} {r['kramers']:11.5g}"
+            + ("" if r["resolved"] else "  UNRESOLVED (refine the grid)")
+        )
     return lines

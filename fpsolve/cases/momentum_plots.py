@@ -8,8 +8,17 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["exit_time_table", "add_heavy_ball", "add_turnover_ratio", "add_overdamped_series", "turnover", "spiral", "current_streamplot", "marginals",
-           "anomalous_diffusion"]
+__all__ = [
+    "exit_time_table",
+    "add_heavy_ball",
+    "add_turnover_ratio",
+    "add_overdamped_series",
+    "turnover",
+    "spiral",
+    "current_streamplot",
+    "marginals",
+    "anomalous_diffusion",
+]
 
 
 def exit_time_table(rows):
@@ -27,8 +36,9 @@ def exit_time_table(rows):
         for r in mine:  # unresolved points (no converging error bar) hollow
             face = color if r["resolved"] else "none"
             left.plot(r["batch_size"], r["tau"], "o", color=color, mfc=face)
-            right.plot(r["friction_over_barrier_frequency"], r["tau"] / r["overdamped_limit"], "o",
-                       color=color, mfc=face)
+            right.plot(
+                r["friction_over_barrier_frequency"], r["tau"] / r["overdamped_limit"], "o", color=color, mfc=face
+            )
         right.plot([], [], "o", color=color, label=f"beta = {beta:g}")
     left.plot([], [], "o", color="k", mfc="none", label="unresolved on this grid (hollow)")
     left.plot([], [], "k--", lw=1, label="overdamped limit (1 - beta) tau_SGD(lr / (1 - beta))")
@@ -52,8 +62,13 @@ def add_turnover_ratio(fig, rows, barrier_frequency: float) -> None:
     """Underdamped Langevin's tau / (gamma tau_overdamped) against gamma / omega_b on the ratio panel."""
     ax = fig.axes[1]
     tau = [r["tau"] if r["resolved"] or "monte_carlo" not in r else r["monte_carlo"]["mean"] for r in rows]
-    ax.plot([r["friction"] / barrier_frequency for r in rows], [t / r["high_friction"] for t, r in zip(tau, rows)],
-            "k-", lw=0.8, label="underdamped Langevin (turnover; Monte Carlo where the grid is unresolved)")
+    ax.plot(
+        [r["friction"] / barrier_frequency for r in rows],
+        [t / r["high_friction"] for t, r in zip(tau, rows)],
+        "k-",
+        lw=0.8,
+        label="underdamped Langevin (turnover; Monte Carlo where the grid is unresolved)",
+    )
     ax.set_yscale("log")
     ax.legend(fontsize=7)
 
@@ -61,9 +76,15 @@ def add_turnover_ratio(fig, rows, barrier_frequency: float) -> None:
 def add_overdamped_series(fig, rows) -> None:
     """MomentumSGD at a shrinking lr (fixed T_eff) on the ratio panel: the approach to 1."""
     ax = fig.axes[1]
-    ax.errorbar([r["friction_over_barrier_frequency"] for r in rows], [r["tau"] / r["overdamped_limit"] for r in rows],
-                yerr=[abs(r["error"]) / r["overdamped_limit"] for r in rows], fmt="D-", color="crimson", ms=4,
-                label=f"beta = {rows[0]['momentum']:g}, lr = {rows[0]['lr']:g} .. {rows[-1]['lr']:g} at fixed T_eff")
+    ax.errorbar(
+        [r["friction_over_barrier_frequency"] for r in rows],
+        [r["tau"] / r["overdamped_limit"] for r in rows],
+        yerr=[abs(r["error"]) / r["overdamped_limit"] for r in rows],
+        fmt="D-",
+        color="crimson",
+        ms=4,
+        label=f"beta = {rows[0]['momentum']:g}, lr = {rows[0]['lr']:g} .. {rows[-1]['lr']:g} at fixed T_eff",
+    )
     ax.legend(fontsize=7)
 
 
@@ -71,9 +92,16 @@ def add_heavy_ball(fig, points) -> None:
     """The discrete heavy-ball algorithm's mean exit times with 99 % intervals on the left panel."""
     ax = fig.axes[0]
     for k, p in enumerate(points):
-        ax.errorbar([p["batch_size"] * 1.06], [p["mean"]], yerr=[[p["ci99_half_width"]], [p["ci99_half_width"]]],
-                    fmt="s", color="crimson", ms=5, capsize=3,
-                    label="discrete heavy ball (99 % CI)" if k == 0 else None)
+        ax.errorbar(
+            [p["batch_size"] * 1.06],
+            [p["mean"]],
+            yerr=[[p["ci99_half_width"]], [p["ci99_half_width"]]],
+            fmt="s",
+            color="crimson",
+            ms=5,
+            capsize=3,
+            label="discrete heavy ball (99 % CI)" if k == 0 else None,
+        )
     ax.legend(fontsize=7)
 
 
@@ -83,20 +111,44 @@ def turnover(rows, temperature: float):
     g = np.array([r["friction"] for r in rows])
     ax.plot(g, [r["tau"] for r in rows], "-", color="k", lw=0.8)
     good = np.array([r["resolved"] for r in rows])
-    ax.errorbar(g[good], [r["tau"] for r, k in zip(rows, good) if k], yerr=[abs(r["error"]) for r, k in zip(rows, good) if k],
-                fmt="o", color="k", label="kinetic PDE (Richardson error bar)")
+    ax.errorbar(
+        g[good],
+        [r["tau"] for r, k in zip(rows, good) if k],
+        yerr=[abs(r["error"]) for r, k in zip(rows, good) if k],
+        fmt="o",
+        color="k",
+        label="kinetic PDE (Richardson error bar)",
+    )
     if not good.all():
-        ax.plot(g[~good], [r["tau"] for r, k in zip(rows, good) if not k], "o", mfc="none", color="k",
-                label="kinetic PDE, unresolved (error > 5 %)")
+        ax.plot(
+            g[~good],
+            [r["tau"] for r, k in zip(rows, good) if not k],
+            "o",
+            mfc="none",
+            color="k",
+            label="kinetic PDE, unresolved (error > 5 %)",
+        )
     mc = [(r["friction"], r["monte_carlo"]) for r in rows if "monte_carlo" in r]
     if mc:
-        ax.errorbar([f for f, _ in mc], [m["mean"] for _, m in mc], yerr=[m["ci99_half_width"] for _, m in mc],
-                    fmt="s", color="crimson", ms=5, capsize=3, label="Monte Carlo of the SDE (99 % CI)")
+        ax.errorbar(
+            [f for f, _ in mc],
+            [m["mean"] for _, m in mc],
+            yerr=[m["ci99_half_width"] for _, m in mc],
+            fmt="s",
+            color="crimson",
+            ms=5,
+            capsize=3,
+            label="Monte Carlo of the SDE (99 % CI)",
+        )
     ax.plot(g, [r["high_friction"] for r in rows], "--", label="gamma x tau_overdamped (high friction)")
     ax.plot(g, [r["kramers"] for r in rows], ":", lw=1.5, label="1 / k_Kramers (escape time, moderate friction)")
     low = g <= g[np.argmin([r["tau"] for r in rows])]
-    ax.plot(g[low], [r["energy_diffusion"] for r, keep in zip(rows, low) if keep], "-.",
-            label="1 / k_energy diffusion (low friction)")
+    ax.plot(
+        g[low],
+        [r["energy_diffusion"] for r, keep in zip(rows, low) if keep],
+        "-.",
+        label="1 / k_energy diffusion (low friction)",
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     tau = np.array([r["tau"] for r in rows])
@@ -117,13 +169,22 @@ def spiral(t, mean, fitted_rate: float, predicted_rate: float, variances: dict):
     left.set_xlabel("E theta")
     left.set_ylabel("E v")
     left.set_title("mean spiralling into the minimum (kinetic PDE)")
-    norm = np.sqrt(mean[:, 0] ** 2 + (mean[:, 1] / max(np.abs(mean[:, 1]).max(), 1e-300) * np.abs(mean[:, 0]).max()) ** 2)
+    norm = np.sqrt(
+        mean[:, 0] ** 2 + (mean[:, 1] / max(np.abs(mean[:, 1]).max(), 1e-300) * np.abs(mean[:, 0]).max()) ** 2
+    )
     right.semilogy(t, np.abs(mean[:, 0]) + 1e-300, color="C0", label="|E theta(t)|")
-    right.semilogy(t, norm[0] * np.exp(-predicted_rate * t), "k--",
-                   label=f"exp(-(1-beta) t / (lr (1+beta))), rate {predicted_rate:.4g}")
+    right.semilogy(
+        t,
+        norm[0] * np.exp(-predicted_rate * t),
+        "k--",
+        label=f"exp(-(1-beta) t / (lr (1+beta))), rate {predicted_rate:.4g}",
+    )
     right.set_xlabel("t")
-    right.set_title(f"fitted decay rate {fitted_rate:.4g}; " + ", ".join(
-        f"{k} {v['pde']:.4g} (Kunin {v['kunin']:.4g})" for k, v in variances.items()), fontsize=8)
+    right.set_title(
+        f"fitted decay rate {fitted_rate:.4g}; "
+        + ", ".join(f"{k} {v['pde']:.4g} (Kunin {v['kunin']:.4g})" for k, v in variances.items()),
+        fontsize=8,
+    )
     right.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -134,18 +195,24 @@ def current_streamplot(mode: dict, theta_plane: tuple, numbers: dict):
     right: int J dv on the theta plane of the non-commuting 2-D quadratic (closed form)."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
     grid = mode["grid"]
-    for ax, (a, b), title in zip(axes[:2], (mode["j"], mode["exact"]),
-                                 ("kinetic PDE: fpe.current(p)", "Ornstein-Uhlenbeck closed form")):
+    for ax, (a, b), title in zip(
+        axes[:2], (mode["j"], mode["exact"]), ("kinetic PDE: fpe.current(p)", "Ornstein-Uhlenbeck closed form")
+    ):
         _stream(ax, grid.centers[0], grid.centers[1], a, b)
         ax.set_xlabel("theta")
         ax.set_ylabel("v")
-        ax.set_title(f"{title}\ncirculation {mode['numbers']['pde' if 'PDE' in title else 'closed_form']:.4g}", fontsize=9)
+        ax.set_title(
+            f"{title}\ncirculation {mode['numbers']['pde' if 'PDE' in title else 'closed_form']:.4g}", fontsize=9
+        )
     theta1, theta2, j1, j2 = theta_plane
     _stream(axes[2], theta1, theta2, j1, j2)
     axes[2].set_xlabel("theta1")
     axes[2].set_ylabel("theta2")
-    axes[2].set_title(f"theta plane, Sigma not commuting with H (closed form)\nE[theta1 v2 - theta2 v1] = "
-                      f"{numbers['closed_form']:.4g}", fontsize=9)
+    axes[2].set_title(
+        f"theta plane, Sigma not commuting with H (closed form)\nE[theta1 v2 - theta2 v1] = "
+        f"{numbers['closed_form']:.4g}",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig
 
@@ -176,8 +243,12 @@ def anomalous_diffusion(t, msd, fit: dict, pde_checks: list):
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.3))
     left.loglog(t, msd, "k-", label="sum over modes (closed-form OU moments)")
     window = (t >= fit["t_min"]) & (t <= fit["t_max"])
-    left.loglog(t[window], fit["prefactor"] * t[window] ** fit["exponent"], "r--",
-                label=f"fit t^c, c = {fit['exponent']:.3f} (predicted {fit['predicted']:.3f})")
+    left.loglog(
+        t[window],
+        fit["prefactor"] * t[window] ** fit["exponent"],
+        "r--",
+        label=f"fit t^c, c = {fit['exponent']:.3f} (predicted {fit['predicted']:.3f})",
+    )
     left.set_xlabel("t")
     left.set_ylabel("E |theta_t - theta_0|^2")
     left.legend(fontsize=8)

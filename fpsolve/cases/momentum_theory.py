@@ -27,9 +27,19 @@ import numpy as np
 from scipy import integrate, linalg, optimize
 
 __all__ = [
-    "LangevinForm", "langevin_form", "overdamped_exit_time", "well_and_barrier", "kramers_rate",
-    "energy_diffusion_rate", "separatrix_action", "linear_kinetic_drift", "stationary_covariance",
-    "covariance_at", "heavy_ball_variance", "heavy_ball_modified_loss", "power_law_exponent",
+    "LangevinForm",
+    "langevin_form",
+    "overdamped_exit_time",
+    "well_and_barrier",
+    "kramers_rate",
+    "energy_diffusion_rate",
+    "separatrix_action",
+    "linear_kinetic_drift",
+    "stationary_covariance",
+    "covariance_at",
+    "heavy_ball_variance",
+    "heavy_ball_modified_loss",
+    "power_law_exponent",
 ]
 
 
@@ -72,8 +82,9 @@ def overdamped_exit_time(landscape, temperature: float, wall: float, exit_at: fl
 
     def inner(y):
         uy = U(y)
-        return integrate.quad(lambda z: np.exp((uy - U(z)) / temperature), wall, y, limit=200,
-                              epsabs=0.0, epsrel=1e-11)[0]
+        return integrate.quad(
+            lambda z: np.exp((uy - U(z)) / temperature), wall, y, limit=200, epsabs=0.0, epsrel=1e-11
+        )[0]
 
     value = integrate.quad(inner, start, exit_at, limit=200, epsabs=0.0, epsrel=1e-10)[0]
     return value / temperature
@@ -85,11 +96,9 @@ def well_and_barrier(landscape, start: float, exit_at: float) -> tuple:
     U = lambda x: float(landscape(np.array([x]))[0])
     lo, hi = sorted((start, exit_at))
     width = hi - lo
-    minimum = optimize.minimize_scalar(U, bounds=(start - width, exit_at), method="bounded",
-                                       options={"xatol": 1e-10}).x
+    minimum = optimize.minimize_scalar(U, bounds=(start - width, exit_at), method="bounded", options={"xatol": 1e-10}).x
     a, b = sorted((minimum, exit_at))
-    saddle = optimize.minimize_scalar(lambda x: -U(x), bounds=(a, b), method="bounded",
-                                      options={"xatol": 1e-10}).x
+    saddle = optimize.minimize_scalar(lambda x: -U(x), bounds=(a, b), method="bounded", options={"xatol": 1e-10}).x
     return float(minimum), float(saddle)
 
 
@@ -207,8 +216,10 @@ def heavy_ball_variance(curvature: float, lr: float, momentum: float, gradient_n
     Stable for 0 < lr lambda < 2 (1 + beta)."""
     lam, beta = float(curvature), float(momentum)
     if not 0 < lr * lam < 2 * (1 + beta):
-        raise ValueError(f"lr: the heavy ball diverges on this quadratic (lr x curvature = {lr * lam:g}, "
-                         f"stable below 2 (1 + momentum) = {2 * (1 + beta):g})")
+        raise ValueError(
+            f"lr: the heavy ball diverges on this quadratic (lr x curvature = {lr * lam:g}, "
+            f"stable below 2 (1 + momentum) = {2 * (1 + beta):g})"
+        )
     return lr * gradient_noise / (2 * (1 - beta) * lam) / (1 - lr * lam / (2 * (1 + beta)))
 
 

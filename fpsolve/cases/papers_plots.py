@@ -46,8 +46,14 @@ def depth_limit(table, second, x, p, title):
     """E h_L^2 against depth with the SDE limit; the limit's density."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.6))
     depths = [r["depth"] for r in table]
-    a.errorbar(depths, [r["second_moment"] for r in table], yerr=[r["ci99"] for r in table], fmt="o", ms=4,
-               label=r"finite depth (99 % CI)")
+    a.errorbar(
+        depths,
+        [r["second_moment"] for r in table],
+        yerr=[r["ci99"] for r in table],
+        fmt="o",
+        ms=4,
+        label=r"finite depth (99 % CI)",
+    )
     a.axhline(second, color="C3", label=r"SDE limit (Fokker-Planck)")
     a.set_ylim(top=1.04 * second)
     a.set_xscale("log")

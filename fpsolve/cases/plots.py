@@ -110,12 +110,20 @@ def exit_time_vs_batch_size(per_noise: dict, slopes: dict, basins, lr: float):
             (line,) = ax.plot(b, tau, "o-", ms=4, label=label)
             slope = slopes[noise][i]
             upper = b >= b[-1] / 8  # the asymptote is a large-B statement: draw it there only
-            ax.plot(b[upper], tau[-1] * np.exp(slope * (b[upper] - b[-1])), ":", color=line.get_color(), lw=1.5,
-                    label=f"large-B slope d log tau/dB = {slope:.3g}, through the last point")
+            ax.plot(
+                b[upper],
+                tau[-1] * np.exp(slope * (b[upper] - b[-1])),
+                ":",
+                color=line.get_color(),
+                lw=1.5,
+                label=f"large-B slope d log tau/dB = {slope:.3g}, through the last point",
+            )
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_ylim(bottom=max(ax.get_ylim()[0], 1e-3 * np.nanmin([columns[f"exit_time_{i}"].min() for i in range(basins.n)])),
-                    top=10 * np.nanmax([columns[f"exit_time_{i}"].max() for i in range(basins.n)]))
+        ax.set_ylim(
+            bottom=max(ax.get_ylim()[0], 1e-3 * np.nanmin([columns[f"exit_time_{i}"].min() for i in range(basins.n)])),
+            top=10 * np.nanmax([columns[f"exit_time_{i}"].max() for i in range(basins.n)]),
+        )
         ax.set_xlabel("batch size B")
         ax.set_ylabel(f"mean exit time t (iterations = t / lr, lr = {lr:g})")
         ax.set_title(f"{noise} noise")
@@ -168,14 +176,21 @@ def exit_time_and_committor(grid, tau, q, landscape, *, start=None, sets=None, t
     X, Y = grid.mesh()
     tau = np.asarray(tau)
     outside = tau <= 0  # absorbed cells (tau = 0): blank
-    image = axes[0, 0].imshow(np.ma.masked_where(outside, tau).T, origin="lower", extent=(x0, x1, y0, y1),
-                              aspect="auto", cmap="viridis", vmin=0.0)
+    image = axes[0, 0].imshow(
+        np.ma.masked_where(outside, tau).T,
+        origin="lower",
+        extent=(x0, x1, y0, y1),
+        aspect="auto",
+        cmap="viridis",
+        vmin=0.0,
+    )
     fig.colorbar(image, ax=axes[0, 0], label="mean exit time (units of t)")
     axes[0, 0].contour(X, Y, outside.astype(float), levels=[0.5], colors="k", linewidths=1.2)
     axes[0, 0].set_title("mean exit time (black: edge of the domain)", fontsize=10)
     if q is not None:
-        image = axes[0, 1].imshow(np.asarray(q).T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto",
-                                  cmap="coolwarm", vmin=0, vmax=1)
+        image = axes[0, 1].imshow(
+            np.asarray(q).T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto", cmap="coolwarm", vmin=0, vmax=1
+        )
         fig.colorbar(image, ax=axes[0, 1], label="committor q = P(hit b before a)")
         axes[0, 1].contour(X, Y, q, levels=[0.5], colors="k", linewidths=1.0)
         for name, mask in zip("ab", sets if sets is not None else ()):
@@ -184,8 +199,9 @@ def exit_time_and_committor(grid, tau, q, landscape, *, start=None, sets=None, t
             where = np.argwhere(inside > 0.5)
             if where.size:
                 i, j = where.mean(axis=0).round().astype(int)
-                axes[0, 1].annotate(name, (X[i, j], Y[i, j]), xytext=(8, 8), textcoords="offset points",
-                                    fontsize=11, fontweight="bold")
+                axes[0, 1].annotate(
+                    name, (X[i, j], Y[i, j]), xytext=(8, 8), textcoords="offset points", fontsize=11, fontweight="bold"
+                )
         axes[0, 1].set_title("committor (solid: q = 1/2; dashed: sets a, b)", fontsize=10)
     for ax in axes[0]:
         if landscape.ndim == 2:  # a phase-space grid (theta, v) has a 1-D landscape: no contours
@@ -212,8 +228,9 @@ def exit_time_1d(grid, tau, law, landscape, *, start=None, title: str = ""):
     axes[0, 0].set_xlabel(grid.axis_names[0])
     axes[0, 0].set_ylabel("mean exit time (units of t)")
     if start is not None:
-        axes[0, 0].plot(start[0], tau(*start), marker="*", ms=12, color="C3", ls="none",
-                        label=f"start, tau = {tau(*start):.4g}")
+        axes[0, 0].plot(
+            start[0], tau(*start), marker="*", ms=12, color="C3", ls="none", label=f"start, tau = {tau(*start):.4g}"
+        )
         axes[0, 0].legend(loc="lower left", fontsize=8)
     twin = axes[0, 0].twinx()
     twin.plot(x, landscape(x), color="0.6", lw=0.8)

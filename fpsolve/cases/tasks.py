@@ -60,26 +60,40 @@ def evolve_task(case: Case, progress: bool = False, scratch=None) -> CaseResult:
     result = CaseResult()
     means = [[float(grid.integrate(p * x)) for x in grid.mesh()] for p in sol.p]
     result.numbers.update(
-        times=times, mass=sol.mass, mean=means, seconds_evolve=t_evolve, method=method,
+        times=times,
+        mass=sol.mass,
+        mean=means,
+        seconds_evolve=t_evolve,
+        method=method,
         mass_error=float(np.abs(sol.mass - 1).max()),
     )
     result.arrays.update(t=times, p=sol.p, **{f"center_{a}": c for a, c in zip(grid.axis_names, grid.centers)})
-    result.summary.append(f"evolved to t = {times[-1]:g} with {method} in {t_evolve:.3f} s; "
-                          f"mass error {result.numbers['mass_error']:.2e}")
+    result.summary.append(
+        f"evolved to t = {times[-1]:g} with {method} in {t_evolve:.3f} s; mass error {result.numbers['mass_error']:.2e}"
+    )
     k = case.table("relaxation", required=False).get("k", 3)
     if fpe.absorbing is None and "absorbing" not in str(fpe.boundary):
         begin = time.perf_counter()
         p_inf = fpe.stationary()
         rates = fpe.relaxation_rates(k)
         result.numbers.update(
-            relaxation_rates=rates, seconds_stationary=time.perf_counter() - begin,
+            relaxation_rates=rates,
+            seconds_stationary=time.perf_counter() - begin,
             distance_to_stationary=[float(grid.integrate(np.abs(p - p_inf))) for p in sol.p],
         )
         result.arrays["stationary"] = p_inf
-        result.summary.append("relaxation rates " + ", ".join(f"{r:.4g}" for r in rates)
-                              + f"; L1 distance to stationary at the end {result.numbers['distance_to_stationary'][-1]:.3g}")
-        estimate_numbers(result, [f"relaxation_rate_{i + 1}" for i in range(len(rates))],
-                         lambda problem: problem.relaxation_rates(k), fpe, fine=rates)
+        result.summary.append(
+            "relaxation rates "
+            + ", ".join(f"{r:.4g}" for r in rates)
+            + f"; L1 distance to stationary at the end {result.numbers['distance_to_stationary'][-1]:.3g}"
+        )
+        estimate_numbers(
+            result,
+            [f"relaxation_rate_{i + 1}" for i in range(len(rates))],
+            lambda problem: problem.relaxation_rates(k),
+            fpe,
+            fine=rates,
+        )
     result.figures["density"] = plots.densities(sol, result.arrays.get("stationary"), fpe.model.landscape, case.title)
     return result
 
@@ -109,24 +123,33 @@ def batch_sizes_task(case: Case, progress: bool = False, scratch=None) -> CaseRe
             rates.append(float("nan"))
             result.summary.append(f"B = {size:g}: spectral gap not resolved ({error})")
         result.summary.append(
-            f"B = {size:g}: stationary occupancy " + ", ".join(f"{f:.3f}" for f in _occupancy(p_inf[None], labels.labels, grid)[0])
+            f"B = {size:g}: stationary occupancy "
+            + ", ".join(f"{f:.3f}" for f in _occupancy(p_inf[None], labels.labels, grid)[0])
             + f"; spectral gap {rates[-1]:.4g}"
         )
         table, line = estimate_table(
             [f"stationary_occupancy_{i}" for i in range(labels.n)],
             lambda problem: basin_occupancy(problem.stationary(), landscape, grid=problem.grid).fractions[0],
-            fpe, fine=_occupancy(p_inf[None], labels.labels, grid)[0])
+            fpe,
+            fine=_occupancy(p_inf[None], labels.labels, grid)[0],
+        )
         estimates[f"{size:g}"] = table
         result.summary.append(f"B = {size:g}: {line}")
     occupancy = np.array(occupancy)
     final = np.array([_occupancy(p[None], labels.labels, grid)[0] for p in stationary])
     result.numbers.update(
-        batch_sizes=sizes, times=times, minima=labels.minima, sharpness=labels.sharpness,
-        occupancy=occupancy, stationary_occupancy=final, spectral_gap=rates,
+        batch_sizes=sizes,
+        times=times,
+        minima=labels.minima,
+        sharpness=labels.sharpness,
+        occupancy=occupancy,
+        stationary_occupancy=final,
+        spectral_gap=rates,
         error_estimates={"by_batch_size": estimates},
     )
-    result.arrays.update(t=times, batch_sizes=np.array(sizes), occupancy=occupancy,
-                         stationary=np.array(stationary), labels=labels.labels)
+    result.arrays.update(
+        t=times, batch_sizes=np.array(sizes), occupancy=occupancy, stationary=np.array(stationary), labels=labels.labels
+    )
     result.figures["occupancy"] = plots.occupancy(times, occupancy, sizes, labels, figure_title(case))
     result.figures["stationary"] = plots.stationary_panels(grid, stationary, sizes, landscape, figure_title(case))
     return result

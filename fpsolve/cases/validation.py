@@ -22,7 +22,7 @@ import numpy as np
 from ..momentum import is_kinetic
 from ..validate import ValidationReport, densities, exit_times, load_samples, phase_space
 from .catalog import resolve_case
-from .config import (CaseError, build_initial, build_problem, domain_predicate, load_case)
+from .config import CaseError, build_initial, build_problem, domain_predicate, load_case
 from .output import CaseResult, write_results
 
 __all__ = ["validate_case", "domain_predicate"]
@@ -86,9 +86,14 @@ def _densities(case, data, alpha: float) -> ValidationReport:
         f"worst at t = {times[reports.index(worst)]:g}: {worst.message}"
     )
     return ValidationReport(
-        "densities", passed, p_value, worst.statistic, alpha,
+        "densities",
+        passed,
+        p_value,
+        worst.statistic,
+        alpha,
         {"per_time": [dict(t=float(t), **r.to_dict()) for t, r in zip(times, reports)]},
-        message, worst.plot_data,
+        message,
+        worst.plot_data,
     )
 
 
@@ -105,24 +110,35 @@ def _exit_times(case, data, alpha: float) -> ValidationReport:
     try:
         # the PDE mean's own discretization error (Richardson on grids coarsened by 2 and 4)
         # widens the agreement interval of the mean test when it is not negligible
-        error = with_error(exit_time_distribution, fpe, domain=domain, start=start,
-                           value=lambda result: result.mean, fine=law).error
+        error = with_error(
+            exit_time_distribution, fpe, domain=domain, start=start, value=lambda result: result.mean, fine=law
+        ).error
     except ValueError:
         error = None  # not estimable (e.g. a grid too small to coarsen): the plain comparison
     jumps = getattr(fpe.model, "jumps", None) is not None and data.exit_locations is not None
     level = alpha / 2 if jumps else alpha
-    times = exit_times(data.exit_times, law, censored=data.censored, time_limit=data.time_limit,
-                       alpha=level, reference_error=error)
+    times = exit_times(
+        data.exit_times, law, censored=data.censored, time_limit=data.time_limit, alpha=level, reference_error=error
+    )
     if not jumps:
         return times
     landing = _landing_points(case, fpe, domain, start, data, level)
     passed = times.passed and landing.passed
     p_value = min(1.0, 2 * min(times.p_value, landing.p_value))
-    message = (f"exit times and landing points, each at level {level:.3g} (Bonferroni): "
-               f"times: {times.message}; landing points: {landing.message}")
+    message = (
+        f"exit times and landing points, each at level {level:.3g} (Bonferroni): "
+        f"times: {times.message}; landing points: {landing.message}"
+    )
     details = {**times.details, "landing_points": landing.to_dict()}
-    return dataclasses.replace(times, passed=passed, p_value=p_value, alpha=alpha, details=details,
-                               message=message, parts={"exit_times": times, "exit_locations": landing})
+    return dataclasses.replace(
+        times,
+        passed=passed,
+        p_value=p_value,
+        alpha=alpha,
+        details=details,
+        message=message,
+        parts={"exit_times": times, "exit_locations": landing},
+    )
 
 
 #: The PDE's landing law is solved on the case's box widened by this many box widths on each side

@@ -101,8 +101,7 @@ class Discretization:
         cannot represent well (nothing by default; the kinetic scheme checks its velocity box)."""
 
     def current(self, assembled: Assembled, p) -> tuple:
-        raise ValueError(
-            f"current: the {self.name!r} discretization does not define a probability current")
+        raise ValueError(f"current: the {self.name!r} discretization does not define a probability current")
 
 
 def register(cls):
@@ -134,5 +133,6 @@ def choose(model):
         raise ValueError(
             f"model: no registered discretization handles {model!r} (jumps "
             f"{getattr(model, 'jumps', None)!r}, noise on axes {getattr(model, 'noise_axes', None)}); "
-            f"registered are {names()}")
+            f"registered are {names()}"
+        )
     return max(suitable, key=lambda cls: cls.priority)

@@ -228,7 +228,8 @@ def solve_backward(model, box: ChebyshevBox, faces, right_hand_sides, face_value
         raise ValueError(
             f"grid: {box.size} collocation points need a dense {box.size}^2 solve; at most "
             f"{MAX_UNKNOWNS} are allowed (smooth problems reach 1e-10 with ~100 points in 1-D and "
-            "~40 per axis in 2-D: give fewer cells, or use discretization='fv' for rough problems)")
+            "~40 per axis in 2-D: give fewer cells, or use discretization='fv' for rough problems)"
+        )
     A = backward_matrix(model, box, t)
     absorbing, reflecting = boundary_faces(box, faces)
     _, D = _coefficients(model, box, t)
@@ -270,11 +271,13 @@ def solve_backward_1d(model, box: ChebyshevBox, faces, right_hand_sides, face_va
 
     Same arguments and returns as :func:`solve_backward` (``face_values`` is ``(f(a), f(b))``).
     """
-    (a, b_end), = box.bounds
+    ((a, b_end),) = box.bounds
     n = box.size
     if n > MAX_UNKNOWNS:
-        raise ValueError(f"grid: {n} collocation points exceed the dense limit of {MAX_UNKNOWNS}; "
-                         "smooth 1-D problems reach 1e-10 with ~100: give fewer cells")
+        raise ValueError(
+            f"grid: {n} collocation points exceed the dense limit of {MAX_UNKNOWNS}; "
+            "smooth 1-D problems reach 1e-10 with ~100: give fewer cells"
+        )
     b, D = _coefficients(model, box, t)
     A = np.diag(b[0]) + D[0, 0][:, None] * box.derivatives[0]
     low, high = faces[0]
@@ -315,7 +318,8 @@ def _refuse_cell_operator(_):
         "discretization: the Chebyshev collocation (discretization='spectral' on a non-periodic "
         "box) has no operator on the grid cells (its unknowns are Chebyshev points, not cells): "
         "it evolves densities, finds the stationary law, and solves mean exit times, their moments "
-        "and committors itself; for this analysis use discretization='fv'")
+        "and committors itself; for this analysis use discretization='fv'"
+    )
 
 
 class ChebyshevCollocation(Discretization):
@@ -338,7 +342,8 @@ class ChebyshevCollocation(Discretization):
     undershoot_advice = (
         "Chebyshev collocation is not positivity preserving, and these points do not resolve "
         "the density where it nearly vanishes; give more cells (points per axis), or use "
-        "discretization='fv' (positive)")
+        "discretization='fv' (positive)"
+    )
 
     def __init__(self, model, grid, boundary, **options):
         if options:
@@ -346,32 +351,42 @@ class ChebyshevCollocation(Discretization):
         super().__init__(model, grid, boundary)
         self.require_model(model, grid)
         if all(grid.periodic):
-            raise ValueError("grid: Chebyshev collocation is for non-periodic boxes; on this "
-                             "periodic grid use discretization='spectral' (Fourier)")
+            raise ValueError(
+                "grid: Chebyshev collocation is for non-periodic boxes; on this "
+                "periodic grid use discretization='spectral' (Fourier)"
+            )
         if any(grid.periodic):
-            raise ValueError("grid: Chebyshev collocation needs every axis non-periodic (mixed "
-                             "periodic boxes are not supported); make every axis periodic for the "
-                             "Fourier scheme, or use discretization='fv'")
+            raise ValueError(
+                "grid: Chebyshev collocation needs every axis non-periodic (mixed "
+                "periodic boxes are not supported); make every axis periodic for the "
+                "Fourier scheme, or use discretization='fv'"
+            )
         if grid.size > MAX_UNKNOWNS:
             raise ValueError(
                 f"grid: {grid.size} Chebyshev points need dense {grid.size}^2 matrices; at most "
                 f"{MAX_UNKNOWNS} (grid.cells is the number of points per axis: smooth problems need "
-                "~100 in 1-D, ~40 per axis in 2-D), or use discretization='fv'")
+                "~100 in 1-D, ~40 per axis in 2-D), or use discretization='fv'"
+            )
         self.box = ChebyshevBox(grid.bounds, grid.cells)
 
     @staticmethod
     def require_model(model, grid) -> None:
         """ValueError unless ``model`` is a diffusion with noise on every axis in 1-D or 2-D."""
         if getattr(model, "jumps", None) is not None:
-            raise ValueError("model: Chebyshev collocation has no jump (Levy) operator on bounded "
-                             "boxes; use the Fourier scheme on a periodic grid or "
-                             "discretization='fv' with the fractional scheme")
+            raise ValueError(
+                "model: Chebyshev collocation has no jump (Levy) operator on bounded "
+                "boxes; use the Fourier scheme on a periodic grid or "
+                "discretization='fv' with the fractional scheme"
+            )
         if tuple(getattr(model, "noise_axes", ())) != tuple(range(grid.ndim)):
-            raise ValueError("model: Chebyshev collocation needs noise on every axis (phase-space "
-                             "models: use discretization='kinetic')")
+            raise ValueError(
+                "model: Chebyshev collocation needs noise on every axis (phase-space "
+                "models: use discretization='kinetic')"
+            )
         if grid.ndim > 2:
-            raise ValueError(f"grid: Chebyshev collocation supports 1-D and 2-D boxes, got {grid.ndim}-D; "
-                             "use discretization='fv'")
+            raise ValueError(
+                f"grid: Chebyshev collocation supports 1-D and 2-D boxes, got {grid.ndim}-D; use discretization='fv'"
+            )
         if min(grid.cells) < 4:
             raise ValueError("grid: Chebyshev collocation needs at least 4 points (cells) per axis")
 
@@ -385,19 +400,22 @@ class ChebyshevCollocation(Discretization):
         from . import chebyshev_forward
 
         if method not in self.evolve_methods:
-            raise ValueError(f"method: the Chebyshev collocation integrates with {self.evolve_methods}, "
-                             f"got {method!r}")
+            raise ValueError(f"method: the Chebyshev collocation integrates with {self.evolve_methods}, got {method!r}")
         if not getattr(self.model, "autonomous", True):
-            raise ValueError("model: the Chebyshev collocation evolves time-independent models only; "
-                             "use discretization='fv' for lr or batch_size schedules")
-        return chebyshev_forward.evolve(self.model, self.box, self.boundary, self.grid,
-                                        np.asarray(p0, dtype=float), np.asarray(times, dtype=float))
+            raise ValueError(
+                "model: the Chebyshev collocation evolves time-independent models only; "
+                "use discretization='fv' for lr or batch_size schedules"
+            )
+        return chebyshev_forward.evolve(
+            self.model, self.box, self.boundary, self.grid, np.asarray(p0, dtype=float), np.asarray(times, dtype=float)
+        )
 
     def stationary(self) -> np.ndarray:
         """The stationary density (cell averages); needs every box face reflecting."""
         from . import chebyshev_forward
 
         if any(kind != "reflecting" for pair in self.boundary for kind in pair):
-            raise ValueError("boundary: a stationary law needs every box face reflecting (mass "
-                             "leaves through absorbing faces)")
+            raise ValueError(
+                "boundary: a stationary law needs every box face reflecting (mass leaves through absorbing faces)"
+            )
         return chebyshev_forward.stationary(self.model, self.box, self.boundary, self.grid)

@@ -44,8 +44,10 @@ def intervals(predicate, lo: float, hi: float, samples: int) -> list:
     x = np.linspace(lo, hi, samples)
     inside = np.asarray(predicate(x), dtype=bool)
     if inside.shape != x.shape:
-        raise ValueError(f"domain: the predicate returned shape {inside.shape} for {x.shape} points; "
-                         "it must work elementwise on arrays, e.g. lambda x: x < 0")
+        raise ValueError(
+            f"domain: the predicate returned shape {inside.shape} for {x.shape} points; "
+            "it must work elementwise on arrays, e.g. lambda x: x < 0"
+        )
 
     def at(point):
         return bool(np.asarray(predicate(np.array([point])), dtype=bool)[0])
@@ -71,19 +73,19 @@ def rectangle(predicate, bounds, samples: int) -> tuple:
     mesh = np.meshgrid(*axes, indexing="ij")
     inside = np.asarray(predicate(*mesh), dtype=bool)
     if inside.shape != mesh[0].shape:
-        raise ValueError("domain: the predicate must work elementwise on coordinate arrays, "
-                         "e.g. lambda x, y: x < 0")
+        raise ValueError("domain: the predicate must work elementwise on coordinate arrays, e.g. lambda x, y: x < 0")
     if not inside.any():
         raise ValueError("domain: no point of the box satisfies it; the domain is empty")
     rows = np.flatnonzero(inside.any(axis=1))
     cols = np.flatnonzero(inside.any(axis=0))
     box = np.zeros_like(inside)
-    box[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = True
+    box[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = True
     if not np.array_equal(box, inside):
         raise ValueError(
             "domain: spectral collocation in 2-D needs a rectangle aligned with the axes (e.g. "
             "lambda x, y: x < 0, or a box); this domain is not one. Use discretization='fv' for "
-            "general domains")
+            "general domains"
+        )
     edges = []
     for k, (index, (lo, hi)) in enumerate(zip((rows, cols), bounds)):
         other = 1 - k
@@ -96,16 +98,19 @@ def rectangle(predicate, bounds, samples: int) -> tuple:
             neighbour = axes[k][i - 1] if side == 0 else axes[k][i + 1]
             roots = []
             for across in np.linspace(span[0], span[1], 5):
+
                 def at(t, across=across, k=k, other=other):
                     point = [None, None]
                     point[k], point[other] = np.array([t]), np.array([across])
                     return bool(np.asarray(predicate(*point), dtype=bool)[0])
+
                 roots.append(sign_change(at, neighbour, axes[k][i]))
             if np.ptp(roots) > 1e-12 * (hi - lo):
                 raise ValueError(
                     f"domain: its edge across axis {k} is not straight (it moves by "
                     f"{np.ptp(roots):.3g}); spectral collocation in 2-D needs an axis-aligned "
-                    "rectangle. Use discretization='fv' for general domains")
+                    "rectangle. Use discretization='fv' for general domains"
+                )
             pair.append(float(np.median(roots)))
         edges.append(tuple(pair))
     return tuple(edges)

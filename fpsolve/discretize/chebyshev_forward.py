@@ -118,7 +118,8 @@ def evolve(model, box: ChebyshevBox, faces, grid, p0, times) -> tuple:
             f"grid: the Chebyshev collocation of this forward problem has a growing mode (rate "
             f"{growth:.3g}, a factor {np.exp(growth * float(np.max(times))):.4g} by t = "
             f"{float(np.max(times)):g}); the points do not resolve the operator (a high Peclet "
-            "number or a thin layer): give more cells (points), or use discretization='fv'")
+            "number or a thin layer): give more cells (points), or use discretization='fv'"
+        )
     p = from_cells(box, grid, p0).ravel()
     state = p[interior]
     averages = cell_average_matrices(box, grid)

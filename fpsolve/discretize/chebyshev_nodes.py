@@ -124,7 +124,7 @@ def tail_ratio(values: np.ndarray, with_constant: bool = False) -> float:
         return 0.0
     worst = 0.0
     for axis, n in enumerate(c.shape):
-        tail = np.moveaxis(c, axis, 0)[n - max(3, n // 8):]
+        tail = np.moveaxis(c, axis, 0)[n - max(3, n // 8) :]
         worst = max(worst, float(tail.max()) / top)
     return worst
 

@@ -62,22 +62,31 @@ class FiniteVolumes(Discretization):
         if getattr(model, "jumps", None) is not None:
             raise ValueError(
                 "model: finite volumes discretize Gaussian noise only; this model has alpha-stable "
-                "jumps (a fractional operator)")
+                "jumps (a fractional operator)"
+            )
         axes = tuple(model.noise_axes)
         if axes != tuple(range(model.ndim)):
             names = [grid.axis_names[k] for k in axes]
             raise ValueError(
                 f"diffusion: finite volumes need noise along every axis, and this model's noise acts "
-                f"on {names} only (a degenerate diffusion, as in kinetic equations)")
+                f"on {names} only (a degenerate diffusion, as in kinetic equations)"
+            )
 
     def assemble(self, t: float = 0.0) -> Assembled:
         op = fv.assemble(self.model, self.grid, self.boundary, t)
         resolution = tuple(
-            diffusion_resolution(self.model, self.grid, t, k, op.diffusion_variation[k])
-            for k in range(self.grid.ndim))
-        return Assembled(op.generator, op.face_flux,
-                         {"peclet": op.peclet, "monotonicity": op.monotonicity,
-                          "diffusion_resolution": resolution, "drift_error": op.drift_error})
+            diffusion_resolution(self.model, self.grid, t, k, op.diffusion_variation[k]) for k in range(self.grid.ndim)
+        )
+        return Assembled(
+            op.generator,
+            op.face_flux,
+            {
+                "peclet": op.peclet,
+                "monotonicity": op.monotonicity,
+                "diffusion_resolution": resolution,
+                "drift_error": op.drift_error,
+            },
+        )
 
     def report(self, assembled: Assembled) -> None:
         peclet = assembled.diagnostics["peclet"]
@@ -87,7 +96,9 @@ class FiniteVolumes(Discretization):
             _warn(
                 f"grid: too coarse for the noise: cell Peclet number {worst:.3g} on axis "
                 f"{self.grid.axis_names[axis]} (above {PECLET_WARNING:g}) for {self._problem()}; refine the grid "
-                f"about {worst / PECLET_WARNING:.1f}x along that axis for an accurate density", once=True)
+                f"about {worst / PECLET_WARNING:.1f}x along that axis for an accurate density",
+                once=True,
+            )
         resolution = assembled.diagnostics["diffusion_resolution"]
         worst = max(resolution)
         if worst > DIFFUSION_RESOLUTION_WARNING:
@@ -96,14 +107,22 @@ class FiniteVolumes(Discretization):
             # 10 % beyond the ratio: on an unresolved floor the sampled h/l is a few % low
             cells = int(np.ceil(1.1 * self.grid.shape[axis] * factor))
             hessian = getattr(self.model, "noise", None) == "hessian"
-            cause = (" (with Hessian noise, where the eigenvalue floor is active, l = floor / "
-                     "|gradient of the eigenvalue|)") if hessian else ""
+            cause = (
+                (
+                    " (with Hessian noise, where the eigenvalue floor is active, l = floor / "
+                    "|gradient of the eigenvalue|)"
+                )
+                if hessian
+                else ""
+            )
             alternative = (", or a larger hessian_floor (l grows in proportion to it)") if hessian else ""
             _warn(
                 f"grid: too coarse for the diffusion coefficient of {self._problem()}: D changes by a factor e over "
                 f"l = {1 / worst:.3g} cells on axis {self.grid.axis_names[axis]}{cause}; h/l = "
                 f"{worst:.3g} is above {DIFFUSION_RESOLUTION_WARNING:g}: use about {cells} cells along "
-                f"that axis ({1.1 * factor:.1f}x) for results accurate to ~1e-3{alternative}", once=True)
+                f"that axis ({1.1 * factor:.1f}x) for results accurate to ~1e-3{alternative}",
+                once=True,
+            )
         report = assembled.diagnostics["monotonicity"]
         if not report.is_m_matrix:
             _warn(
@@ -111,7 +130,9 @@ class FiniteVolumes(Discretization):
                 f"{self._problem()}: {report.negative_links} of {report.links} links "
                 f"({100 * report.share:.2f} %) had negative rates (worst {report.worst:.3g} of the largest "
                 "rate); they were limited (rerouted through faces), which keeps densities "
-                "non-negative but is first order on the limited links", once=True)
+                "non-negative but is first order on the limited links",
+                once=True,
+            )
 
     def _problem(self) -> str:
         """The model and the grid a report is about, as a phrase; with numbers fixed by them only,

@@ -228,14 +228,26 @@ def fourier_operator(lengths, drift, diffusion, jumps=None, dealias: bool = True
         mask &= np.abs(m) <= K
     diffusion = np.asarray(diffusion, dtype=float)
     mean = diffusion.mean(axis=tuple(range(2, 2 + d)))
-    varying = bool(np.abs(diffusion - mean.reshape((d, d) + (1,) * d)).max(initial=0.0)
-                   > 1e-14 * max(np.abs(mean).max(), 1e-300))
+    varying = bool(
+        np.abs(diffusion - mean.reshape((d, d) + (1,) * d)).max(initial=0.0) > 1e-14 * max(np.abs(mean).max(), 1e-300)
+    )
     fractional, fractional_current = _fractional(wavenumbers, jumps, half)
     symbol = -sum(mean[i, j] * wavenumbers[i] * wavenumbers[j] for i in range(d) for j in range(d))
     symbol = (symbol + fractional) * mask
-    return FourierOperator(tuple(shape), tuple(float(x) for x in lengths), tuple(wavenumbers), tuple(modes),
-                           cutoff, mask, np.broadcast_to(symbol, half).astype(float), fractional * mask,
-                           tuple(c * mask for c in fractional_current), drift, diffusion, varying)
+    return FourierOperator(
+        tuple(shape),
+        tuple(float(x) for x in lengths),
+        tuple(wavenumbers),
+        tuple(modes),
+        cutoff,
+        mask,
+        np.broadcast_to(symbol, half).astype(float),
+        fractional * mask,
+        tuple(c * mask for c in fractional_current),
+        drift,
+        diffusion,
+        varying,
+    )
 
 
 def _fractional(wavenumbers, jumps, half) -> tuple:
@@ -261,7 +273,7 @@ def _fractional(wavenumbers, jumps, half) -> tuple:
             continue
         alpha, scale = alphas[axes.index(i)], scales[axes.index(i)]
         k = np.broadcast_to(wavenumbers[i], half)
-        part = -(scale ** alpha) * np.abs(k) ** alpha
+        part = -(scale**alpha) * np.abs(k) ** alpha
         symbol = symbol + part
         with np.errstate(divide="ignore", invalid="ignore"):
             current.append(np.where(k != 0, 1j * k * part / np.where(k != 0, k * k, 1.0), 0.0))

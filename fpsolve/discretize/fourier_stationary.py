@@ -52,7 +52,7 @@ def resample(values, cutoff, shape) -> np.ndarray:
     axes = tuple(range(-d, 0))
     source = sfft.fftn(values, axes=axes)
     target = np.zeros(source.shape[:-d] + tuple(shape), complex)
-    index = tuple(np.r_[0:K + 1, -K:0] for K in cutoff)
+    index = tuple(np.r_[0 : K + 1, -K:0] for K in cutoff)
     taken = source[(Ellipsis,) + np.ix_(*index)]
     target[(Ellipsis,) + np.ix_(*index)] = taken
     return np.real(sfft.ifftn(target, axes=axes)) * (np.prod(shape) / np.prod(values.shape[-d:]))
@@ -75,21 +75,23 @@ def stationary_modes(op, volume: float) -> np.ndarray:
         rhs = resample(op.forward(uniform), op.cutoff, resolved).ravel()
         q = _gmres(op, _system(op, op.cutoff), -rhs)
     p = uniform + resample(q.reshape(resolved), op.cutoff, op.shape)
-    scale = float(np.abs(op.symbol).max() + sum(np.abs(op.drift[i]).max() * np.abs(k).max()
-                                                 for i, k in enumerate(op.wavenumbers)))
+    scale = float(
+        np.abs(op.symbol).max() + sum(np.abs(op.drift[i]).max() * np.abs(k).max() for i, k in enumerate(op.wavenumbers))
+    )
     backward_error = norm(op.forward(p)) / (scale * norm(p))
     if not backward_error <= STATIONARY_BACKWARD_ERROR:
         raise RuntimeError(
             f"stationary: the spectral null-space solve reached a backward error of {backward_error:.2g} "
             f"(limit {STATIONARY_BACKWARD_ERROR:g}, {'dense LU' if n_modes <= DENSE_LIMIT else 'GMRES'} on "
             f"{n_modes} resolved modes); the operator is too ill-conditioned or too drift-dominated "
-            "at this resolution; use discretization='fv', whose stationary solve is exact by elimination")
+            "at this resolution; use discretization='fv', whose stationary solve is exact by elimination"
+        )
     return op.to_modes(p)
 
 
 def _mode_numbers(cutoff) -> np.ndarray:
     """Integer modes |m_j| <= K_j in FFT order of the grid of 2 K_j + 1 points, shape (M, d)."""
-    axes = [np.r_[0:K + 1, -K:0] for K in cutoff]
+    axes = [np.r_[0 : K + 1, -K:0] for K in cutoff]
     return np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
 
 
@@ -154,8 +156,7 @@ def _gmres(op, apply, rhs):
         z[coarse_position] = sl.lu_solve(lu, c[coarse_position])
         return np.real(sfft.ifftn(z.reshape(resolved))).ravel() * n_modes
 
-    operator = spla.LinearOperator((n_modes, n_modes), matvec=lambda v: apply(precondition(v)).ravel(),
-                                   dtype=float)
+    operator = spla.LinearOperator((n_modes, n_modes), matvec=lambda v: apply(precondition(v)).ravel(), dtype=float)
     # GMRES's true residual stalls near 1e-13 relative (FFT round-off) while its recurrence goes on
     # falling, so its flag is not the verdict: the backward-error check of the caller is
     y, _ = spla.gmres(operator, rhs, rtol=1e-12, atol=0.0, restart=100, maxiter=4)

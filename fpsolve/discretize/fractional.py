@@ -45,7 +45,7 @@ __all__ = ["Fractional", "EXPLICIT_ENTRIES", "NEAR_FIELD_BAND", "CENSORED_MASS_W
 #: 0.04 s at N = 256, 0.15 s at 512 and 1 s at 1024,
 #: against 0.1 s matrix-free at 2048; GTH and dense eigensolvers apply to it. Larger grids are
 #: matrix-free (FFT products, O(N) memory).
-EXPLICIT_ENTRIES = 256 ** 2
+EXPLICIT_ENTRIES = 256**2
 
 #: Jumps of at most this many cells (per axis) enter the sparse preconditioner of Krylov solves,
 #: by grid dimension: a wider band needs fewer GMRES iterations but its LU fills in more in 2-D
@@ -117,9 +117,11 @@ class Fractional(Discretization):
         super().__init__(model, grid, boundary)
         law = getattr(model, "jumps", None)
         if law is None:
-            raise ValueError(f"model: the fractional discretization needs a model with jumps "
-                             f"(LevyLangevin, LevySGD, LevyAdam); {model!r} has none: use "
-                             "discretization='fv'")
+            raise ValueError(
+                f"model: the fractional discretization needs a model with jumps "
+                f"(LevyLangevin, LevySGD, LevyAdam); {model!r} has none: use "
+                "discretization='fv'"
+            )
         alphas, _ = _per_axis(law)
         for a in alphas:
             if not 0 < a <= 2:
@@ -131,25 +133,33 @@ class Fractional(Discretization):
             if k not in law.axes and k not in gaussian_axes:
                 raise ValueError(
                     f"model: axis {grid.axis_names[k]!r} has neither jumps nor Gaussian noise; the "
-                    "scheme needs noise on every axis (add a temperature / gaussian part)")
+                    "scheme needs noise on every axis (add a temperature / gaussian part)"
+                )
         if law.isotropic:
             axes = tuple(law.axes)
             if len(axes) != 2 or grid.ndim != 2:
-                raise ValueError("model: isotropic jumps are discretized in 2-D (two axes); use "
-                                 "axis-aligned jumps (isotropic=False) in other dimensions")
+                raise ValueError(
+                    "model: isotropic jumps are discretized in 2-D (two axes); use "
+                    "axis-aligned jumps (isotropic=False) in other dimensions"
+                )
             kinds = {kind for a in axes for kind in boundary[a]}
             if "periodic" in kinds:
-                raise ValueError("grid: isotropic jumps need a non-periodic box (periodic axes "
-                                 "wrap the per-axis jumps only); make the grid non-periodic")
+                raise ValueError(
+                    "grid: isotropic jumps need a non-periodic box (periodic axes "
+                    "wrap the per-axis jumps only); make the grid non-periodic"
+                )
             if len(kinds) != 1:
-                raise ValueError(f"boundary: isotropic jumps need the same kind on every face "
-                                 f"(all 'absorbing' or all 'reflecting'), got {sorted(kinds)}")
+                raise ValueError(
+                    f"boundary: isotropic jumps need the same kind on every face "
+                    f"(all 'absorbing' or all 'reflecting'), got {sorted(kinds)}"
+                )
             h0, h1 = grid.spacing[axes[0]], grid.spacing[axes[1]]
             if abs(h0 - h1) > 1e-9 * max(h0, h1):
                 raise ValueError(
                     f"grid: isotropic jumps need square cells (second order rests on the lattice's "
                     f"90-degree symmetry); the spacings are {h0:.6g} and {h1:.6g}: choose the cell "
-                    "counts in proportion to the box's sides")
+                    "counts in proportion to the box's sides"
+                )
 
     # --- assembly --------------------------------------------------------------------------------
     def kernels(self, t: float = 0.0) -> tuple:
@@ -159,8 +169,7 @@ class Fractional(Discretization):
         if law.isotropic:
             kind = self.boundary[law.axes[0]][0]
             return (isotropic_kernel(alphas[0], scales[0], self.grid, tuple(law.axes), kind),)
-        return tuple(axis_kernel(a, s, self.grid, k, self.boundary[k])
-                     for k, a, s in zip(law.axes, alphas, scales))
+        return tuple(axis_kernel(a, s, self.grid, k, self.boundary[k]) for k, a, s in zip(law.axes, alphas, scales))
 
     def assemble(self, t: float = 0.0) -> Assembled:
         grid = self.grid
@@ -175,8 +184,9 @@ class Fractional(Discretization):
         censored = sum(np.broadcast_to(k.censored, shape) for k in kernels)
         pairs = _stored_pairs(kernels, grid)
         jump_axes = [a for kern in kernels for a in kern.axes if any(r > 0 for r in np.ravel(kern.rates))]
-        A = central_where_possible(sp.csr_matrix(local.generator), grid, jump_axes,
-                                   self.model.diffusion if self.model.noise_axes else None, t)
+        A = central_where_possible(
+            sp.csr_matrix(local.generator), grid, jump_axes, self.model.diffusion if self.model.noise_axes else None, t
+        )
         explicit = sp.csr_matrix(A + jump_matrix(kernels, grid)) if pairs <= EXPLICIT_ENTRIES else None
         generator = _matrix_free(A, kernels, grid, killed, explicit)
         diagnostics = {
@@ -197,17 +207,22 @@ class Fractional(Discretization):
         if mass > CENSORED_MASS_WARNING:
             rate = float(np.max(diag["censored_rate"]))
             if np.isfinite(mass):
-                share = (f"an estimated {mass:.2g} of the mass (the time the process would spend "
-                         f"returning from beyond the box; above {CENSORED_MASS_WARNING:g}); enlarge "
-                         "the box (this falls like its width^-alpha)")
+                share = (
+                    f"an estimated {mass:.2g} of the mass (the time the process would spend "
+                    f"returning from beyond the box; above {CENSORED_MASS_WARNING:g}); enlarge "
+                    "the box (this falls like its width^-alpha)"
+                )
             else:
-                share = ("an unbounded share of the mass: no drift brings the process back from "
-                         "the faces, so the censored process is another process; give a confining "
-                         "potential, or boundary='absorbing' for the process killed at the box")
+                share = (
+                    "an unbounded share of the mass: no drift brings the process back from "
+                    "the faces, so the censored process is another process; give a confining "
+                    "potential, or boundary='absorbing' for the process killed at the box"
+                )
             _warn(
                 f"grid: the box is too small for the jump tails: jumps that would leave it are "
                 f"censored (suppressed) at a rate up to {rate:.3g} per unit time, which misplaces "
-                f"{share}")
+                f"{share}"
+            )
         law = jump_law(self.model)
         alphas, _ = _per_axis(law)
         worst = max(diag["peclet"])
@@ -218,7 +233,8 @@ class Fractional(Discretization):
                 f"{worst:.3g} on axis {self.grid.axis_names[axis]} (above {PECLET_WARNING:g}; "
                 f"D_eff = {diag['nearest_diffusion'][axis]:.3g} is the nearest-neighbour jump "
                 "rate times h^2), so the drift flux is upwinded (first order) there; refine that "
-                "axis")
+                "axis"
+            )
 
 
 def hybrid_factor(z: np.ndarray) -> np.ndarray:
@@ -295,19 +311,31 @@ def _matrix_free(A, kernels, grid, killed, explicit=None) -> MatrixFree:
     if explicit is not None:
         explicit_t = sp.csr_matrix(explicit.T)
         local_killing = killing_rates(A)
-        return MatrixFree(grid.size, lambda f: explicit @ f, lambda p: explicit_t @ p, explicit.diagonal(),
-                          approximate=explicit, killing=local_killing + np.asarray(killed).ravel())
+        return MatrixFree(
+            grid.size,
+            lambda f: explicit @ f,
+            lambda p: explicit_t @ p,
+            explicit.diagonal(),
+            approximate=explicit,
+            killing=local_killing + np.asarray(killed).ravel(),
+        )
 
     def matvec(f):
         return A @ f + apply_jumps(kernels, f.reshape(shape)).ravel()
 
     def rmatvec(p):
-        return AT @ p + apply_jumps(kernels, p.reshape(shape)).ravel()   # J is symmetric
+        return AT @ p + apply_jumps(kernels, p.reshape(shape)).ravel()  # J is symmetric
 
     approximate = A + near_field(kernels, grid, NEAR_FIELD_BAND.get(grid.ndim, 1))
     local_killing = killing_rates(A)
-    return MatrixFree(grid.size, matvec, rmatvec, diagonal, approximate=approximate,
-                      killing=local_killing + np.asarray(killed).ravel())
+    return MatrixFree(
+        grid.size,
+        matvec,
+        rmatvec,
+        diagonal,
+        approximate=approximate,
+        killing=local_killing + np.asarray(killed).ravel(),
+    )
 
 
 def _censored_mass(model, grid, censored, t: float) -> float:
@@ -342,7 +370,7 @@ def _censored_mass(model, grid, censored, t: float) -> float:
         for side in (slice(cell[axis] + 1, None), slice(None, cell[axis])):
             d = np.abs(grid.centers[axis][side] - centre)
             b = drift[side]
-            core = b * d ** (alpha - 1.0) >= scale ** alpha / alpha
+            core = b * d ** (alpha - 1.0) >= scale**alpha / alpha
             if not core.any():
                 return float("inf")
             beyond = d >= d[core].min()

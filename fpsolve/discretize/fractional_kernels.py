@@ -96,14 +96,22 @@ def axis_kernel(alpha: float, scale: float, grid, axis: int, faces: tuple) -> Ju
         spectrum = _broadcast_along(spectrum, axis, ndim)
         total = np.full(1, w.sum())
         zero = np.zeros(1)
-        return JumpKernel((axis,), w, True, spectrum, _broadcast_along(total, axis, ndim),
-                          _broadcast_along(zero, axis, ndim), _broadcast_along(zero, axis, ndim), (d_eff,))
+        return JumpKernel(
+            (axis,),
+            w,
+            True,
+            spectrum,
+            _broadcast_along(total, axis, ndim),
+            _broadcast_along(zero, axis, ndim),
+            _broadcast_along(zero, axis, ndim),
+            (d_eff,),
+        )
     w, d_eff = weights.rates_1d(alpha, scale, h, n)
     tail = weights.tail_rate_1d(alpha, scale, n * h)
-    beyond = np.cumsum(w[::-1])[::-1] + tail      # beyond[m] = sum_{k >= m} w_k + tail
+    beyond = np.cumsum(w[::-1])[::-1] + tail  # beyond[m] = sum_{k >= m} w_k + tail
     i = np.arange(n)
-    low, high = beyond[i + 1], beyond[n - i]        # jumps leaving through the low / high face
-    reach = np.cumsum(w[:n])                         # reach[m] = sum_{k <= m} w_k
+    low, high = beyond[i + 1], beyond[n - i]  # jumps leaving through the low / high face
+    reach = np.cumsum(w[:n])  # reach[m] = sum_{k <= m} w_k
     inbox = reach[i] + reach[n - 1 - i]
     killed = np.zeros(n)
     censored = np.zeros(n)
@@ -111,13 +119,20 @@ def axis_kernel(alpha: float, scale: float, grid, axis: int, faces: tuple) -> Ju
         target = killed if faces[side] == "absorbing" else censored
         target += out
     # the nearest-neighbour jump across a reflecting face is censored too (its rate is in d_eff)
-    censored[0] += (faces[0] == "reflecting") * d_eff / h ** 2
-    censored[-1] += (faces[1] == "reflecting") * d_eff / h ** 2
+    censored[0] += (faces[0] == "reflecting") * d_eff / h**2
+    censored[-1] += (faces[1] == "reflecting") * d_eff / h**2
     rates = w[:n].copy()
     spectrum = fft.rfft(_embedding(rates, False))
-    return JumpKernel((axis,), rates, False, _broadcast_along(spectrum.real, axis, ndim),
-                      _broadcast_along(inbox, axis, ndim), _broadcast_along(killed, axis, ndim),
-                      _broadcast_along(censored, axis, ndim), (d_eff,))
+    return JumpKernel(
+        (axis,),
+        rates,
+        False,
+        _broadcast_along(spectrum.real, axis, ndim),
+        _broadcast_along(inbox, axis, ndim),
+        _broadcast_along(killed, axis, ndim),
+        _broadcast_along(censored, axis, ndim),
+        (d_eff,),
+    )
 
 
 def isotropic_kernel(alpha: float, scale: float, grid, axes: tuple, kind: str) -> JumpKernel:
@@ -131,7 +146,7 @@ def isotropic_kernel(alpha: float, scale: float, grid, axes: tuple, kind: str) -
     n0, n1 = grid.shape[a0], grid.shape[a1]
     h = (grid.spacing[a0], grid.spacing[a1])
     w, d_eff = weights.rates_2d_isotropic(alpha, scale, h, (n0 - 1, n1 - 1))
-    full = np.concatenate([w[:0:-1], w], axis=0)             # offsets -(n0-1) .. n0-1
+    full = np.concatenate([w[:0:-1], w], axis=0)  # offsets -(n0-1) .. n0-1
     full = np.concatenate([full[:, :0:-1], full], axis=1)
     prefix = np.zeros((full.shape[0] + 1, full.shape[1] + 1))
     prefix[1:, 1:] = full.cumsum(0).cumsum(1)
@@ -156,8 +171,16 @@ def isotropic_kernel(alpha: float, scale: float, grid, axes: tuple, kind: str) -
     spectrum = fft.rfftn(_embedding(w, False)).real
     spec_shape = [1] * grid.ndim
     spec_shape[a0], spec_shape[a1] = spectrum.shape
-    return JumpKernel(tuple(axes), w, False, spectrum.reshape(spec_shape), inbox.reshape(shape),
-                      killed.reshape(shape), censored.reshape(shape), tuple(d_eff))
+    return JumpKernel(
+        tuple(axes),
+        w,
+        False,
+        spectrum.reshape(spec_shape),
+        inbox.reshape(shape),
+        killed.reshape(shape),
+        censored.reshape(shape),
+        tuple(d_eff),
+    )
 
 
 def apply_jumps(kernels: tuple, f: np.ndarray) -> np.ndarray:
@@ -187,7 +210,7 @@ def jump_matrix(kernels: tuple, grid) -> sp.csr_matrix:
             a = kern.axes[0]
             block = _circulant(kern.rates) if kern.periodic else toeplitz(kern.rates)
             left = sp.identity(int(np.prod(grid.shape[:a])), format="csr")
-            right = sp.identity(int(np.prod(grid.shape[a + 1:])), format="csr")
+            right = sp.identity(int(np.prod(grid.shape[a + 1 :])), format="csr")
             T = sp.kron(sp.kron(left, sp.csr_matrix(block)), right, format="csr")
         else:
             T = _isotropic_matrix(kern, grid)
@@ -209,8 +232,8 @@ def _isotropic_matrix(kern: JumpKernel, grid) -> sp.csr_matrix:
         raise ValueError("grid: the isotropic kernel is implemented on 2-D grids")
     i = np.arange(n0)
     j = np.arange(n1)
-    d0 = np.abs(i[:, None] - i[None, :])        # (n0, n0)
-    d1 = np.abs(j[:, None] - j[None, :])        # (n1, n1)
+    d0 = np.abs(i[:, None] - i[None, :])  # (n0, n0)
+    d1 = np.abs(j[:, None] - j[None, :])  # (n1, n1)
     dense = kern.rates[d0[:, None, :, None], d1[None, :, None, :]].reshape(n0 * n1, n0 * n1)
     return sp.csr_matrix(dense)
 
@@ -245,7 +268,7 @@ def near_field(kernels: tuple, grid, band: int) -> sp.csr_matrix:
     scale = np.where(banded > 0, inbox / np.where(banded > 0, banded, 1.0), 0.0)
     rows = np.concatenate([rows, index.ravel()])
     cols = np.concatenate([cols, index.ravel()])
-    vals = np.concatenate([vals * scale[rows[:vals.size]], diagonal.ravel()])
+    vals = np.concatenate([vals * scale[rows[: vals.size]], diagonal.ravel()])
     return sp.csr_matrix((vals, (rows, cols)), shape=(n, n))
 
 

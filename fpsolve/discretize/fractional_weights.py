@@ -35,8 +35,15 @@ import math
 import numpy as np
 from scipy import special
 
-__all__ = ["levy_constant", "rates_1d", "tail_rate_1d", "periodic_rates_1d", "symbol_1d",
-           "rates_2d_isotropic", "tail_rate_2d"]
+__all__ = [
+    "levy_constant",
+    "rates_1d",
+    "tail_rate_1d",
+    "periodic_rates_1d",
+    "symbol_1d",
+    "rates_2d_isotropic",
+    "tail_rate_2d",
+]
 
 #: Gauss-Legendre nodes on [0, 1] for smooth hat integrals away from the origin.
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(8)
@@ -47,7 +54,7 @@ def levy_constant(d: int, alpha: float) -> float:
     """c_{d,alpha} of the fractional Laplacian's kernel (0 at alpha = 2, where it is local)."""
     if alpha == 2.0:
         return 0.0
-    return float(2.0 ** alpha * math.gamma((d + alpha) / 2) / (math.pi ** (d / 2) * abs(math.gamma(-alpha / 2))))
+    return float(2.0**alpha * math.gamma((d + alpha) / 2) / (math.pi ** (d / 2) * abs(math.gamma(-alpha / 2))))
 
 
 def _second_difference_power(k: np.ndarray, p: float) -> np.ndarray:
@@ -57,7 +64,7 @@ def _second_difference_power(k: np.ndarray, p: float) -> np.ndarray:
     u = 1.0 / k
     a, b = p * np.log1p(u), p * np.log1p(-u)
     s, dif = a + b, a - b
-    return 2.0 * k ** p * (np.expm1(s / 2) * np.cosh(dif / 2) + 2.0 * np.sinh(dif / 4) ** 2)
+    return 2.0 * k**p * (np.expm1(s / 2) * np.cosh(dif / 2) + 2.0 * np.sinh(dif / 4) ** 2)
 
 
 def rates_1d(alpha: float, scale: float, h: float, n_nodes: int) -> tuple:
@@ -74,16 +81,16 @@ def rates_1d(alpha: float, scale: float, h: float, n_nodes: int) -> tuple:
         raise ValueError(f"n_nodes: the quadrature window needs at least 2 nodes, got {n_nodes}")
     w = np.zeros(n_nodes + 1)
     if alpha == 2.0:
-        return w, scale ** 2
-    c = levy_constant(1, alpha) * scale ** alpha * h ** -alpha
+        return w, scale**2
+    c = levy_constant(1, alpha) * scale**alpha * h**-alpha
     p = 3.0 - alpha
     norm = (2.0 - alpha) * p
     k = np.arange(2, n_nodes, dtype=float)
-    w[2:n_nodes] = c * _second_difference_power(k, p) / norm / k ** 2
+    w[2:n_nodes] = c * _second_difference_power(k, p) / norm / k**2
     if n_nodes >= 2:
-        s = (n_nodes - 1) + _GL_X            # the half hat (s - K + 1) on [K - 1, K]
-        w[n_nodes] = c * np.sum(_GL_W * (s - n_nodes + 1) * s ** (1.0 - alpha)) / n_nodes ** 2
-    nearest = c * (1.0 + 2.0 ** p - 2.0) / norm    # half hat at 0 plus the full hat at 1
+        s = (n_nodes - 1) + _GL_X  # the half hat (s - K + 1) on [K - 1, K]
+        w[n_nodes] = c * np.sum(_GL_W * (s - n_nodes + 1) * s ** (1.0 - alpha)) / n_nodes**2
+    nearest = c * (1.0 + 2.0**p - 2.0) / norm  # half hat at 0 plus the full hat at 1
     return w, nearest * h * h
 
 
@@ -92,7 +99,7 @@ def tail_rate_1d(alpha: float, scale: float, distance: float) -> float:
     ``distance`` in one direction."""
     if alpha == 2.0:
         return 0.0
-    return levy_constant(1, alpha) * scale ** alpha * distance ** -alpha / alpha
+    return levy_constant(1, alpha) * scale**alpha * distance**-alpha / alpha
 
 
 def periodic_rates_1d(alpha: float, scale: float, h: float, n: int) -> tuple:
@@ -104,21 +111,23 @@ def periodic_rates_1d(alpha: float, scale: float, h: float, n: int) -> tuple:
     Images up to k < 4 n are summed exactly; beyond, w_k = C k^(-1-alpha) (1 - alpha (1 - alpha)
     / (12 k^2) + O(k^-4)) is summed by Hurwitz zeta functions (error below 1e-16 relative)."""
     if alpha == 2.0:
-        return np.zeros(n), scale ** 2
+        return np.zeros(n), scale**2
     lattice, d_eff = rates_1d(alpha, scale, h, 4 * n + 1)
-    lattice = lattice[: 4 * n]                   # full hats only (the window end is not used)
+    lattice = lattice[: 4 * n]  # full hats only (the window end is not used)
     w = np.zeros(n)
     for m in range(n):
-        right = lattice[m::n]                    # k = m, m + n, ... (< 4n), jumps to the right
-        left = lattice[(n - m) % n::n]           # jumps to the left landing at the same cell
+        right = lattice[m::n]  # k = m, m + n, ... (< 4n), jumps to the right
+        left = lattice[(n - m) % n :: n]  # jumps to the left landing at the same cell
         w[m] = right.sum() + left.sum()
-    c = levy_constant(1, alpha) * scale ** alpha * h ** -alpha
+    c = levy_constant(1, alpha) * scale**alpha * h**-alpha
     for m in range(1, n):
-        for q in (m / n, (n - m) / n):           # right and left jumps, images j >= 4
+        for q in (m / n, (n - m) / n):  # right and left jumps, images j >= 4
             start = 4 + q
-            w[m] += c * (n ** (-1 - alpha) * special.zeta(1 + alpha, start)
-                         - alpha * (1 - alpha) / 12 * n ** (-3 - alpha) * special.zeta(3 + alpha, start))
-    w[0] = 0.0   # jumps that land on the starting cell move nothing
+            w[m] += c * (
+                n ** (-1 - alpha) * special.zeta(1 + alpha, start)
+                - alpha * (1 - alpha) / 12 * n ** (-3 - alpha) * special.zeta(3 + alpha, start)
+            )
+    w[0] = 0.0  # jumps that land on the starting cell move nothing
     return w, d_eff
 
 
@@ -128,7 +137,7 @@ def symbol_1d(alpha: float, scale: float, h: float, n: int) -> np.ndarray:
     eps^alpha |xi|^alpha at second order for |xi| h small."""
     w, d_eff = periodic_rates_1d(alpha, scale, h, n)
     theta = 2 * np.pi * np.fft.fftfreq(n)
-    nearest = d_eff / h ** 2 * (2 - 2 * np.cos(theta))
+    nearest = d_eff / h**2 * (2 - 2 * np.cos(theta))
     return nearest + np.real(np.fft.fft(w)[0] - np.fft.fft(w))
 
 
@@ -145,19 +154,19 @@ def rates_2d_isotropic(alpha: float, scale: float, h: tuple, reach: tuple) -> tu
     of y_j^2 / |y|^2), a central second difference: rates W0_j / (2 h_j^2) to the axis neighbours.
     """
     if alpha == 2.0:
-        return np.zeros((reach[0] + 1, reach[1] + 1)), (scale ** 2, scale ** 2)
+        return np.zeros((reach[0] + 1, reach[1] + 1)), (scale**2, scale**2)
     h1, h2 = h
-    c = levy_constant(2, alpha) * scale ** alpha
+    c = levy_constant(2, alpha) * scale**alpha
     k1 = np.arange(reach[0] + 1, dtype=float)[:, None]
     k2 = np.arange(reach[1] + 1, dtype=float)[None, :]
     y1, y2 = k1 * h1, k2 * h2
-    r2 = y1 ** 2 + y2 ** 2
+    r2 = y1**2 + y2**2
     with np.errstate(divide="ignore", invalid="ignore"):
         g = r2 ** (-alpha / 2)
         common = alpha * r2 ** (-alpha / 2 - 1)
-        g11 = -common * (1 - (alpha + 2) * y1 ** 2 / r2)
-        g22 = -common * (1 - (alpha + 2) * y2 ** 2 / r2)
-        weight = h1 * h2 * (g + h1 ** 2 * g11 / 12 + h2 ** 2 * g22 / 12)
+        g11 = -common * (1 - (alpha + 2) * y1**2 / r2)
+        g22 = -common * (1 - (alpha + 2) * y2**2 / r2)
+        weight = h1 * h2 * (g + h1**2 * g11 / 12 + h2**2 * g22 / 12)
     near = 12
     for i in range(min(near, reach[0]) + 1):
         for j in range(min(near, reach[1]) + 1):
@@ -167,8 +176,8 @@ def rates_2d_isotropic(alpha: float, scale: float, h: tuple, reach: tuple) -> tu
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where(r2 > 0, c * weight / r2, 0.0)
     _, m1, m2 = _hat_integral(0, 0, h1, h2, alpha)
-    d1 = (w[1, 0] + c * m1 / (2 * h1 ** 2)) * h1 ** 2
-    d2 = (w[0, 1] + c * m2 / (2 * h2 ** 2)) * h2 ** 2
+    d1 = (w[1, 0] + c * m1 / (2 * h1**2)) * h1**2
+    d2 = (w[0, 1] + c * m2 / (2 * h2**2)) * h2**2
     w[1, 0] = w[0, 1] = 0.0
     return w, (d1, d2)
 
@@ -203,10 +212,10 @@ def _cell_integral(a, b, i, j, h1, h2, alpha):
             s, t = (u * v, u) if swap else (u, u * v)
             y1, y2 = sx * s * h1, sy * t * h2
             hat = np.clip(1 - np.abs(y1 / h1 - i), 0, None) * np.clip(1 - np.abs(y2 / h2 - j), 0, None)
-            scaled = (h1 ** 2 * (v ** 2 if swap else 1.0) + h2 ** 2 * (1.0 if swap else v ** 2))
+            scaled = h1**2 * (v**2 if swap else 1.0) + h2**2 * (1.0 if swap else v**2)
             base = weight * hat * scaled ** (-alpha / 2) * h1 * h2
-            r2 = y1 ** 2 + y2 ** 2
-            out += np.array([base.sum(), (base * y1 ** 2 / r2).sum(), (base * y2 ** 2 / r2).sum()])
+            r2 = y1**2 + y2**2
+            out += np.array([base.sum(), (base * y1**2 / r2).sum(), (base * y2**2 / r2).sum()])
         return out
     u, v = np.meshgrid(a + x, b + x, indexing="ij")
     return _hat_terms(u * h1, v * h2, i, j, h1, h2, alpha, np.outer(wx, wx) * h1 * h2)
@@ -214,9 +223,9 @@ def _cell_integral(a, b, i, j, h1, h2, alpha):
 
 def _hat_terms(y1, y2, i, j, h1, h2, alpha, wts):
     hat = np.clip(1 - np.abs(y1 / h1 - i), 0, None) * np.clip(1 - np.abs(y2 / h2 - j), 0, None)
-    r2 = y1 ** 2 + y2 ** 2
+    r2 = y1**2 + y2**2
     base = wts * hat * r2 ** (-alpha / 2)
-    return np.array([base.sum(), (base * y1 ** 2 / r2).sum(), (base * y2 ** 2 / r2).sum()])
+    return np.array([base.sum(), (base * y1**2 / r2).sum(), (base * y2**2 / r2).sum()])
 
 
 def tail_rate_2d(alpha: float, scale: float, half_widths: tuple) -> float:
@@ -225,7 +234,7 @@ def tail_rate_2d(alpha: float, scale: float, half_widths: tuple) -> float:
     if alpha == 2.0:
         return 0.0
     a1, a2 = half_widths
-    c = levy_constant(2, alpha) * scale ** alpha
+    c = levy_constant(2, alpha) * scale**alpha
     # int_0^{2pi} int_{rho(phi)}^inf r^(-1-alpha) dr dphi = (1/alpha) int rho(phi)^-alpha dphi,
     # rho the distance to the rectangle's edge along phi; by symmetry 4x the first quadrant
     corner = math.atan2(a2, a1)
@@ -234,7 +243,7 @@ def tail_rate_2d(alpha: float, scale: float, half_widths: tuple) -> float:
     def piece(lo, hi, edge):
         phi = 0.5 * (hi - lo) * (xg + 1) + lo
         rho = edge(phi)
-        return 0.5 * (hi - lo) * np.sum(wg * rho ** -alpha)
+        return 0.5 * (hi - lo) * np.sum(wg * rho**-alpha)
 
     integral = piece(0.0, corner, lambda p: a1 / np.cos(p)) + piece(corner, math.pi / 2, lambda p: a2 / np.sin(p))
     return float(c * 4 * integral / alpha)

@@ -43,7 +43,6 @@ from .monotone import MonotonicityReport, limit_negative_rates, monotonicity
 __all__ = ["BOUNDARIES", "normalize_boundary", "assemble", "FiniteVolumeOperator", "MonotonicityReport", "bernoulli"]
 
 
-
 @dataclass(frozen=True)
 class FiniteVolumeOperator:
     """The assembled finite-volume discretization.
@@ -98,8 +97,9 @@ def bernoulli(z: np.ndarray) -> np.ndarray:
     return np.maximum(out, BERNOULLI_FLOOR)
 
 
-def assemble(model, grid, boundary="reflecting", t: float = 0.0, *, potential_cutoff: float = 40.0,
-             limit: bool = True) -> FiniteVolumeOperator:
+def assemble(
+    model, grid, boundary="reflecting", t: float = 0.0, *, potential_cutoff: float = 40.0, limit: bool = True
+) -> FiniteVolumeOperator:
     """Assemble the finite-volume generator of ``model`` on ``grid`` at time ``t``.
 
     Parameters

@@ -83,18 +83,21 @@ class Kinetic(Discretization):
         if not is_kinetic(model):
             raise ValueError(
                 f"model: the kinetic discretization needs a phase-space model (MomentumSGD, "
-                f"UnderdampedLangevin), got {model!r}; use discretization='fv' for diffusions")
+                f"UnderdampedLangevin), got {model!r}; use discretization='fv' for diffusions"
+            )
         d = model.dim
         if grid.ndim != 2 * d:
             raise ValueError(
                 f"grid: a phase-space grid for a model with dim theta = {d} needs {2 * d} axes "
                 f"(theta then v), got {grid.ndim}; make it with fpsolve.phase_space_grid(theta=..., "
-                "v=..., cells=...)")
+                "v=..., cells=...)"
+            )
         for k in model.velocity_axes:
             if grid.periodic[k]:
                 raise ValueError(
                     f"grid: the velocity axis {grid.axis_names[k]!r} is periodic; velocities live in a "
-                    "closed box (phase_space_grid makes only theta axes periodic)")
+                    "closed box (phase_space_grid makes only theta axes periodic)"
+                )
         for k, v_axis in zip(model.position_axes, model.velocity_axes):
             if "reflecting" in boundary[k]:
                 lo, hi = grid.bounds[v_axis]
@@ -103,13 +106,15 @@ class Kinetic(Discretization):
                         f"grid: the velocity box ({lo:g}, {hi:g}) of axis {grid.axis_names[v_axis]!r} is "
                         f"not symmetric about 0, which the specular (reflecting) walls of "
                         f"{grid.axis_names[k]!r} need (v -> -v maps cells onto cells); use "
-                        f"v=({-max(-lo, hi):g}, {max(-lo, hi):g}), or absorbing/periodic theta faces")
+                        f"v=({-max(-lo, hi):g}, {max(-lo, hi):g}), or absorbing/periodic theta faces"
+                    )
 
     def _coefficients(self, t: float) -> tuple:
         """(force, velocity diffusion, friction) on the theta cells at time t, checked finite."""
         grid, model = self.grid, self.model
-        theta = [c.reshape([-1 if a == k else 1 for a in range(model.dim)])
-                 for k, c in enumerate(grid.centers[: model.dim])]
+        theta = [
+            c.reshape([-1 if a == k else 1 for a in range(model.dim)]) for k, c in enumerate(grid.centers[: model.dim])
+        ]
         theta_shape = grid.shape[: model.dim]
         force = np.broadcast_to(model.force(*theta, t=t), (model.dim,) + theta_shape)
         diffusion = np.broadcast_to(model.velocity_diffusion(*theta, t=t), (model.dim,) * 2 + theta_shape)
@@ -145,10 +150,17 @@ class Kinetic(Discretization):
             # kappa = -1 transport: the rate to the cell two upwind is -v / (2h) against the
             # transport part 3v / (2h) of the diagonal (the bound, without the velocity part)
             negative = -1.0 / 3.0 if self.transport == "second-order" else 0.0
-            return Assembled(operator, None, {
-                "negative_rates": negative, "velocity_monotonicity": None, "matrix_free": True,
-                "velocity_box": velocity_box_report(grid, model, t),
-                "velocity_peclet": _velocity_peclet(grid, model, gamma, force, diffusion)})
+            return Assembled(
+                operator,
+                None,
+                {
+                    "negative_rates": negative,
+                    "velocity_monotonicity": None,
+                    "matrix_free": True,
+                    "velocity_box": velocity_box_report(grid, model, t),
+                    "velocity_peclet": _velocity_peclet(grid, model, gamma, force, diffusion),
+                },
+            )
         flux = self._fluxes(t, (force, diffusion, gamma))
         velocity_part = _generator_of(grid, flux, model.velocity_axes)
         generator = _generator(grid, flux)
@@ -174,7 +186,8 @@ class Kinetic(Discretization):
                 f"Maxwellians N(0, velocity_variance), e.g. variance {box['variance']:.3g} at theta = "
                 f"{box['theta']}) and is pushed back into the box. Use {axis} in "
                 f"(-{box['half_width']:.3g}, {box['half_width']:.3g}) (mass outside below "
-                f"{VELOCITY_BOX_TARGET:g})")
+                f"{VELOCITY_BOX_TARGET:g})"
+            )
         report = assembled.diagnostics["velocity_monotonicity"]
         if report is not None and not report.is_m_matrix:
             _warn(
@@ -183,8 +196,12 @@ class Kinetic(Discretization):
                 "is strongly correlated across velocities or the friction and force dominate the "
                 "velocity diffusion over a cell (velocity Peclet numbers "
                 f"{assembled.diagnostics['velocity_peclet']}); a finer velocity grid helps"
-                + ("" if not self.markov else "; those rates were rerouted through faces (first "
-                   "order on the rerouted links)"))
+                + (
+                    ""
+                    if not self.markov
+                    else "; those rates were rerouted through faces (first order on the rerouted links)"
+                )
+            )
 
     def check_densities(self, p) -> None:
         """Warn when evolved densities reach the velocity box: the zero-flux outer faces hold
@@ -202,7 +219,8 @@ class Kinetic(Discretization):
                     f"grid: the density reaches the edge of the velocity box {self.grid.axis_names[v_axis]} "
                     f"in ({lo:g}, {hi:g}): the outermost velocity cells hold {share[worst]:.2g} of the "
                     f"mass at output {worst}, which the closed box holds back; widen the velocity box "
-                    "(transients can spread further than the stationary law)")
+                    "(transients can spread further than the stationary law)"
+                )
                 return
 
     def current(self, assembled: Assembled, p) -> tuple:
@@ -273,7 +291,9 @@ def velocity_box_report(grid, model, t: float = 0.0) -> dict:
             i = int(np.argmax(weight * outside))
             where = np.unravel_index(i, outside.shape)
             worst = {
-                "mass_outside": mass, "axis": v_axis, "bounds": (lo, hi),
+                "mass_outside": mass,
+                "axis": v_axis,
+                "bounds": (lo, hi),
                 "variance": float(variance[k].flat[i]),
                 "theta": tuple(round(float(grid.centers[a][where[a]]), 6) for a in range(d)),
                 "half_width": _holding_half_width(weight / weight.sum(), s),
@@ -299,7 +319,8 @@ def _equilibrium_weight(model, theta, variance, t) -> np.ndarray:
     potential of the force F = -kappa (grad U + w theta) (:meth:`KineticModel.force_factor`)."""
     mesh = np.broadcast_arrays(*theta)
     potential = np.broadcast_to(model.landscape(*theta), variance.shape) + 0.5 * model.weight_decay * sum(
-        x**2 for x in mesh)
+        x**2 for x in mesh
+    )
     phi = model.force_factor(t) * potential
     return np.exp(-(phi - phi.min()) / variance)
 

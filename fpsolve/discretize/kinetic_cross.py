@@ -22,8 +22,7 @@ def cross_coefficients(diffusion) -> tuple:
     """Per velocity axis k, D_km at the theta cells (flat) for the other axis m of a 2-D theta,
     or () when D_v is diagonal to round-off."""
     d = diffusion.shape[0]
-    if d != 2 or not np.any(np.abs(diffusion[0, 1]) > CROSS_RTOL * np.sqrt(
-            np.abs(diffusion[0, 0] * diffusion[1, 1]))):
+    if d != 2 or not np.any(np.abs(diffusion[0, 1]) > CROSS_RTOL * np.sqrt(np.abs(diffusion[0, 0] * diffusion[1, 1]))):
         return ()
     return tuple(np.ascontiguousarray(diffusion[k, 1 - k], dtype=float).ravel() for k in range(2))
 
@@ -43,12 +42,36 @@ def _cross_stencil(dkm, j, l, m, n_other, h_other):
     if dkm > 0:
         low_ok, high_ok = l > 0, l < n_other - 1
         # (p[j, l] - p[j, l - 1]) at the low cell, (p[j + 1, l + 1] - p[j + 1, l]) at the high one
-        return (j, l, half if low_ok else 0.0, j, max(l - 1, 0), -half if low_ok else 0.0,
-                j + 1, min(l + 1, n_other - 1), half if high_ok else 0.0, j + 1, l, -half if high_ok else 0.0)
+        return (
+            j,
+            l,
+            half if low_ok else 0.0,
+            j,
+            max(l - 1, 0),
+            -half if low_ok else 0.0,
+            j + 1,
+            min(l + 1, n_other - 1),
+            half if high_ok else 0.0,
+            j + 1,
+            l,
+            -half if high_ok else 0.0,
+        )
     low_ok, high_ok = l < n_other - 1, l > 0
     # (p[j, l + 1] - p[j, l]) at the low cell, (p[j + 1, l] - p[j + 1, l - 1]) at the high one
-    return (j, min(l + 1, n_other - 1), half if low_ok else 0.0, j, l, -half if low_ok else 0.0,
-            j + 1, l, half if high_ok else 0.0, j + 1, max(l - 1, 0), -half if high_ok else 0.0)
+    return (
+        j,
+        min(l + 1, n_other - 1),
+        half if low_ok else 0.0,
+        j,
+        l,
+        -half if low_ok else 0.0,
+        j + 1,
+        l,
+        half if high_ok else 0.0,
+        j + 1,
+        max(l - 1, 0),
+        -half if high_ok else 0.0,
+    )
 
 
 @njit(parallel=True, cache=True)
@@ -68,7 +91,7 @@ def cross_kernel(x, out, dkm, h_k, h_other, k, mode):
                 if k == 0:  # index (v_k, v_m) = (v1, v2)
                     lo0, lo1, hi0, hi1 = j, l, j + 1, l
                     a0, a1, b0, b1, c0, c1, e0, e1 = ja, la, jb, lb, jc, lc, jd, ld
-                else:       # (v_k, v_m) = (v2, v1): swap into (v1, v2)
+                else:  # (v_k, v_m) = (v2, v1): swap into (v1, v2)
                     lo0, lo1, hi0, hi1 = l, j, l, j + 1
                     a0, a1, b0, b1, c0, c1, e0, e1 = la, ja, lb, jb, lc, jc, ld, jd
                 if mode == 0:
@@ -105,12 +128,20 @@ def cross_triplets(index, dkm, h_k, h_other, k, rows, cols, vals, count):
                 ja, la, wa, jb, lb, wb, jc, lc, wc, jd, ld, wd = _cross_stencil(d, j, l, m, n_other, h_other)
                 if k == 0:
                     low, high = index[i, j, l], index[i, j + 1, l]
-                    terms = ((index[i, ja, la], wa), (index[i, jb, lb], wb), (index[i, jc, lc], wc),
-                             (index[i, jd, ld], wd))
+                    terms = (
+                        (index[i, ja, la], wa),
+                        (index[i, jb, lb], wb),
+                        (index[i, jc, lc], wc),
+                        (index[i, jd, ld], wd),
+                    )
                 else:
                     low, high = index[i, l, j], index[i, l, j + 1]
-                    terms = ((index[i, la, ja], wa), (index[i, lb, jb], wb), (index[i, lc, jc], wc),
-                             (index[i, ld, jd], wd))
+                    terms = (
+                        (index[i, la, ja], wa),
+                        (index[i, lb, jb], wb),
+                        (index[i, lc, jc], wc),
+                        (index[i, ld, jd], wd),
+                    )
                 for cell, w in terms:
                     if w == 0.0:
                         continue

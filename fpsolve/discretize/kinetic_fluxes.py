@@ -51,8 +51,8 @@ __all__ = ["TRANSPORT_WEIGHTS", "transport_weights", "theta_flux", "velocity_flu
 
 #: Stencil weights (upwind-2, upwind, downwind) of the transport schemes in theta.
 TRANSPORT_WEIGHTS = {
-    "second-order": (-0.5, 1.5, 0.0),      # kappa = -1: reads upwind cells only
-    "upwind": (0.0, 1.0, 0.0),             # first order, a Markov generator
+    "second-order": (-0.5, 1.5, 0.0),  # kappa = -1: reads upwind cells only
+    "upwind": (0.0, 1.0, 0.0),  # first order, a Markov generator
 }
 
 
@@ -89,13 +89,13 @@ def theta_flux(grid, k: int, v_axis: int, bounds: tuple, weights: tuple) -> sp.c
     face_shape = list(shape)
     face_shape[k] = face_numbers.size
     multi = list(np.indices(face_shape))
-    multi[k] = face_numbers[multi[k]]                  # face f lies between cells f - 1 and f
+    multi[k] = face_numbers[multi[k]]  # face f lies between cells f - 1 and f
     velocity = grid.centers[v_axis][multi[v_axis]]
     forward = velocity > 0
     face_shape_all = list(shape)
     face_shape_all[k] = n + 1
     rows_all = np.ravel_multi_index(tuple(multi), face_shape_all).ravel()
-    incoming = np.zeros(velocity.shape, dtype=bool)    # absorbing faces let nothing in
+    incoming = np.zeros(velocity.shape, dtype=bool)  # absorbing faces let nothing in
     if bounds[0] == "absorbing":
         incoming |= (multi[k] == 0) & (velocity > 0)
     if bounds[1] == "absorbing":
@@ -122,12 +122,14 @@ def theta_flux(grid, k: int, v_axis: int, bounds: tuple, weights: tuple) -> sp.c
         cols.append(cell_index.ravel()[keep])
         vals.append((weight * velocity).ravel()[keep])
     n_faces = grid.size // n * (n + 1)
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=(n_faces, grid.size))
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_faces, grid.size)
+    )
 
 
-def velocity_flux(grid, k: int, v_axis: int, friction: float, force: np.ndarray,
-                  diffusion: np.ndarray) -> sp.csr_matrix:
+def velocity_flux(
+    grid, k: int, v_axis: int, friction: float, force: np.ndarray, diffusion: np.ndarray
+) -> sp.csr_matrix:
     """Fitted friction-and-diffusion flux through the interior faces of velocity axis ``v_axis``
     (the outer faces of the velocity box carry no flux), with cross diffusion along the other
     velocity axes.
@@ -147,7 +149,7 @@ def velocity_flux(grid, k: int, v_axis: int, friction: float, force: np.ndarray,
     index = np.arange(grid.size).reshape(shape)
     left = np.take(index, np.arange(n_v - 1), axis=v_axis)
     right = np.take(index, np.arange(1, n_v), axis=v_axis)
-    expand = (slice(None),) * d + (None,) * d           # theta arrays -> phase space
+    expand = (slice(None),) * d + (None,) * d  # theta arrays -> phase space
     v_face = grid.faces[v_axis][1:-1].reshape([-1 if a == v_axis else 1 for a in range(grid.ndim)])
     dkk = np.broadcast_to(diffusion[k, k][expand], left.shape)
     pe = h * (-friction * v_face + force[k][expand]) / dkk
@@ -166,5 +168,6 @@ def velocity_flux(grid, k: int, v_axis: int, friction: float, force: np.ndarray,
                 cols.append(column)
                 vals.append(-0.5 * coefficient)
     n_faces = grid.size // n_v * (n_v + 1)
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=(n_faces, grid.size))
+    return sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_faces, grid.size)
+    )

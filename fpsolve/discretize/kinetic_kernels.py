@@ -42,8 +42,16 @@ from .fv import bernoulli
 from .kinetic_cross import cross_coefficients, cross_kernel, cross_triplets, cross_view
 from .kinetic_fluxes import TRANSPORT_WEIGHTS
 
-__all__ = ["KineticCoefficients", "kinetic_coefficients", "matrix_free_kinetic", "sparse_kinetic", "apply_forward",
-           "apply_backward", "kinetic_diagonal", "FACE_KINDS"]
+__all__ = [
+    "KineticCoefficients",
+    "kinetic_coefficients",
+    "matrix_free_kinetic",
+    "sparse_kinetic",
+    "apply_forward",
+    "apply_backward",
+    "kinetic_diagonal",
+    "FACE_KINDS",
+]
 
 #: Integer codes of the theta face kinds handed to the kernels.
 FACE_KINDS = {"reflecting": 0, "absorbing": 1, "periodic": 2}
@@ -94,8 +102,7 @@ class KineticCoefficients:
         return int(np.prod(self.shape))
 
 
-def kinetic_coefficients(grid, model, boundary, t: float = 0.0,
-                         transport: str = "second-order") -> KineticCoefficients:
+def kinetic_coefficients(grid, model, boundary, t: float = 0.0, transport: str = "second-order") -> KineticCoefficients:
     """The coefficients of the kinetic scheme for ``model`` on the phase-space ``grid`` at time t.
 
     ``boundary`` is the normalized per-axis (low, high) face kinds (as ``FokkerPlanck.boundary``).
@@ -123,23 +130,25 @@ def kinetic_coefficients(grid, model, boundary, t: float = 0.0,
         velocity_spacing=tuple(float(grid.spacing[v]) for v in model.velocity_axes),
         faces=tuple((FACE_KINDS[boundary[k][0]], FACE_KINDS[boundary[k][1]]) for k in model.position_axes),
         weights=tuple(float(w) for w in TRANSPORT_WEIGHTS[transport]),
-        left=tuple(left), right=tuple(right), cross=cross_coefficients(diffusion))
+        left=tuple(left),
+        right=tuple(right),
+        cross=cross_coefficients(diffusion),
+    )
 
 
 def _transport_view(coefficients, k):
     """(A, n, B, m, C): the grid shape split around theta axis k and its velocity axis."""
     shape, d = coefficients.shape, coefficients.dim
     before = int(np.prod(shape[:k]))
-    between = int(np.prod(shape[k + 1: d + k]))
-    after = int(np.prod(shape[d + k + 1:]))
+    between = int(np.prod(shape[k + 1 : d + k]))
+    after = int(np.prod(shape[d + k + 1 :]))
     return before, shape[k], between, shape[d + k], after
 
 
 def _velocity_view(coefficients, k):
     """(T, B, m, C): theta cells, velocity axes before v_k, v_k, velocity axes after."""
     shape, d = coefficients.shape, coefficients.dim
-    return (int(np.prod(shape[:d])), int(np.prod(shape[d:d + k])), shape[d + k],
-            int(np.prod(shape[d + k + 1:])))
+    return (int(np.prod(shape[:d])), int(np.prod(shape[d : d + k])), shape[d + k], int(np.prod(shape[d + k + 1 :])))
 
 
 def apply_forward(coefficients: KineticCoefficients, p) -> np.ndarray:
@@ -163,16 +172,26 @@ def _apply(c: KineticCoefficients, x, mode: int) -> np.ndarray:
     w2, w1, w0 = c.weights
     for k in range(c.dim):
         view = _transport_view(c, k)
-        _transport_kernel(x.reshape(view), out.reshape(view), c.velocities[k], c.theta_spacing[k],
-                          w2, w1, w0, c.faces[k][0], c.faces[k][1], mode)
+        _transport_kernel(
+            x.reshape(view),
+            out.reshape(view),
+            c.velocities[k],
+            c.theta_spacing[k],
+            w2,
+            w1,
+            w0,
+            c.faces[k][0],
+            c.faces[k][1],
+            mode,
+        )
     for k in range(c.dim):
         view = _velocity_view(c, k)
-        _velocity_kernel(x.reshape(view), out.reshape(view), c.left[k], c.right[k],
-                         c.velocity_spacing[k], mode)
+        _velocity_kernel(x.reshape(view), out.reshape(view), c.left[k], c.right[k], c.velocity_spacing[k], mode)
     for k in range(len(c.cross)):
         view = cross_view(c)
-        cross_kernel(x.reshape(view), out.reshape(view), c.cross[k], c.velocity_spacing[k],
-                      c.velocity_spacing[1 - k], k, mode)
+        cross_kernel(
+            x.reshape(view), out.reshape(view), c.cross[k], c.velocity_spacing[k], c.velocity_spacing[1 - k], k, mode
+        )
     return out
 
 
@@ -187,7 +206,7 @@ def _ghost(t, j, n, m, low, high):
         return t % n, j
     if kind == _ABSORBING:
         return -1, j
-    if t < 0:                      # specular: the mirror cell with the opposite velocity
+    if t < 0:  # specular: the mirror cell with the opposite velocity
         return -1 - t, m - 1 - j
     return 2 * n - 1 - t, m - 1 - j
 
@@ -294,18 +313,39 @@ def sparse_kinetic(coefficients: KineticCoefficients) -> sp.csr_matrix:
     index = np.arange(c.size, dtype=np.int64)
     w2, w1, w0 = c.weights
     for k in range(c.dim):
-        count = _transport_triplets(index.reshape(_transport_view(c, k)), c.velocities[k],
-                                    c.theta_spacing[k], w2, w1, w0, c.faces[k][0], c.faces[k][1],
-                                    rows, cols, vals, count)
+        count = _transport_triplets(
+            index.reshape(_transport_view(c, k)),
+            c.velocities[k],
+            c.theta_spacing[k],
+            w2,
+            w1,
+            w0,
+            c.faces[k][0],
+            c.faces[k][1],
+            rows,
+            cols,
+            vals,
+            count,
+        )
     for k in range(c.dim):
-        count = _velocity_triplets(index.reshape(_velocity_view(c, k)), c.left[k], c.right[k],
-                                   c.velocity_spacing[k], rows, cols, vals, count)
+        count = _velocity_triplets(
+            index.reshape(_velocity_view(c, k)), c.left[k], c.right[k], c.velocity_spacing[k], rows, cols, vals, count
+        )
     if c.cross:
         extra = 8 * c.size * len(c.cross)
         rows, cols, vals = (np.concatenate([a[:count], np.empty(extra, dtype=a.dtype)]) for a in (rows, cols, vals))
     for k in range(len(c.cross)):
-        count = cross_triplets(index.reshape(cross_view(c)), c.cross[k], c.velocity_spacing[k],
-                                c.velocity_spacing[1 - k], k, rows, cols, vals, count)
+        count = cross_triplets(
+            index.reshape(cross_view(c)),
+            c.cross[k],
+            c.velocity_spacing[k],
+            c.velocity_spacing[1 - k],
+            k,
+            rows,
+            cols,
+            vals,
+            count,
+        )
     Q = sp.csr_matrix((vals[:count], (rows[:count], cols[:count])), shape=(c.size, c.size))
     Q.sum_duplicates()
     Q.eliminate_zeros()
@@ -352,8 +392,12 @@ def _velocity_triplets(index, left, right, h, rows, cols, vals, count):
             for c in range(C):
                 for j in range(m - 1):
                     low, up = index[i, b, j, c], index[i, b, j + 1, c]
-                    for row, col, value in ((low, up, left[i, j] / h), (low, low, -left[i, j] / h),
-                                            (up, up, -right[i, j] / h), (up, low, right[i, j] / h)):
+                    for row, col, value in (
+                        (low, up, left[i, j] / h),
+                        (low, low, -left[i, j] / h),
+                        (up, up, -right[i, j] / h),
+                        (up, low, right[i, j] / h),
+                    ):
                         rows[count] = row
                         cols[count] = col
                         vals[count] = value
@@ -371,9 +415,14 @@ def matrix_free_kinetic(coefficients: KineticCoefficients) -> MatrixFree:
     handed over as ``approximate`` (its LU makes GMRES converge in one step).
     """
     c = coefficients
-    operator = MatrixFree(c.size, lambda f: apply_backward(c, f), lambda p: apply_forward(c, p),
-                          kinetic_diagonal(c), approximate=sparse_kinetic(c) if c.dim == 1 else None,
-                          preconditioner=_plane_factory(c) if c.dim == 2 else None)
+    operator = MatrixFree(
+        c.size,
+        lambda f: apply_backward(c, f),
+        lambda p: apply_forward(c, p),
+        kinetic_diagonal(c),
+        approximate=sparse_kinetic(c) if c.dim == 1 else None,
+        preconditioner=_plane_factory(c) if c.dim == 2 else None,
+    )
     return operator
 
 

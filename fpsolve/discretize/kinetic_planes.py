@@ -49,9 +49,15 @@ def _plane_coefficients(c: KineticCoefficients, k: int, other: int) -> KineticCo
     theta_rows = np.arange(c.shape[0] * c.shape[1]).reshape(c.shape[:2])
     rows = theta_rows[:, other] if k == 0 else theta_rows[other, :]
     return KineticCoefficients(
-        shape=(c.shape[k], c.shape[2 + k]), velocities=(c.velocities[k],),
-        theta_spacing=(c.theta_spacing[k],), velocity_spacing=(c.velocity_spacing[k],),
-        faces=(c.faces[k],), weights=c.weights, left=(c.left[k][rows],), right=(c.right[k][rows],))
+        shape=(c.shape[k], c.shape[2 + k]),
+        velocities=(c.velocities[k],),
+        theta_spacing=(c.theta_spacing[k],),
+        velocity_spacing=(c.velocity_spacing[k],),
+        faces=(c.faces[k],),
+        weights=c.weights,
+        left=(c.left[k][rows],),
+        right=(c.right[k][rows],),
+    )
 
 
 def _plane_systems(c: KineticCoefficients, live4: np.ndarray, k: int, transpose: bool) -> list:
@@ -63,11 +69,11 @@ def _plane_systems(c: KineticCoefficients, live4: np.ndarray, k: int, transpose:
     flat = np.arange(c.size).reshape(c.shape)
     systems = []
     for other in range(c.shape[1 - k]):
-        if k == 0:   # plane cells (theta1, v1), right-hand sides v2
+        if k == 0:  # plane cells (theta1, v1), right-hand sides v2
             index, live = flat[:, other, :, :], live4[:, other, :, :]
-        else:        # plane cells (theta2, v2), right-hand sides v1
+        else:  # plane cells (theta2, v2), right-hand sides v1
             index, live = flat[other].transpose(0, 2, 1), live4[other].transpose(0, 2, 1)
-        index = index.reshape(-1, index.shape[-1])       # (plane cells, rhs)
+        index = index.reshape(-1, index.shape[-1])  # (plane cells, rhs)
         live = live.reshape(index.shape)
         patterns = {}
         for r in range(index.shape[1]):
@@ -79,8 +85,9 @@ def _plane_systems(c: KineticCoefficients, live4: np.ndarray, k: int, transpose:
         for rhs in patterns.values():
             mask = live[:, rhs[0]]
             minus_q = -sp.csc_matrix(Q[mask][:, mask])
-            systems.append((index[mask, 0], index[0, rhs] - index[0, 0],
-                            sp.csc_matrix(minus_q.T) if transpose else minus_q))
+            systems.append(
+                (index[mask, 0], index[0, rhs] - index[0, 0], sp.csc_matrix(minus_q.T) if transpose else minus_q)
+            )
     return systems
 
 
@@ -89,8 +96,10 @@ class _Planes:
     (:func:`_plane_systems`), in flat arrays for :func:`_plane_solve_kernel`."""
 
     def __init__(self, systems: list, shift: float):
-        pieces = {name: [] for name in ("base", "rhs", "L_ptr", "L_idx", "L_val", "U_ptr", "U_idx",
-                                        "U_val", "perm_r", "perm_c")}
+        pieces = {
+            name: []
+            for name in ("base", "rhs", "L_ptr", "L_idx", "L_val", "U_ptr", "U_idx", "U_val", "perm_r", "perm_c")
+        }
         starts = {name: [0] for name in ("base", "rhs", "L", "U")}
         for base, rhs_offsets, A in systems:
             shifted = sp.csc_matrix(A + shift * sp.identity(A.shape[0], format="csc"))
@@ -99,10 +108,10 @@ class _Planes:
             # and the outer GMRES checks its backward error)
             lu = sla.splu(shifted, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0)
             self._append(pieces, starts, base, rhs_offsets, lu)
-        self.arrays = tuple(np.ascontiguousarray(np.concatenate(pieces[name]) if pieces[name] else
-                                                 np.zeros(0, dtype=np.int64))
-                            for name in ("base", "rhs", "L_ptr", "L_idx", "L_val", "U_ptr", "U_idx",
-                                         "U_val", "perm_r", "perm_c"))
+        self.arrays = tuple(
+            np.ascontiguousarray(np.concatenate(pieces[name]) if pieces[name] else np.zeros(0, dtype=np.int64))
+            for name in ("base", "rhs", "L_ptr", "L_idx", "L_val", "U_ptr", "U_idx", "U_val", "perm_r", "perm_c")
+        )
         self.starts = tuple(np.asarray(starts[name], dtype=np.int64) for name in ("base", "rhs", "L", "U"))
 
     @staticmethod
@@ -131,8 +140,9 @@ class _Planes:
 
 
 @njit(parallel=True, cache=True)
-def _plane_solve_kernel(x, out, base, rhs, L_ptr, L_idx, L_val, U_ptr, U_idx, U_val, perm_r,
-                        perm_c, base_start, rhs_start, L_start, U_start):
+def _plane_solve_kernel(
+    x, out, base, rhs, L_ptr, L_idx, L_val, U_ptr, U_idx, U_val, perm_r, perm_c, base_start, rhs_start, L_start, U_start
+):
     """For every plane p (in parallel): solve with its LU (perm_r A perm_c = L U, L unit lower
     and U upper triangular in CSC) all right-hand sides x[base[q] + rhs[r]], q over the plane's
     cells, r over its right-hand sides, writing out[base[q] + rhs[r]]."""
@@ -146,7 +156,7 @@ def _plane_solve_kernel(x, out, base, rhs, L_ptr, L_idx, L_val, U_ptr, U_idx, U_
             row = perm_r[b0 + q]
             for r in range(nr):
                 work[row, r] = x[base[b0 + q] + rhs[r0 + r]]
-        for j in range(n):                       # L y = w, column by column (unit diagonal)
+        for j in range(n):  # L y = w, column by column (unit diagonal)
             stop = L_ptr[b0 + j + 1] if j + 1 < n else l_end
             for t in range(L_ptr[b0 + j], stop):
                 i = L_idx[t]
@@ -154,7 +164,7 @@ def _plane_solve_kernel(x, out, base, rhs, L_ptr, L_idx, L_val, U_ptr, U_idx, U_
                     value = L_val[t]
                     for r in range(nr):
                         work[i, r] -= value * work[j, r]
-        for j in range(n - 1, -1, -1):           # U z = y, last column first
+        for j in range(n - 1, -1, -1):  # U z = y, last column first
             start = U_ptr[b0 + j]
             stop = U_ptr[b0 + j + 1] if j + 1 < n else u_end
             pivot = 0.0
@@ -182,8 +192,9 @@ def _combine(out, factor, x, previous, b):
         out[i] = factor * x[i] - previous[i] + b[i]
 
 
-def plane_preconditioner(c: KineticCoefficients, live=None, identity: float = 0.0,
-                         transpose: bool = False, shifts=None):
+def plane_preconditioner(
+    c: KineticCoefficients, live=None, identity: float = 0.0, transpose: bool = False, shifts=None
+):
     """``z = apply(r)``, an approximation of (identity I - Q_live)^{-1} r (or of the transpose)
     by one Peaceman-Rachford step per shift (module docstring), for a 4-D kinetic operator.
 
@@ -201,8 +212,9 @@ def plane_preconditioner(c: KineticCoefficients, live=None, identity: float = 0.
         The ADI shifts (1/time); :func:`adi_shifts` of half the fastest rate by default.
     """
     if c.dim != 2:
-        raise ValueError(f"coefficients: the plane preconditioner is for 4-D phase space (dim "
-                         f"theta = 2), got dim theta = {c.dim}")
+        raise ValueError(
+            f"coefficients: the plane preconditioner is for 4-D phase space (dim theta = 2), got dim theta = {c.dim}"
+        )
     live4 = np.ones(c.shape, dtype=bool) if live is None else np.asarray(live, dtype=bool).reshape(c.shape)
     keep = live4.ravel()
     if shifts is None:
@@ -224,10 +236,10 @@ def _peaceman_rachford(planes, shifts, keep):
         first_rhs, second_rhs = b.copy(), np.empty(keep.size)
         x, y = np.zeros(keep.size), np.zeros(keep.size)
         for index, (s, (first, second)) in enumerate(zip(shifts, planes)):
-            first.solve(first_rhs, y)                       # (s + A_1) y = (s - A_2) x + b
+            first.solve(first_rhs, y)  # (s + A_1) y = (s - A_2) x + b
             _combine(second_rhs, 2.0 * s, y, first_rhs, b)  # (s - A_1) y + b
-            second.solve(second_rhs, x)                     # (s + A_2) x = (s - A_1) y + b
-            if index + 1 < len(shifts):                     # (s' - A_2) x + b
+            second.solve(second_rhs, x)  # (s + A_2) x = (s - A_1) y + b
+            if index + 1 < len(shifts):  # (s' - A_2) x + b
                 _combine(first_rhs, shifts[index + 1] + s, x, second_rhs, b)
         return x[keep]
 

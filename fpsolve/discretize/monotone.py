@@ -94,9 +94,15 @@ def limit_negative_rates(grid, flux_rows, generator, face_index) -> tuple:
         faces = np.where(sign > 0, faces, low)
         if grid.periodic[k]:  # the low face of the first cell is stored as the wrap face n_k
             first = position[k, moving] == 0
-            wrap = face_index(grid, k, np.ravel_multi_index(
-                tuple(np.where(np.arange(grid.ndim)[:, None] == k, grid.shape[k] - 1, position[:, moving])),
-                grid.shape), side=1)
+            wrap = face_index(
+                grid,
+                k,
+                np.ravel_multi_index(
+                    tuple(np.where(np.arange(grid.ndim)[:, None] == k, grid.shape[k] - 1, position[:, moving])),
+                    grid.shape,
+                ),
+                side=1,
+            )
             faces = np.where((sign < 0) & first, wrap, faces)
         rows, cols, vals = additions[k]
         rows.append(faces)
@@ -107,9 +113,9 @@ def limit_negative_rates(grid, flux_rows, generator, face_index) -> tuple:
     for k, flux in enumerate(flux_rows):
         rows, cols, vals = additions[k]
         if rows:
-            extra = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=flux.shape)
+            extra = sp.csr_matrix(
+                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=flux.shape
+            )
             flux = sp.csr_matrix(flux + extra)
         out.append(flux)
     return out, True
-
-

@@ -43,8 +43,10 @@ __all__ = ["TAIL_REFUSAL", "FourierSpectral", "Spectral"]
 #: the spectral result would be off at this level everywhere, so the scheme refuses.
 TAIL_REFUSAL = 1e-2
 
-_ADVICE = ("use more cells per axis, or discretization='fv' (second order, positive) for a landscape "
-           "that is not smooth and periodic on the box")
+_ADVICE = (
+    "use more cells per axis, or discretization='fv' (second order, positive) for a landscape "
+    "that is not smooth and periodic on the box"
+)
 
 
 class Spectral(Discretization):
@@ -89,17 +91,18 @@ class FourierSpectral(Spectral):
     name = ""  # registered through Spectral only
     absorbing_cells = False
     evolve_methods = ("etdrk4", "imex")
-    undershoot_advice = ("a Fourier density cannot stay positive where it nearly vanishes (the "
-                         "Gibbs oscillations of its unresolved tail); use more cells per axis or "
-                         "discretization='fv' (positive); an exponential filter "
-                         "(options={'filter': order}) damps the oscillations but does not remove "
-                         "them (docs/spectral.md)")
+    undershoot_advice = (
+        "a Fourier density cannot stay positive where it nearly vanishes (the "
+        "Gibbs oscillations of its unresolved tail); use more cells per axis or "
+        "discretization='fv' (positive); an exponential filter "
+        "(options={'filter': order}) damps the oscillations but does not remove "
+        "them (docs/spectral.md)"
+    )
 
     def __init__(self, model, grid, boundary, dealias: bool = True, filter=None):
         super().__init__(model, grid, boundary)
         if not all(grid.periodic):
-            raise ValueError("grid: the Fourier scheme needs every axis periodic; got periodic="
-                             f"{grid.periodic}")
+            raise ValueError(f"grid: the Fourier scheme needs every axis periodic; got periodic={grid.periodic}")
         if filter is not None and not (int(filter) == filter and filter >= 2 and filter % 2 == 0):
             raise ValueError(f"filter: expected an even filter order >= 2 (e.g. 36), got {filter!r}")
         if min(grid.cells) < 4:
@@ -135,11 +138,13 @@ class FourierSpectral(Spectral):
             raise ValueError(
                 f"model: the Fourier scheme needs noise on every axis (diffusion or jumps); axes {quiet} "
                 "have none, so the stationary law and the step control are undefined there; use "
-                "discretization='fv' or 'kinetic' for degenerate noise")
+                "discretization='fv' or 'kinetic' for degenerate noise"
+            )
         eigen = np.linalg.eigvalsh(np.moveaxis(op.diffusion, (0, 1), (-2, -1)))
         if eigen.min() < -1e-12 * max(eigen.max(), 1e-300):
-            raise ValueError(f"model: the diffusion is not positive semi-definite (smallest eigenvalue "
-                             f"{eigen.min():.3g})")
+            raise ValueError(
+                f"model: the diffusion is not positive semi-definite (smallest eigenvalue {eigen.min():.3g})"
+            )
 
     def coefficient_tail(self, op=None) -> float:
         """Largest Fourier tail (outer third of the band and beyond) of the drift and diffusion."""
@@ -152,8 +157,11 @@ class FourierSpectral(Spectral):
             modes = np.fft.rfftn(values)
             # a constant field has no tail: measure against the largest non-mean coefficient
             modes.flat[0] = 0.0
-            tails.append(spectral_tail(modes, op, resolved_only=False) if np.abs(modes).max() > 1e-12 * max(
-                np.abs(values).max(), 1e-300) else 0.0)
+            tails.append(
+                spectral_tail(modes, op, resolved_only=False)
+                if np.abs(modes).max() > 1e-12 * max(np.abs(values).max(), 1e-300)
+                else 0.0
+            )
         return max(tails)
 
     def assemble(self, t: float = 0.0) -> Assembled:
@@ -162,7 +170,8 @@ class FourierSpectral(Spectral):
         if tail > TAIL_REFUSAL:
             raise ValueError(
                 f"grid: the drift or diffusion is not resolved by {self.grid.cells} Fourier modes: the outer "
-                f"third of the band (and beyond) holds {tail:.1e} of its largest coefficient; {_ADVICE}")
+                f"third of the band (and beyond) holds {tail:.1e} of its largest coefficient; {_ADVICE}"
+            )
         shape = self.grid.shape
         # Q acts on point values at the centres (the collocation operator); densities on the
         # public side are cell averages, converted by the scheme's own evolve/stationary/current
@@ -170,17 +179,25 @@ class FourierSpectral(Spectral):
             self.grid.size,
             lambda f: op.backward(f.reshape(shape)).ravel(),
             lambda p: op.forward(p.reshape(shape)).ravel(),
-            op.diagonal().ravel())
-        diagnostics = {"modes": tuple(shape), "cutoff": op.cutoff, "dealias": self.dealias,
-                       "coefficient_tail": tail, "filter": self.filter}
+            op.diagonal().ravel(),
+        )
+        diagnostics = {
+            "modes": tuple(shape),
+            "cutoff": op.cutoff,
+            "dealias": self.dealias,
+            "coefficient_tail": tail,
+            "filter": self.filter,
+        }
         return Assembled(matrix, None, diagnostics)
 
     def report(self, assembled: Assembled) -> None:
         tail = assembled.diagnostics["coefficient_tail"]
         if tail > TAIL_WARNING:
-            _warn(f"grid: the drift or diffusion is under-resolved by {self.grid.cells} Fourier modes: the "
-                  f"outer third of the band holds {tail:.1e} of the largest coefficient, which bounds "
-                  f"the accuracy of every result; {_ADVICE}")
+            _warn(
+                f"grid: the drift or diffusion is under-resolved by {self.grid.cells} Fourier modes: the "
+                f"outer third of the band holds {tail:.1e} of the largest coefficient, which bounds "
+                f"the accuracy of every result; {_ADVICE}"
+            )
 
     # --- what the problem defers to the scheme ---------------------------------------------------
     def evolve(self, p0, times, method: str = "etdrk4", *, rtol: float = 1e-8, dt=None, progress=False):
@@ -188,22 +205,29 @@ class FourierSpectral(Spectral):
         (fourth order) or IMEX ARS(2,2,2) (second order) on the resolved Fourier coefficients, with
         step doubling to local relative error ``rtol`` or a fixed step ``dt``."""
         if not self.model.autonomous:
-            raise ValueError("model: the Fourier scheme integrates models without lr/batch-size schedules; "
-                             "use discretization='fv' for scheduled models")
+            raise ValueError(
+                "model: the Fourier scheme integrates models without lr/batch-size schedules; "
+                "use discretization='fv' for scheduled models"
+            )
         if method not in self.evolve_methods:
             raise ValueError(f"method: the Fourier scheme integrates with {self.evolve_methods}, got {method!r}")
         op = self.operator
         start = self._point_modes(p0)
         initial_tail = spectral_tail(np.fft.rfftn(p0), op, resolved_only=False)
         if initial_tail > TAIL_WARNING:
-            _warn(f"p0: the initial density is under-resolved: the outer third of its Fourier band (and "
-                  f"beyond) holds {initial_tail:.1e} of its largest coefficient; it is projected on the "
-                  "resolved modes, which changes it at that level; use more cells per axis or a wider p0")
+            _warn(
+                f"p0: the initial density is under-resolved: the outer third of its Fourier band (and "
+                f"beyond) holds {initial_tail:.1e} of its largest coefficient; it is projected on the "
+                "resolved modes, which changes it at that level; use more cells per axis or a wider p0"
+            )
         stepper = (Etdrk4 if method == "etdrk4" else ImexArs222)(op.symbol, op.remainder)
         states, stats = integrate_diagonal_split(stepper, start, times, dt=dt, rtol=rtol, progress=progress)
         p = np.stack([self._values(s) for s in states])
-        stats.update(remainder_evaluations=stepper.evaluations, initial_tail=initial_tail,
-                     final_tail=spectral_tail(states[-1], op))
+        stats.update(
+            remainder_evaluations=stepper.evaluations,
+            initial_tail=initial_tail,
+            final_tail=spectral_tail(states[-1], op),
+        )
         return p, stats
 
     def stationary(self) -> np.ndarray:
@@ -214,15 +238,19 @@ class FourierSpectral(Spectral):
         modes = stationary_modes(op, volume)
         tail = spectral_tail(modes, op)
         if tail > TAIL_WARNING:
-            _warn(f"stationary: the stationary density is under-resolved: the outer third of its Fourier band "
-                  f"holds {tail:.1e} of its largest coefficient; {_ADVICE}")
+            _warn(
+                f"stationary: the stationary density is under-resolved: the outer third of its Fourier band "
+                f"holds {tail:.1e} of its largest coefficient; {_ADVICE}"
+            )
         return self._values(modes)
 
     def check_densities(self, p) -> None:
         tail = spectral_tail(self._point_modes(p[-1]), self.operator)
         if tail > TAIL_WARNING:
-            _warn(f"evolve: the density is under-resolved at t_end: the outer third of its Fourier band holds "
-                  f"{tail:.1e} of its largest coefficient; {_ADVICE}")
+            _warn(
+                f"evolve: the density is under-resolved at t_end: the outer third of its Fourier band holds "
+                f"{tail:.1e} of its largest coefficient; {_ADVICE}"
+            )
 
     def current(self, assembled: Assembled, p) -> tuple:
         """The pseudo-spectral current J_i = b_i p - sum_j d_j (D_ij p) (+ the fractional part's
@@ -247,4 +275,5 @@ class _FourierMatrix(MatrixFree):
     def restrict(self, keep):
         raise ValueError(
             "absorbing: a Fourier spectral operator cannot remove cells (absorbing sets, exit domains, "
-            "committors): it is not a Markov chain on the cells; use discretization='fv'")
+            "committors): it is not a Markov chain on the cells; use discretization='fv'"
+        )

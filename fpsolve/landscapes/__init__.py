@@ -15,8 +15,15 @@ See docs/landscapes.md for the table of formulas, critical points and barrier he
 from __future__ import annotations
 
 from .classic import muller_brown, periodic_cosine, quadratic
-from .wells import (double_well, double_well_2d, rotated_double_well, separable_2d, sharp_flat_2d,
-                    sharp_flat_double_well, tilted_double_well)
+from .wells import (
+    double_well,
+    double_well_2d,
+    rotated_double_well,
+    separable_2d,
+    sharp_flat_2d,
+    sharp_flat_double_well,
+    tilted_double_well,
+)
 
 __all__ = [
     "available",

@@ -48,8 +48,12 @@ def _mb_hessian(x, y):
         e = _MB_A[k] * np.exp(_MB_a[k] * dx * dx + _MB_b[k] * dx * dy + _MB_c[k] * dy * dy)
         px = 2.0 * _MB_a[k] * dx + _MB_b[k] * dy
         py = _MB_b[k] * dx + 2.0 * _MB_c[k] * dy
-        out = out + _matrix([[e * (px * px + 2.0 * _MB_a[k]), e * (px * py + _MB_b[k])],
-                             [e * (px * py + _MB_b[k]), e * (py * py + 2.0 * _MB_c[k])]])
+        out = out + _matrix(
+            [
+                [e * (px * px + 2.0 * _MB_a[k]), e * (px * py + _MB_b[k])],
+                [e * (px * py + _MB_b[k]), e * (py * py + 2.0 * _MB_c[k])],
+            ]
+        )
     return out
 
 
@@ -152,18 +156,21 @@ def periodic_cosine(amplitude: float = 1.0, period: float = 2 * math.pi, ndim: i
     A = amplitude
 
     if ndim == 1:
+
         def f(x):
             return -A * np.cos(k * x)
 
         def grad(x):
             return (A * k * np.sin(k * x),)
     elif ndim == 2:
+
         def f(x, y):
             return -A * (np.cos(k * x) + np.cos(k * y))
 
         def grad(x, y):
             return (A * k * np.sin(k * x), A * k * np.sin(k * y))
     else:
+
         def f(x, y, z):
             return -A * (np.cos(k * x) + np.cos(k * y) + np.cos(k * z))
 

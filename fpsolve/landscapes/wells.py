@@ -170,8 +170,9 @@ def rotated_double_well(angle: float = math.pi / 6, stiffness: float = 2.0) -> L
         u = c * x + s * y
         huu = 12.0 * u * u - 4.0
         hvv = 2.0 * stiffness
-        return _matrix([[c * c * huu + s * s * hvv, c * s * (huu - hvv)],
-                        [c * s * (huu - hvv), s * s * huu + c * c * hvv]])
+        return _matrix(
+            [[c * c * huu + s * s * hvv, c * s * (huu - hvv)], [c * s * (huu - hvv), s * s * huu + c * c * hvv]]
+        )
 
     U = Landscape(f, grad, hessian, ndim=2, name="rotated_double_well")
     return _finish(U, [(-c, -s), (c, s)], [(0.0, 0.0)], {"angle": angle, "stiffness": stiffness})
@@ -205,8 +206,11 @@ def sharp_flat_2d(
 
     def build(A_f):
         def f(x, y):
-            return (0.5 * q * (x * x + y * y) - A_s * np.exp(-((x + 1.0) ** 2 + y * y) / s2)
-                    - A_f * np.exp(-((x - 1.0) ** 2 + y * y) / f2))
+            return (
+                0.5 * q * (x * x + y * y)
+                - A_s * np.exp(-((x + 1.0) ** 2 + y * y) / s2)
+                - A_f * np.exp(-((x - 1.0) ** 2 + y * y) / f2)
+            )
 
         def grad(x, y):
             es = A_s * np.exp(-((x + 1.0) ** 2 + y * y) / s2) * 2.0 / s2
@@ -218,8 +222,7 @@ def sharp_flat_2d(
             for A, w2, x0 in ((A_s, s2, -1.0), (A_f, f2, 1.0)):
                 e = A * np.exp(-((x - x0) ** 2 + y * y) / w2) * 2.0 / w2
                 gx, gy = 2.0 * (x - x0) / w2, 2.0 * y / w2
-                term = _matrix([[e * (1.0 - gx * (x - x0)), -e * gx * y],
-                                [-e * gy * (x - x0), e * (1.0 - gy * y)]])
+                term = _matrix([[e * (1.0 - gx * (x - x0)), -e * gx * y], [-e * gy * (x - x0), e * (1.0 - gy * y)]])
                 out = term if out is None else out + term
             return out + q * np.eye(2).reshape((2, 2) + (1,) * (out.ndim - 2))
 
@@ -242,6 +245,11 @@ def sharp_flat_2d(
         raise ValueError(
             f"sharp_amplitude: could not calibrate two equal-depth wells for these parameters ({error})"
         ) from None
-    parameters = {"sharp_amplitude": A_s, "flat_amplitude": A_f, "sharp_width": w_s,
-                  "flat_width": w_f, "confinement": q}
+    parameters = {
+        "sharp_amplitude": A_s,
+        "flat_amplitude": A_f,
+        "sharp_width": w_s,
+        "flat_width": w_f,
+        "confinement": q,
+    }
     return _finish(U, [sharp, flat], [saddle], parameters)

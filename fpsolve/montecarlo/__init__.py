@@ -29,13 +29,23 @@ from .phase_space import kinetic_step_kernel  # registers the BAOAB kernel for k
 from .levy import levy_step_kernel  # registers the stable-jump kernel for Levy models
 
 __all__ = [
-    "simulator", "Simulator", "Samples", "ExitTimes", "Iterates", "Box", "HalfSpace",
-    "StepKernel", "register_step_kernel", "compile_model", "kinetic_step_kernel",
+    "simulator",
+    "Simulator",
+    "Samples",
+    "ExitTimes",
+    "Iterates",
+    "Box",
+    "HalfSpace",
+    "StepKernel",
+    "register_step_kernel",
+    "compile_model",
+    "kinetic_step_kernel",
     "levy_step_kernel",
 ]
 
 try:  # discrete algorithms (import lazily tolerated while FiniteSumLoss is being written)
     from .discrete import adam, sgd  # noqa: F401
+
     __all__ += ["sgd", "adam"]
 except ImportError:  # pragma: no cover
     pass

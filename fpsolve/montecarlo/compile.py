@@ -64,7 +64,11 @@ from .noise_root import noise_root, sqrt_abs_2x2, sqrt_abs_numpy  # noqa: F401  
 from .tables import _Table, _table_error, _tabulation_grid, interpolate
 
 __all__ = [
-    "StepKernel", "register_step_kernel", "compile_model", "interpolate", "sqrt_abs_2x2",
+    "StepKernel",
+    "register_step_kernel",
+    "compile_model",
+    "interpolate",
+    "sqrt_abs_2x2",
     "sqrt_abs_numpy",
 ]
 
@@ -176,7 +180,8 @@ def _hessian_adapter(fn, d: int):
             body = f"    H[0, 0] = float(f({args}))"
         else:
             body = f"    r = f({args})\n" + "\n".join(
-                f"    H[{i}, {j}] = float(r[{i}][{j}])" for i in range(d) for j in range(d))
+                f"    H[{i}, {j}] = float(r[{i}][{j}])" for i in range(d) for j in range(d)
+            )
         namespace = {"f": jitted}
         exec(f"def h(x0, x1, x2, H):\n{body}", namespace)
         h = njit(inline="always")(namespace["h"])
@@ -243,8 +248,10 @@ def tabulate_drift(exact: Callable, grid: Grid, d: int, notes: list, what: str =
     """The drift kernel interpolating ``exact`` (coordinates -> array of shape ``(k,) + shape``)
     tabulated on ``grid`` (multilinear); a note with the interpolation error goes to ``notes``."""
     values = np.moveaxis(exact(*grid.mesh()), 0, -1)
-    notes.append(f"{what} tabulated on {grid!r}, multilinear interpolation, max relative error "
-                 f"{_table_error(grid, exact, values):.2e}")
+    notes.append(
+        f"{what} tabulated on {grid!r}, multilinear interpolation, max relative error "
+        f"{_table_error(grid, exact, values):.2e}"
+    )
     return _tabulated_drift(_Table(grid, values), d, corrected)
 
 
@@ -295,12 +302,15 @@ def _compiled_drift(model, d, known, tab_grid, notes):
     else:
         U = model.landscape
         if corrected:
+
             def exact(*x):
                 gr = U.grad(*x)
                 return np.concatenate([-gr, -0.5 * np.einsum("ij...,j...->i...", U.hessian(*x), gr)])
         else:
+
             def exact(*x):
                 return model.drift(*x, t=0.0)
+
         drift = tabulate_drift(exact, tab_grid(), d, notes, "drift", corrected)
 
     return drift, builtin, hess
@@ -334,17 +344,20 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
         raise TypeError(
             f"model: no Monte Carlo step kernel for {type(model).__name__}; give the class a "
             "step_kernel(dt) method, register one with register_step_kernel, or derive it from "
-            "fpsolve.dynamics.Model (drift, noise_amplitude, noise_covariance)")
+            "fpsolve.dynamics.Model (drift, noise_amplitude, noise_covariance)"
+        )
     if model.jumps is not None:
         raise ValueError(
             f"model: the Euler-Maruyama simulator draws Gaussian noise; this model has alpha-stable "
             f"jumps ({model.jumps!r}); give the class a step_kernel(dt) method that draws them, or "
-            "derive it from fpsolve.levy.LevyModel (Euler steps with exact stable jumps)")
+            "derive it from fpsolve.levy.LevyModel (Euler steps with exact stable jumps)"
+        )
     known = isinstance(model, (Langevin, SGD, Diffusion))
     if not known and not model.autonomous:
         raise ValueError(
             f"model: {type(model).__name__} is not autonomous, but the simulator tabulates the drift "
-            "of a user's model at t = 0 only; give the class a step_kernel(dt) method")
+            "of a user's model at t = 0 only; give the class a step_kernel(dt) method"
+        )
     d = model.ndim
     if d > 3:
         raise ValueError(f"model: Euler-Maruyama kernels support 1 to 3 dimensions, got {d}")
@@ -374,5 +387,6 @@ def compile_model(model, dt: float, bounds=None, tabulate: Grid | None = None) -
         make_params = lambda n_steps, dt_: (make_table(n_steps, dt_), builtin, R)  # noqa: E731
     else:
         step = _make_em_step(drift, root, d)
-    return StepKernel(step=step, state_dim=d, make_params=make_params, bridge=True, notes=tuple(notes),
-                      noise_factor=noise_factor)
+    return StepKernel(
+        step=step, state_dim=d, make_params=make_params, bridge=True, notes=tuple(notes), noise_factor=noise_factor
+    )

@@ -72,8 +72,29 @@ def sample_gradient_numpy(kind: str, theta, x, y) -> np.ndarray:
 
 
 @njit(parallel=True, cache=True)
-def _run_builtin(kind, X, Y, theta0, seed, algo, lr, batch_size, replacement, momentum, b1, b2, eps,
-                 n_steps, record, use_domain, A, c, out_theta, out_exit, out_loc):
+def _run_builtin(
+    kind,
+    X,
+    Y,
+    theta0,
+    seed,
+    algo,
+    lr,
+    batch_size,
+    replacement,
+    momentum,
+    b1,
+    b2,
+    eps,
+    n_steps,
+    record,
+    use_domain,
+    A,
+    c,
+    out_theta,
+    out_exit,
+    out_loc,
+):
     n_runs, p = theta0.shape
     N = X.shape[0]
     n_rec = record.shape[0]
@@ -144,7 +165,6 @@ def _run_builtin(kind, X, Y, theta0, seed, algo, lr, batch_size, replacement, mo
         out_loc[run_index, :] = theta
 
 
-
 _CUSTOM: dict = {}
 
 
@@ -155,6 +175,7 @@ def _custom_kernel(per_sample_gradient):
     function (not cached on disk: the function's identity changes between processes).
     """
     if per_sample_gradient not in _CUSTOM:
+
         @njit(inline="always")
         def gradient(kind, theta, x, y, out):
             per_sample_gradient(theta, x, y, out)
@@ -166,8 +187,25 @@ def _custom_kernel(per_sample_gradient):
     return _CUSTOM[per_sample_gradient]
 
 
-def _run(loss, algo, name, lr, batch_size, n_steps, theta0, n_runs, seed, replacement, momentum,
-         betas, eps, record, domain, per_sample_gradient, velocities=False):
+def _run(
+    loss,
+    algo,
+    name,
+    lr,
+    batch_size,
+    n_steps,
+    theta0,
+    n_runs,
+    seed,
+    replacement,
+    momentum,
+    betas,
+    eps,
+    record,
+    domain,
+    per_sample_gradient,
+    velocities=False,
+):
     X, Y = loss.data
     X = np.ascontiguousarray(np.asarray(X, float).reshape(len(Y), -1))
     Y = np.ascontiguousarray(np.asarray(Y, float))
@@ -180,7 +218,8 @@ def _run(loss, algo, name, lr, batch_size, n_steps, theta0, n_runs, seed, replac
     else:
         raise ValueError(
             f"loss: {loss!r} is not one of the built-in models {tuple(BUILTIN_KINDS)}; pass "
-            "per_sample_gradient=, an njit function (theta, x_i, y_i, out)")
+            "per_sample_gradient=, an njit function (theta, x_i, y_i, out)"
+        )
     lr = float(lr)
     if not lr > 0:
         raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
@@ -205,15 +244,43 @@ def _run(loss, algo, name, lr, batch_size, n_steps, theta0, n_runs, seed, replac
     out_exit = np.empty(n_runs, dtype=np.int64)
     out_loc = np.empty((n_runs, p))
     b1, b2 = betas
-    kernel(kind, X, Y, starts, int(seed), algo, lr, batch_size, bool(replacement), float(momentum),
-           float(b1), float(b2), float(eps), n_steps, record, domain is not None,
-           np.ascontiguousarray(A, dtype=float), np.asarray(c, dtype=float), out_theta, out_exit, out_loc)
+    kernel(
+        kind,
+        X,
+        Y,
+        starts,
+        int(seed),
+        algo,
+        lr,
+        batch_size,
+        bool(replacement),
+        float(momentum),
+        float(b1),
+        float(b2),
+        float(eps),
+        n_steps,
+        record,
+        domain is not None,
+        np.ascontiguousarray(A, dtype=float),
+        np.asarray(c, dtype=float),
+        out_theta,
+        out_exit,
+        out_loc,
+    )
     exits = None
     if domain is not None:
         censored = out_exit < 0
         iters = np.where(censored, n_steps, out_exit)
-        exits = ExitTimes(times=lr * iters, censored=censored, locations=out_loc, n_paths=n_runs,
-                          dt=lr, seed=int(seed), t_max=lr * n_steps, iterations=iters)
+        exits = ExitTimes(
+            times=lr * iters,
+            censored=censored,
+            locations=out_loc,
+            n_paths=n_runs,
+            dt=lr,
+            seed=int(seed),
+            t_max=lr * n_steps,
+            iterations=iters,
+        )
     velocity = None
     if velocities:
         at = np.searchsorted(record, wanted)
@@ -221,12 +288,32 @@ def _run(loss, algo, name, lr, batch_size, n_steps, theta0, n_runs, seed, replac
         velocity = (out_theta[at] - out_theta[before]) / lr  # k = 0: the run starts at rest, v = 0
         out_theta = out_theta[at]
         record = wanted
-    return Iterates(iterations=record, times=lr * record, theta=out_theta, exits=exits,
-                    algorithm=name, seed=int(seed), velocity=velocity)
+    return Iterates(
+        iterations=record,
+        times=lr * record,
+        theta=out_theta,
+        exits=exits,
+        algorithm=name,
+        seed=int(seed),
+        velocity=velocity,
+    )
 
 
-def sgd(loss, lr, batch_size, n_steps, theta0, n_runs=1, seed=0, replacement=True, momentum=0.0,
-        record=None, domain=None, per_sample_gradient=None, velocities=False) -> Iterates:
+def sgd(
+    loss,
+    lr,
+    batch_size,
+    n_steps,
+    theta0,
+    n_runs=1,
+    seed=0,
+    replacement=True,
+    momentum=0.0,
+    record=None,
+    domain=None,
+    per_sample_gradient=None,
+    velocities=False,
+) -> Iterates:
     """Minibatch SGD (heavy ball when ``momentum > 0``) on a FiniteSumLoss.
 
     Parameters
@@ -259,15 +346,61 @@ def sgd(loss, lr, batch_size, n_steps, theta0, n_runs=1, seed=0, replacement=Tru
     if not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum: expected 0 <= momentum < 1, got {momentum!r}")
     name = "heavy-ball" if momentum > 0 else "sgd"
-    return _run(loss, 0, name, lr, batch_size, n_steps, theta0, n_runs, seed, replacement, momentum,
-                (0.9, 0.999), 1e-8, record, domain, per_sample_gradient, velocities=velocities)
+    return _run(
+        loss,
+        0,
+        name,
+        lr,
+        batch_size,
+        n_steps,
+        theta0,
+        n_runs,
+        seed,
+        replacement,
+        momentum,
+        (0.9, 0.999),
+        1e-8,
+        record,
+        domain,
+        per_sample_gradient,
+        velocities=velocities,
+    )
 
 
-def adam(loss, lr, batch_size, n_steps, theta0, n_runs=1, seed=0, betas=(0.9, 0.999), eps=1e-8,
-         replacement=True, record=None, domain=None, per_sample_gradient=None) -> Iterates:
+def adam(
+    loss,
+    lr,
+    batch_size,
+    n_steps,
+    theta0,
+    n_runs=1,
+    seed=0,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    replacement=True,
+    record=None,
+    domain=None,
+    per_sample_gradient=None,
+) -> Iterates:
     """Adam (Kingma & Ba 2015, with bias correction) on a FiniteSumLoss; arguments as :func:`sgd`."""
     b1, b2 = betas
     if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
         raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
-    return _run(loss, 1, "adam", lr, batch_size, n_steps, theta0, n_runs, seed, replacement, 0.0,
-                (b1, b2), eps, record, domain, per_sample_gradient)
+    return _run(
+        loss,
+        1,
+        "adam",
+        lr,
+        batch_size,
+        n_steps,
+        theta0,
+        n_runs,
+        seed,
+        replacement,
+        0.0,
+        (b1, b2),
+        eps,
+        record,
+        domain,
+        per_sample_gradient,
+    )

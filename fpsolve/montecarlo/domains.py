@@ -18,6 +18,7 @@ from .compile import _jit
 
 __all__ = ["Box", "HalfSpace", "CompiledDomain", "compile_domain"]
 
+
 class Box:
     """The open box ``lo_k < x_k < hi_k`` (use ``-inf``/``inf`` for unbounded sides).
 
@@ -114,5 +115,3 @@ def _compile_predicate(domain, state_dim: int) -> CompiledDomain:
             "write it with scalar arithmetic (e.g. lambda x, y: x < 0) or pass a Box/HalfSpace"
         ) from error
     return CompiledDomain(np.zeros((0, state_dim)), np.zeros(0), inside, True, "predicate")
-
-

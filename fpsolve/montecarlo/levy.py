@@ -136,21 +136,25 @@ def _drift_pieces(model, d, bounds, tabulate, notes):
         return levy_builtin_step, data
     grad = _vector_adapter(U.grad_function, d, -1.0) if U.grad_function is not None else None
     if grad is None:
-        tabulated = tabulate_drift(lambda *x: -np.asarray(U.grad(*x), dtype=float),
-                                   _tabulation_grid(bounds, tabulate, d), d, notes, "gradient")
+        tabulated = tabulate_drift(
+            lambda *x: -np.asarray(U.grad(*x), dtype=float), _tabulation_grid(bounds, tabulate, d), d, notes, "gradient"
+        )
 
         @njit(inline="always")
         def minus_grad(params, d, x0, x1, x2):
             return tabulated(x0, x1, x2, 0.0, params[2])  # (its last argument is unused scratch)
     else:
+
         @njit(inline="always")
         def minus_grad(params, d, x0, x1, x2):
             return grad(x0, x1, x2)
+
     return _make_levy_step(minus_grad), np.zeros(1)
 
 
 def _coefficient_table(model, d):
     """make_table(n_steps, h) -> rows [c(t), eps_j(t) h^(1/alpha_j)] per step (one if autonomous)."""
+
     def row(t, h):
         law = model.jump_law(t)
         scales = [s * h ** (1.0 / a) for s, a in zip(law.scales, law.alphas)]
@@ -179,8 +183,14 @@ def levy_step_kernel(model: LevyModel, dt: float, bounds=None, tabulate=None) ->
     step, data = _drift_pieces(model, d, bounds, tabulate, notes)
     R = np.diag(np.sqrt(np.asarray(model._gaussian_covariance, dtype=float)))
     lo, hi = _box(bounds, d)
-    constant = (np.ascontiguousarray(R), np.array(law.alphas), np.array(model._inverse_metric, dtype=float),
-                lo, hi, bool(law.isotropic))
+    constant = (
+        np.ascontiguousarray(R),
+        np.array(law.alphas),
+        np.array(model._inverse_metric, dtype=float),
+        lo,
+        hi,
+        bool(law.isotropic),
+    )
     make_table = _coefficient_table(model, d)
 
     def make_params(n_steps, h):
@@ -191,8 +201,9 @@ def levy_step_kernel(model: LevyModel, dt: float, bounds=None, tabulate=None) ->
         noise_factor = model.noise_amplitude(0.0) * R
     if bounds is not None:
         notes.append("jumps that would land outside the bounds are censored (not made)")
-    return StepKernel(step=step, state_dim=d, make_params=make_params, bridge=True, notes=tuple(notes),
-                      noise_factor=noise_factor)
+    return StepKernel(
+        step=step, state_dim=d, make_params=make_params, bridge=True, notes=tuple(notes), noise_factor=noise_factor
+    )
 
 
 def _box(bounds, d):
@@ -201,6 +212,7 @@ def _box(bounds, d):
     if bounds is None:
         return lo, hi
     from ..grid import Grid
+
     grid = bounds if isinstance(bounds, Grid) else Grid(bounds, 3)
     for k, ((a, b), periodic) in enumerate(zip(grid.bounds, grid.periodic)):
         if not periodic:

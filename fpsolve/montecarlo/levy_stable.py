@@ -34,8 +34,14 @@ from numba import njit
 from .rng import _PyStream, next_u64, normal, seed_stream
 
 __all__ = [
-    "symmetric_stable", "positive_stable", "isotropic_radius", "open_uniform", "draw",
-    "symmetric_stable_numpy", "positive_stable_numpy", "draw_numpy",
+    "symmetric_stable",
+    "positive_stable",
+    "isotropic_radius",
+    "open_uniform",
+    "draw",
+    "symmetric_stable_numpy",
+    "positive_stable_numpy",
+    "draw_numpy",
 ]
 
 _U11 = np.uint64(11)
@@ -55,8 +61,11 @@ def _cms(alpha, u, e):
     w = -math.log(e)
     if alpha == 1.0:
         return math.tan(v)
-    return (math.sin(alpha * v) / math.cos(v) ** (1.0 / alpha)
-            * (math.cos((1.0 - alpha) * v) / w) ** ((1.0 - alpha) / alpha))
+    return (
+        math.sin(alpha * v)
+        / math.cos(v) ** (1.0 / alpha)
+        * (math.cos((1.0 - alpha) * v) / w) ** ((1.0 - alpha) / alpha)
+    )
 
 
 @njit(cache=True, inline="always")
@@ -64,8 +73,7 @@ def _kanter(beta, u, e):
     """Kanter's formula for U = pi u, W = -log(e)."""
     a = math.pi * u
     w = -math.log(e)
-    return (math.sin(beta * a) / math.sin(a) ** (1.0 / beta)
-            * (math.sin((1.0 - beta) * a) / w) ** ((1.0 - beta) / beta))
+    return math.sin(beta * a) / math.sin(a) ** (1.0 / beta) * (math.sin((1.0 - beta) * a) / w) ** ((1.0 - beta) / beta)
 
 
 @njit(cache=True, inline="always")

@@ -112,11 +112,12 @@ def noise_covariance(model, *x) -> np.ndarray:
     try:
         if sigma.ndim < 2 or sigma.shape[:2] != (d, d):
             raise ValueError
-        sigma = np.broadcast_to(sigma.reshape(sigma.shape + (1,) * (2 + len(shape) - sigma.ndim)),
-                                (d, d) + shape)
+        sigma = np.broadcast_to(sigma.reshape(sigma.shape + (1,) * (2 + len(shape) - sigma.ndim)), (d, d) + shape)
     except ValueError:
-        raise ValueError(f"model: noise_covariance must return a ({d}, {d}) + shape array; got shape "
-                         f"{sigma.shape} at points of shape {shape}") from None
+        raise ValueError(
+            f"model: noise_covariance must return a ({d}, {d}) + shape array; got shape "
+            f"{sigma.shape} at points of shape {shape}"
+        ) from None
     flat = np.moveaxis(sigma, (0, 1), (-2, -1)).reshape(-1, d, d)
     scale = max(float(np.abs(flat).max(initial=0.0)), 1e-300)
     points = np.stack([np.broadcast_to(np.asarray(xi, dtype=float), shape).reshape(-1) for xi in x], axis=1)
@@ -126,13 +127,17 @@ def noise_covariance(model, *x) -> np.ndarray:
     asymmetry = np.abs(flat - np.swapaxes(flat, 1, 2)).max(axis=(1, 2))
     k = int(np.argmax(asymmetry))
     if asymmetry[k] > TOLERANCE * scale:
-        raise ValueError(f"model: noise_covariance is not symmetric at x = {_point(points[k])}; "
-                         f"|Sigma - Sigma^T| reaches {asymmetry[k]:.3g}")
+        raise ValueError(
+            f"model: noise_covariance is not symmetric at x = {_point(points[k])}; "
+            f"|Sigma - Sigma^T| reaches {asymmetry[k]:.3g}"
+        )
     smallest = np.linalg.eigvalsh(0.5 * (flat + np.swapaxes(flat, 1, 2)))[:, 0]
     k = int(np.argmin(smallest))
     if smallest[k] < -TOLERANCE * scale:
-        raise ValueError(f"model: the noise covariance is not positive semi-definite at x = "
-                         f"{_point(points[k])} (no square root exists); smallest eigenvalue {smallest[k]:.3g}")
+        raise ValueError(
+            f"model: the noise covariance is not positive semi-definite at x = "
+            f"{_point(points[k])} (no square root exists); smallest eigenvalue {smallest[k]:.3g}"
+        )
     return sigma
 
 
@@ -192,8 +197,11 @@ def _hessian_floor(model) -> float:
 def _hessian_noise(model) -> bool:
     """SGD's Hessian noise, or a kinetic model's velocity noise of that law (its theta-space view,
     :class:`.phase_space.VelocityNoiseView`): both carry ``noise``, ``noise_scale`` and the floor."""
-    return (isinstance(model, SGD) or hasattr(model, "hessian_floor")) and \
-        isinstance(model.noise, str) and model.noise == "hessian"
+    return (
+        (isinstance(model, SGD) or hasattr(model, "hessian_floor"))
+        and isinstance(model.noise, str)
+        and model.noise == "hessian"
+    )
 
 
 def noise_root(model, hessian, grid: Callable[[], Grid], notes: list):

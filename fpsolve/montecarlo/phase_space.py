@@ -47,8 +47,7 @@ from numba import njit
 from ..grid import Grid
 from ..momentum import KineticModel
 from . import baoab
-from .compile import (StepKernel, _fd_hessian, _hessian_adapter, _vector_adapter, register_step_kernel,
-                      tabulate_drift)
+from .compile import StepKernel, _fd_hessian, _hessian_adapter, _vector_adapter, register_step_kernel, tabulate_drift
 from .em_step import _builtin_data, builtin_step
 from .noise_root import noise_root
 from .tables import _tabulation_grid
@@ -135,6 +134,7 @@ def baoab_step_numpy(theta, v, dt, force, root, friction, amplitude, xi):
 # ------------------------------------------------------------------------------------------------
 def _theta_grid(bounds, tabulate, d: int) -> Grid:
     """The theta part of a phase-space grid (or a theta grid given as is), for tabulations."""
+
     def theta_part(grid):
         if isinstance(grid, Grid) and grid.ndim == 2 * d:
             return Grid(grid.bounds[:d], list(grid.shape[:d]), periodic=list(grid.periodic[:d]))
@@ -162,11 +162,13 @@ def _check_force(model, factor, weight_decay) -> None:
             f"model: the phase-space simulator integrates F = f(t) (-grad U - w theta); "
             f"{type(model).__name__}.force differs ({got} vs {expected} at theta = "
             f"{[float(p) for p in probe]}); register a step kernel for this class with "
-            "fpsolve.montecarlo.register_step_kernel")
+            "fpsolve.montecarlo.register_step_kernel"
+        )
 
 
 def _schedule_table(model, factor, weight_decay):
     """make_params(n_steps, dt) -> (rows, 4) table [f, e^{-gamma h}, OU noise sd, w] per step."""
+
     def row(t, h):
         gamma, amplitude = float(model.friction(t)), float(model.noise_amplitude(t))
         sd = amplitude * math.sqrt(-math.expm1(-2.0 * gamma * h) / (2.0 * gamma))
@@ -194,7 +196,8 @@ def _check_friction_step(model, times, h) -> None:
             f"the BAOAB splitting's error on dynamics grows as (friction dt)^2 (on a harmonic well at "
             f"friction 40 the mean's relaxation is off by -2 % at 0.5 and -27 % at 2; exit times "
             f"likewise): take dt <= {MAX_FRICTION_STEP / frictions[k]:.3g}, or <= "
-            f"{0.25 / frictions[k]:.3g} for about 0.5 %")
+            f"{0.25 / frictions[k]:.3g} for about 0.5 %"
+        )
 
 
 def _general_pieces(model, view, grid, notes):
@@ -202,13 +205,13 @@ def _general_pieces(model, view, grid, notes):
     d, U = model.dim, model.landscape
     grad = _vector_adapter(U.grad_function, d, -1.0) if U.grad_function is not None else None
     if grad is None:
-        tabulated = tabulate_drift(lambda *theta: -np.asarray(U.grad(*theta), dtype=float), grid(), d, notes,
-                                   "force")
+        tabulated = tabulate_drift(lambda *theta: -np.asarray(U.grad(*theta), dtype=float), grid(), d, notes, "force")
 
         @njit(inline="always")
         def force(data, x0, x1, x2):
             return tabulated(x0, x1, x2, 0.0, data)
     else:
+
         @njit(inline="always")
         def force(data, x0, x1, x2):
             return grad(x0, x1, x2)
@@ -268,8 +271,15 @@ def kinetic_step_kernel(model: KineticModel, dt: float, bounds=None, tabulate=No
         noise_factor[d:, d:] = sd / math.sqrt(dt) * np.asarray(root_constant, dtype=float).reshape(d, d)
     partner = np.full(2 * d, -1, dtype=np.int64)
     partner[:d] = np.arange(d, 2 * d)
-    return StepKernel(step=step, state_dim=2 * d, make_params=make_params, bridge=True,
-                      notes=tuple(notes), noise_factor=noise_factor, reflect_partner=partner)
+    return StepKernel(
+        step=step,
+        state_dim=2 * d,
+        make_params=make_params,
+        bridge=True,
+        notes=tuple(notes),
+        noise_factor=noise_factor,
+        reflect_partner=partner,
+    )
 
 
 register_step_kernel(KineticModel, kinetic_step_kernel)

@@ -37,8 +37,10 @@ class Samples:
     seed: int
 
     def __repr__(self) -> str:
-        return (f"Samples(times={len(self.times)} in [{self.times[0]:g}, {self.times[-1]:g}], "
-                f"n_paths={self.n_paths}, d={self.x.shape[-1]}, dt={self.dt:g}, seed={self.seed})")
+        return (
+            f"Samples(times={len(self.times)} in [{self.times[0]:g}, {self.times[-1]:g}], "
+            f"n_paths={self.n_paths}, d={self.x.shape[-1]}, dt={self.dt:g}, seed={self.seed})"
+        )
 
     def mean(self) -> np.ndarray:
         """Mean over surviving paths, shape (m, d)."""
@@ -82,9 +84,11 @@ class ExitTimes:
     iterations: np.ndarray | None = field(default=None)
 
     def __repr__(self) -> str:
-        return (f"ExitTimes(n_paths={self.n_paths}, mean={np.mean(self.times):.6g}, "
-                f"se={self._se():.3g}, censored={int(self.censored.sum())}, dt={self.dt:g}, "
-                f"t_max={self.t_max:g})")
+        return (
+            f"ExitTimes(n_paths={self.n_paths}, mean={np.mean(self.times):.6g}, "
+            f"se={self._se():.3g}, censored={int(self.censored.sum())}, dt={self.dt:g}, "
+            f"t_max={self.t_max:g})"
+        )
 
     @property
     def censored_fraction(self) -> float:
@@ -95,7 +99,10 @@ class ExitTimes:
             warnings.warn(
                 f"ExitTimes.{what}: {int(self.censored.sum())} of {self.n_paths} paths are censored at "
                 f"t_max = {self.t_max:g}; the value is biased low (censored times count as t_max). "
-                "Increase t_max.", RuntimeWarning, stacklevel=3)
+                "Increase t_max.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def _se(self) -> float:
         return float(np.std(self.times, ddof=1) / np.sqrt(self.n_paths)) if self.n_paths > 1 else np.nan
@@ -160,5 +167,7 @@ class Iterates:
         return np.concatenate([self.theta[index], self.velocity[index]], axis=-1)
 
     def __repr__(self) -> str:
-        return (f"Iterates({self.algorithm}, records={len(self.iterations)} up to k = "
-                f"{int(self.iterations[-1])}, n_runs={self.theta.shape[1]}, p={self.theta.shape[2]})")
+        return (
+            f"Iterates({self.algorithm}, records={len(self.iterations)} up to k = "
+            f"{int(self.iterations[-1])}, n_runs={self.theta.shape[1]}, p={self.theta.shape[2]})"
+        )

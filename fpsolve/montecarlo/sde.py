@@ -154,8 +154,16 @@ _DRIVERS: dict = {}
 
 #: Parallelise the prange over paths only: converting the per-path array statements into nested
 #: parfors would only slow the compilation down.
-_PRANGE_ONLY = {"prange": True, "comprehension": False, "setitem": False, "numpy": False,
-                "reduction": False, "inplace_binop": False, "stencil": False, "fusion": False}
+_PRANGE_ONLY = {
+    "prange": True,
+    "comprehension": False,
+    "setitem": False,
+    "numpy": False,
+    "reduction": False,
+    "inplace_binop": False,
+    "stencil": False,
+    "fusion": False,
+}
 
 
 #: The step and predicate that ``_run_paths`` calls: the cached built-in pair here; per-model
@@ -163,8 +171,28 @@ _PRANGE_ONLY = {"prange": True, "comprehension": False, "setitem": False, "numpy
 _STEP, _INSIDE = builtin_step, _always_inside
 
 
-def _run_paths(x0, seed, offset, dt, n_max, params, record, use_domain, A, c, bridge, fixed_noise,
-               inv_var_dt, lo, hi, periodic, partner, out_x, out_step, out_loc):
+def _run_paths(
+    x0,
+    seed,
+    offset,
+    dt,
+    n_max,
+    params,
+    record,
+    use_domain,
+    A,
+    c,
+    bridge,
+    fixed_noise,
+    inv_var_dt,
+    lo,
+    hi,
+    periodic,
+    partner,
+    out_x,
+    out_step,
+    out_loc,
+):
     n, d = x0.shape
     n_rec = record.shape[0]
     test_bridge = use_domain and bridge and A.shape[0] > 0
@@ -262,8 +290,7 @@ class Simulator:
         Refuse runs longer than this many steps per path.
     """
 
-    def __init__(self, model, dt, seed=0, domain=None, bounds=None, tabulate=None,
-                 max_steps=DEFAULT_MAX_STEPS):
+    def __init__(self, model, dt, seed=0, domain=None, bounds=None, tabulate=None, max_steps=DEFAULT_MAX_STEPS):
         if not (np.isfinite(dt) and dt > 0):
             raise ValueError(f"dt: expected a positive time step, got {dt!r}")
         self.model, self.dt, self.seed = model, float(dt), int(seed)
@@ -338,14 +365,34 @@ class Simulator:
         chunks = np.array_split(np.arange(n), min(n, 20)) if progress else [np.arange(n)]
         if progress:
             from tqdm.auto import tqdm
+
             chunks = tqdm(chunks, desc="paths", unit="chunk")
         for chunk in chunks:
             if len(chunk) == 0:
                 continue
             a, b = chunk[0], chunk[-1] + 1
-            run(starts[a:b], self.seed, a, self.dt, n_max, params, record, use, A, c,
-                self.kernel.bridge, fixed, inv_var_dt, self.lo, self.hi, self.periodic, self.partner,
-                out_x[:, a:b], out_step[a:b], out_loc[a:b])
+            run(
+                starts[a:b],
+                self.seed,
+                a,
+                self.dt,
+                n_max,
+                params,
+                record,
+                use,
+                A,
+                c,
+                self.kernel.bridge,
+                fixed,
+                inv_var_dt,
+                self.lo,
+                self.hi,
+                self.periodic,
+                self.partner,
+                out_x[:, a:b],
+                out_step[a:b],
+                out_loc[a:b],
+            )
         return out_x, out_step, out_loc
 
     # -- public ----------------------------------------------------------------------------------
@@ -378,8 +425,15 @@ class Simulator:
         _, step, loc = self._run(starts, n_max, np.zeros(0, dtype=np.int64), cd, progress)
         censored = step < 0
         times = np.where(censored, n_max * self.dt, step * self.dt)
-        return ExitTimes(times=times, censored=censored, locations=loc, n_paths=len(starts),
-                         dt=self.dt, seed=self.seed, t_max=n_max * self.dt)
+        return ExitTimes(
+            times=times,
+            censored=censored,
+            locations=loc,
+            n_paths=len(starts),
+            dt=self.dt,
+            seed=self.seed,
+            t_max=n_max * self.dt,
+        )
 
 
 def simulator(model, dt=1e-3, seed=0, domain=None, bounds=None, **options) -> Simulator:

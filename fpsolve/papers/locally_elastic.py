@@ -88,12 +88,14 @@ class LocallyElasticSDE:
 
     def __repr__(self) -> str:
         show = lambda v: "f(t)" if callable(v) else f"{float(v):g}"
-        return (f"LocallyElasticSDE(K={self.n_classes}, alpha={show(self.intra)}, "
-                f"beta={show(self.inter)}, sigma={self.noise:g})")
+        return (
+            f"LocallyElasticSDE(K={self.n_classes}, alpha={show(self.intra)}, "
+            f"beta={show(self.inter)}, sigma={self.noise:g})"
+        )
 
     @property
     def state_dim(self) -> int:
-        return self.n_classes ** 2
+        return self.n_classes**2
 
     @property
     def constant(self) -> bool:
@@ -108,8 +110,10 @@ class LocallyElasticSDE:
         if self.constant:
             return float(self.intra) * t, float(self.inter) * t
         alpha, beta = _as_function(self.intra, "intra"), _as_function(self.inter, "inter")
-        return (quad(alpha, 0.0, t, epsabs=1e-13, epsrel=1e-12, limit=200)[0],
-                quad(beta, 0.0, t, epsabs=1e-13, epsrel=1e-12, limit=200)[0])
+        return (
+            quad(alpha, 0.0, t, epsabs=1e-13, epsrel=1e-12, limit=200)[0],
+            quad(beta, 0.0, t, epsabs=1e-13, epsrel=1e-12, limit=200)[0],
+        )
 
     def impact_matrices(self) -> tuple:
         """(M_intra, M_inter): block (k, k) of M_intra is P_k; block (k, j), j != k, of M_inter is P_j."""
@@ -121,7 +125,7 @@ class LocallyElasticSDE:
         for k in range(K):
             for j in range(K):
                 target = intra if j == k else inter
-                target[k * K:(k + 1) * K, j * K:(j + 1) * K] = projectors[j]
+                target[k * K : (k + 1) * K, j * K : (j + 1) * K] = projectors[j]
         return intra, inter
 
     def drift_matrix(self, t: float = 0.0) -> np.ndarray:
@@ -137,7 +141,7 @@ class LocallyElasticSDE:
         M = self.drift_matrix(t + 0.5 * dt)
         block = np.zeros((2 * n, 2 * n))
         block[:n, :n] = -M
-        block[:n, n:] = self.noise ** 2 * np.eye(n)
+        block[:n, n:] = self.noise**2 * np.eye(n)
         block[n:, n:] = M.T
         E = expm(block * dt)
         F = E[n:, n:].T
@@ -163,8 +167,9 @@ class LocallyElasticSDE:
         if self.constant:
             _, Q = self.transition(0.0, dt)
             factor = cholesky(Q, lower=True) / math.sqrt(dt)
-        return StepKernel(step=_gaussian_step, state_dim=self.state_dim, make_params=make_params,
-                          bridge=True, noise_factor=factor)
+        return StepKernel(
+            step=_gaussian_step, state_dim=self.state_dim, make_params=make_params, bridge=True, noise_factor=factor
+        )
 
 
 @njit(cache=True)
@@ -208,20 +213,23 @@ def gaussian_law(model: LocallyElasticSDE, t: float, mean0, cov0=None) -> tuple:
     if model.constant:
         growth = np.max(np.linalg.eigvals(model.drift_matrix()).real) * t
         if growth > MAX_LOG_GROWTH:
-            raise ValueError(f"t: the law overflows double precision at t = {t:g} (the fastest mode grows "
-                             f"by exp({growth:.4g}), its variance by the square); use a shorter time")
+            raise ValueError(
+                f"t: the law overflows double precision at t = {t:g} (the fastest mode grows "
+                f"by exp({growth:.4g}), its variance by the square); use a shorter time"
+            )
         F, Q = model.transition(0.0, t)
         return F @ mean0, F @ cov0 @ F.T + Q
 
     def rhs(s, y):
         M = model.drift_matrix(s)
         m, C = y[:n], y[n:].reshape(n, n)
-        return np.concatenate([M @ m, (M @ C + C @ M.T + model.noise ** 2 * np.eye(n)).ravel()])
+        return np.concatenate([M @ m, (M @ C + C @ M.T + model.noise**2 * np.eye(n)).ravel()])
 
-    out = solve_ivp(rhs, (0.0, t), np.concatenate([mean0, cov0.ravel()]), method="DOP853",
-                    rtol=1e-11, atol=1e-13)
+    out = solve_ivp(rhs, (0.0, t), np.concatenate([mean0, cov0.ravel()]), method="DOP853", rtol=1e-11, atol=1e-13)
     if not (out.success and np.all(np.isfinite(out.y[:, -1]))):
-        raise RuntimeError(f"gaussian_law: the moment ODEs failed at t = {t:g} ({out.message}); if the "
-                           "modes grow beyond double precision there, use a shorter time")
+        raise RuntimeError(
+            f"gaussian_law: the moment ODEs failed at t = {t:g} ({out.message}); if the "
+            "modes grow beyond double precision there, use a shorter time"
+        )
     C = out.y[n:, -1].reshape(n, n)
     return out.y[:n, -1], 0.5 * (C + C.T)

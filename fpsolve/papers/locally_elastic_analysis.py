@@ -44,8 +44,11 @@ def mode_growth(model: LocallyElasticSDE, t: float) -> dict:
     K = model.n_classes
     A, B = model.integrated_impacts(t)
     alpha, beta = model.impacts(t)
-    return {"separating": float(np.exp((A - B) / K)), "differences": float(np.exp((A + B / (K - 1)) / K)),
-            "rates": ((alpha - beta) / K, (alpha + beta / (K - 1)) / K)}
+    return {
+        "separating": float(np.exp((A - B) / K)),
+        "differences": float(np.exp((A + B / (K - 1)) / K)),
+        "rates": ((alpha - beta) / K, (alpha + beta / (K - 1)) / K),
+    }
 
 
 def separating_mode_law(model: LocallyElasticSDE, t: float, s0: float, var0: float = 0.0) -> tuple:
@@ -58,17 +61,21 @@ def separating_mode_law(model: LocallyElasticSDE, t: float, s0: float, var0: flo
     A, B = model.integrated_impacts(t)
     L = (A - B) / K
     if L > MAX_LOG_GROWTH:
-        raise ValueError(f"t: the separating mode's law overflows double precision at t = {t:g} (growth "
-                         f"exp({L:.4g})); use a shorter time, or separability_probability, which stays finite")
+        raise ValueError(
+            f"t: the separating mode's law overflows double precision at t = {t:g} (growth "
+            f"exp({L:.4g})); use a shorter time, or separability_probability, which stays finite"
+        )
     if model.constant:
         rate = (float(model.intra) - float(model.inter)) / K
         spread = t if rate == 0 else np.expm1(2 * rate * t) / (2 * rate)
     else:
+
         def weight(u):
             Au, Bu = model.integrated_impacts(u)
             return np.exp(2 * (L - (Au - Bu) / K))
+
         spread = quad(weight, 0.0, t, epsabs=0.0, epsrel=1e-10, limit=200)[0]
-    return s0 * np.exp(L), var0 * np.exp(2 * L) + model.noise ** 2 / K * spread
+    return s0 * np.exp(L), var0 * np.exp(2 * L) + model.noise**2 / K * spread
 
 
 def separability_probability(model: LocallyElasticSDE, t: float, s0: float, var0: float = 0.0) -> float:
@@ -88,11 +95,13 @@ def separability_probability(model: LocallyElasticSDE, t: float, s0: float, var0
         with np.errstate(over="ignore"):
             spread = t if rate == 0 else -np.expm1(-2 * rate * t) / (2 * rate)
     else:
+
         def weight(u):
             Au, Bu = model.integrated_impacts(u)
             return np.exp(-2 * (Au - Bu) / K)
+
         spread = quad(weight, 0.0, t, epsabs=0.0, epsrel=1e-10, limit=200)[0]
-    return float(ndtr(s0 / np.sqrt(var0 + model.noise ** 2 / K * spread)))
+    return float(ndtr(s0 / np.sqrt(var0 + model.noise**2 / K * spread)))
 
 
 def corrupted_impacts(intra: float, inter: float, corruption: float, n_classes: int) -> tuple:
@@ -129,9 +138,11 @@ def collapse_ratio(model: LocallyElasticSDE, times, mean0, within_noise: float, 
         m, C = gaussian_law(model, t, mean0)
         between = (np.sum((centring @ m) ** 2) + np.trace(centring @ C @ centring.T)) / K
         if not between > 0:
-            raise ValueError(f"mean0: the class means coincide and carry no noise at t = {t:g}; the "
-                             "between-class variance is 0 and the ratio undefined; start at t > 0")
-        ratios.append(K * (within0 ** 2 + within_noise ** 2 * t) / between)
+            raise ValueError(
+                f"mean0: the class means coincide and carry no noise at t = {t:g}; the "
+                "between-class variance is 0 and the ratio undefined; start at t > 0"
+            )
+        ratios.append(K * (within0**2 + within_noise**2 * t) / between)
     return np.array(ratios)
 
 
@@ -162,10 +173,12 @@ def separation_problem(model: LocallyElasticSDE, bounds: tuple, cells: int) -> f
     ds = lambda s dt + (sigma/sqrt(K)) dW, lambda = (alpha - beta)/K (constant impacts only), an
     fp.Diffusion with potential -lambda s^2/2 so the fitted fluxes are exact at equilibrium."""
     if not model.constant:
-        raise ValueError("model: the separation problem needs constant impacts (an autonomous drift); "
-                         "use separating_mode_law or gaussian_law for time-dependent alpha(t), beta(t)")
+        raise ValueError(
+            "model: the separation problem needs constant impacts (an autonomous drift); "
+            "use separating_mode_law or gaussian_law for time-dependent alpha(t), beta(t)"
+        )
     K = model.n_classes
     rate = (float(model.intra) - float(model.inter)) / K
-    D = model.noise ** 2 / (2 * K)
-    sde = fp.Diffusion(lambda s: rate * s, [[D]], ndim=1, potential=lambda s: -0.5 * rate * s ** 2)
+    D = model.noise**2 / (2 * K)
+    sde = fp.Diffusion(lambda s: rate * s, [[D]], ndim=1, potential=lambda s: -0.5 * rate * s**2)
     return fp.FokkerPlanck(sde, fp.Grid([tuple(bounds)], [int(cells)]))

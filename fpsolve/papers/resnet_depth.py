@@ -41,8 +41,8 @@ class Activation:
 
     name: str
     function: Callable
-    slope: float          # sigma'(0)
-    curvature: float      # sigma''(0)
+    slope: float  # sigma'(0)
+    curvature: float  # sigma''(0)
     smooth: bool = True
 
 
@@ -60,8 +60,10 @@ def activation(name_or_activation) -> Activation:
     if isinstance(name_or_activation, Activation):
         return name_or_activation
     if name_or_activation not in ACTIVATIONS:
-        raise ValueError(f"activation: unknown {name_or_activation!r}; expected one of {sorted(ACTIVATIONS)} "
-                         "or an fpsolve.papers.Activation")
+        raise ValueError(
+            f"activation: unknown {name_or_activation!r}; expected one of {sorted(ACTIVATIONS)} "
+            "or an fpsolve.papers.Activation"
+        )
     return ACTIVATIONS[name_or_activation]
 
 
@@ -74,9 +76,20 @@ def _start(h0, n_paths: int) -> np.ndarray:
     return h0.copy()
 
 
-def resnet_outputs(depth: int, n_paths: int, h0, sigma="tanh", weights: str = "iid", *,
-                   weight_exponent: float | None = None, var_A: float = 1.0, var_b: float = 0.25,
-                   smooth_A: Callable | None = None, smooth_b: Callable | None = None, seed: int = 0) -> np.ndarray:
+def resnet_outputs(
+    depth: int,
+    n_paths: int,
+    h0,
+    sigma="tanh",
+    weights: str = "iid",
+    *,
+    weight_exponent: float | None = None,
+    var_A: float = 1.0,
+    var_b: float = 0.25,
+    smooth_A: Callable | None = None,
+    smooth_b: Callable | None = None,
+    seed: int = 0,
+) -> np.ndarray:
     """h_L for ``n_paths`` independent networks (i.i.d. weights) or starts (smooth weights).
 
     Parameters
@@ -105,7 +118,7 @@ def resnet_outputs(depth: int, n_paths: int, h0, sigma="tanh", weights: str = "i
     rng = np.random.default_rng(seed)
     if weights == "iid":
         beta = 0.5 if weight_exponent is None else float(weight_exponent)
-        scale_A, scale_b = np.sqrt(var_A) * depth ** -beta, np.sqrt(var_b) * depth ** -beta
+        scale_A, scale_b = np.sqrt(var_A) * depth**-beta, np.sqrt(var_b) * depth**-beta
         for _ in range(depth):
             A = rng.standard_normal((n_paths, d, d)) * scale_A
             b = rng.standard_normal((n_paths, d)) * scale_b
@@ -115,8 +128,8 @@ def resnet_outputs(depth: int, n_paths: int, h0, sigma="tanh", weights: str = "i
             raise ValueError("smooth_A, smooth_b: smooth weights need both functions s -> Abar(s), bbar(s) on [0, 1]")
         beta = 1.0 if weight_exponent is None else float(weight_exponent)
         for k in range(depth):
-            A = np.asarray(smooth_A(k / depth), dtype=float).reshape(d, d) * depth ** -beta
-            b = np.asarray(smooth_b(k / depth), dtype=float).reshape(d) * depth ** -beta
+            A = np.asarray(smooth_A(k / depth), dtype=float).reshape(d, d) * depth**-beta
+            b = np.asarray(smooth_b(k / depth), dtype=float).reshape(d) * depth**-beta
             h = h + act.function(h @ A.T + b)
     else:
         raise ValueError(f"weights: expected 'iid' or 'smooth', got {weights!r}")
@@ -130,7 +143,7 @@ def depth_sweep(depths, n_paths: int, h0, sigma="tanh", weights: str = "iid", se
     start = _start(h0, n_paths)
     for L in depths:
         h = resnet_outputs(int(L), n_paths, start, sigma, weights, seed=seed + int(L), **options)
-        sq = np.sum(h ** 2, axis=1)
+        sq = np.sum(h**2, axis=1)
         disp = np.sum((h - start) ** 2, axis=1)
         rows["depth"].append(int(L))
         rows["second_moment"].append(float(sq.mean()))
@@ -144,8 +157,10 @@ def scaling_exponent(depths, values) -> float:
     """The least-squares slope of log(values) against log(depths): values ~ L^slope."""
     depths, values = np.asarray(depths, dtype=float), np.asarray(values, dtype=float)
     if depths.size < 2 or np.any(depths <= 0) or np.any(values <= 0) or not np.all(np.isfinite(values)):
-        raise ValueError("values: a scaling exponent needs at least two depths and positive finite values "
-                         f"(got depths {depths.tolist()}, values {values.tolist()})")
+        raise ValueError(
+            "values: a scaling exponent needs at least two depths and positive finite values "
+            f"(got depths {depths.tolist()}, values {values.tolist()})"
+        )
     return float(np.polyfit(np.log(depths), np.log(values), 1)[0])
 
 
@@ -154,14 +169,17 @@ def neural_ode_limit(h0, sigma, smooth_A: Callable, smooth_b: Callable, s_end: f
     the depth limit of smooth weights at beta = 1."""
     act = activation(sigma)
     if not act.smooth:
-        raise ValueError(f"sigma: {act.name} is not differentiable at 0, so the neural ODE limit (which "
-                         "needs sigma'(0)) does not exist; use a smooth activation such as 'tanh'")
+        raise ValueError(
+            f"sigma: {act.name} is not differentiable at 0, so the neural ODE limit (which "
+            "needs sigma'(0)) does not exist; use a smooth activation such as 'tanh'"
+        )
     h0 = np.atleast_1d(np.asarray(h0, dtype=float))
     d = h0.size
 
     def rhs(s, H):
-        return act.slope * (np.asarray(smooth_A(s), dtype=float).reshape(d, d) @ H
-                            + np.asarray(smooth_b(s), dtype=float).reshape(d))
+        return act.slope * (
+            np.asarray(smooth_A(s), dtype=float).reshape(d, d) @ H + np.asarray(smooth_b(s), dtype=float).reshape(d)
+        )
 
     out = solve_ivp(rhs, (0.0, s_end), h0, method="DOP853", rtol=1e-12, atol=1e-14)
     if not out.success:

@@ -39,13 +39,18 @@ class ResNetSDELimit:
     def __post_init__(self):
         act = activation(self.sigma)
         if not act.smooth:
-            raise ValueError(f"sigma: {act.name} is not twice differentiable at 0; the SDE limit needs "
-                             "sigma'(0) and sigma''(0): use a smooth activation such as 'tanh'")
+            raise ValueError(
+                f"sigma: {act.name} is not twice differentiable at 0; the SDE limit needs "
+                "sigma'(0) and sigma''(0): use a smooth activation such as 'tanh'"
+            )
         if not (self.var_A >= 0 and self.var_b >= 0 and self.var_A + self.var_b > 0):
-            raise ValueError(f"var_A, var_b: expected non-negative weight variances, not both 0; got "
-                             f"{self.var_A!r}, {self.var_b!r}")
+            raise ValueError(
+                f"var_A, var_b: expected non-negative weight variances, not both 0; got {self.var_A!r}, {self.var_b!r}"
+            )
         if self.dim not in (1, 2, 3):
-            raise ValueError(f"dim: the Fokker-Planck solve supports hidden states of dimension 1 to 3, got {self.dim!r}")
+            raise ValueError(
+                f"dim: the Fokker-Planck solve supports hidden states of dimension 1 to 3, got {self.dim!r}"
+            )
 
     @property
     def activation(self) -> Activation:
@@ -64,7 +69,7 @@ class ResNetSDELimit:
             return np.stack([0.5 * act.curvature * v] * d)
 
         def diffusion(*h):
-            v = 0.5 * act.slope ** 2 * self.variance_rate(*h)
+            v = 0.5 * act.slope**2 * self.variance_rate(*h)
             D = np.zeros((d, d) + np.shape(v))
             for i in range(d):
                 D[i, i] = v
@@ -87,20 +92,23 @@ class ResNetSDELimit:
         """E|H(s)|^2 from the Fokker-Planck law (the grid's midpoint quadrature)."""
         sol = self.law(h0, s, bounds, cells, start_std)
         grid = sol.grid
-        return float(grid.integrate(sol.p[-1] * sum(x ** 2 for x in grid.mesh())))
+        return float(grid.integrate(sol.p[-1] * sum(x**2 for x in grid.mesh())))
 
 
-def second_moment_ode(h0, s: float, sigma="tanh", var_A: float = 1.0, var_b: float = 0.25,
-                      start_variance: float = 0.0) -> float:
+def second_moment_ode(
+    h0, s: float, sigma="tanh", var_A: float = 1.0, var_b: float = 0.25, start_variance: float = 0.0
+) -> float:
     """E|H(s)|^2 of the SDE limit from its closed moment ODE (sigma''(0) = 0 only), starting from
     E|H(0)|^2 = |h0|^2 + start_variance (the trace of the starting covariance)."""
     act = activation(sigma)
     if not act.smooth or act.curvature != 0.0:
-        raise ValueError(f"sigma: the second moment closes only when sigma''(0) = 0 ({act.name} has "
-                         f"sigma''(0) = {act.curvature:g}); use the Fokker-Planck law (ResNetSDELimit.law) instead")
+        raise ValueError(
+            f"sigma: the second moment closes only when sigma''(0) = 0 ({act.name} has "
+            f"sigma''(0) = {act.curvature:g}); use the Fokker-Planck law (ResNetSDELimit.law) instead"
+        )
     h0 = np.atleast_1d(np.asarray(h0, dtype=float))
     m0 = float(h0 @ h0) + start_variance
-    rate = act.slope ** 2 * h0.size
+    rate = act.slope**2 * h0.size
     if var_A == 0:
         return m0 + rate * var_b * s
     ratio = var_b / var_A

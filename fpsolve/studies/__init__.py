@@ -7,5 +7,12 @@ analyses of :mod:`fpsolve.analysis` and collects their numbers in resumable tabl
 from .batch_size import batch_size_point, batch_size_study, exit_time_map, log_tau_slope, occupancy_over_time
 from .sweep import SweepTable, sweep
 
-__all__ = ["sweep", "SweepTable", "batch_size_point", "batch_size_study", "occupancy_over_time",
-           "exit_time_map", "log_tau_slope"]
+__all__ = [
+    "sweep",
+    "SweepTable",
+    "batch_size_point",
+    "batch_size_study",
+    "occupancy_over_time",
+    "exit_time_map",
+    "log_tau_slope",
+]

@@ -21,9 +21,19 @@ from .sweep import sweep
 __all__ = ["batch_size_point", "batch_size_study", "occupancy_over_time", "exit_time_map", "log_tau_slope"]
 
 
-def batch_size_point(landscape, grid: Grid, *, lr: float, batch_size: float, noise="isotropic",
-                     noise_scale: float = 1.0, boundary="reflecting", basins: Basins | None = None,
-                     spectral_gap: bool = True, hessian_floor: float = HESSIAN_FLOOR) -> dict:
+def batch_size_point(
+    landscape,
+    grid: Grid,
+    *,
+    lr: float,
+    batch_size: float,
+    noise="isotropic",
+    noise_scale: float = 1.0,
+    boundary="reflecting",
+    basins: Basins | None = None,
+    spectral_gap: bool = True,
+    hessian_floor: float = HESSIAN_FLOOR,
+) -> dict:
     """Exit time from each basin, stationary occupancy and spectral gap of SGD at one batch size.
 
     Returns a dict with, for each basin i (in the order of ``landscape.minima``):
@@ -32,8 +42,9 @@ def batch_size_point(landscape, grid: Grid, *, lr: float, batch_size: float, noi
     ``sharpness_i`` (largest Hessian eigenvalue at minimum i); and ``spectral_gap`` (the smallest
     nonzero relaxation rate of Q, per unit time).
     """
-    model = SGD(landscape, lr=lr, batch_size=batch_size, noise=noise, noise_scale=noise_scale,
-                hessian_floor=hessian_floor)
+    model = SGD(
+        landscape, lr=lr, batch_size=batch_size, noise=noise, noise_scale=noise_scale, hessian_floor=hessian_floor
+    )
     basins = basins or find_basins(grid, landscape)
     fpe = FokkerPlanck(model, grid, boundary=boundary)
     out = {}
@@ -50,22 +61,50 @@ def batch_size_point(landscape, grid: Grid, *, lr: float, batch_size: float, noi
     return out
 
 
-def batch_size_study(landscape, grid: Grid, *, lr: float, batch_sizes, noises=("isotropic", "hessian"),
-                     noise_scale: float = 1.0, boundary="reflecting", executor=None, results=None,
-                     progress: bool = False, hessian_floor: float = HESSIAN_FLOOR, key=None,
-                     on_error: str = "raise"):
+def batch_size_study(
+    landscape,
+    grid: Grid,
+    *,
+    lr: float,
+    batch_sizes,
+    noises=("isotropic", "hessian"),
+    noise_scale: float = 1.0,
+    boundary="reflecting",
+    executor=None,
+    results=None,
+    progress: bool = False,
+    hessian_floor: float = HESSIAN_FLOOR,
+    key=None,
+    on_error: str = "raise",
+):
     """:func:`batch_size_point` over ``batch_sizes`` x ``noises`` with :func:`sweep` (resumable;
     ``key`` joins the fingerprint that decides whether saved rows belong to this study;
     ``on_error="nan"`` records refused points as NaN rows with a warning, see :func:`sweep`)."""
-    point = functools.partial(batch_size_point, landscape, grid, lr=lr, noise_scale=noise_scale,
-                              boundary=boundary, basins=find_basins(grid, landscape),
-                              hessian_floor=hessian_floor)
-    return sweep(point, executor=executor, results=results, progress=progress, key=key,
-                 on_error=on_error, batch_size=list(batch_sizes), noise=list(noises))
+    point = functools.partial(
+        batch_size_point,
+        landscape,
+        grid,
+        lr=lr,
+        noise_scale=noise_scale,
+        boundary=boundary,
+        basins=find_basins(grid, landscape),
+        hessian_floor=hessian_floor,
+    )
+    return sweep(
+        point,
+        executor=executor,
+        results=results,
+        progress=progress,
+        key=key,
+        on_error=on_error,
+        batch_size=list(batch_sizes),
+        noise=list(noises),
+    )
 
 
-def log_tau_slope(landscape, minimum, saddle, *, lr: float, noise="isotropic", noise_scale: float = 1.0,
-                  s: float = 0.5) -> float:
+def log_tau_slope(
+    landscape, minimum, saddle, *, lr: float, noise="isotropic", noise_scale: float = 1.0, s: float = 0.5
+) -> float:
     """Asymptotic d log(tau) / dB: 2 dU / (lr noise_scale) for isotropic noise (Kramers with
     D = lr noise_scale / (2B)); for Hessian noise Xie et al.'s 2 dU / (lr noise_scale) (s / H_ae +
     (1 - s) / |H_se|)."""
@@ -80,13 +119,25 @@ def log_tau_slope(landscape, minimum, saddle, *, lr: float, noise="isotropic", n
     return base * (s / float(e @ h_a @ e) + (1.0 - s) / abs(lam[0]))
 
 
-def occupancy_over_time(landscape, grid: Grid, *, lr: float, batch_size: float, t, noise="isotropic",
-                        noise_scale: float = 1.0, start=None, std: float = 0.1, boundary="reflecting",
-                        hessian_floor: float = HESSIAN_FLOOR):
+def occupancy_over_time(
+    landscape,
+    grid: Grid,
+    *,
+    lr: float,
+    batch_size: float,
+    t,
+    noise="isotropic",
+    noise_scale: float = 1.0,
+    start=None,
+    std: float = 0.1,
+    boundary="reflecting",
+    hessian_floor: float = HESSIAN_FLOOR,
+):
     """Basin occupancy over time of SGD started from a Gaussian at ``start`` (default: the first
     minimum) with standard deviation ``std``; returns an :class:`Occupancy`."""
-    model = SGD(landscape, lr=lr, batch_size=batch_size, noise=noise, noise_scale=noise_scale,
-                hessian_floor=hessian_floor)
+    model = SGD(
+        landscape, lr=lr, batch_size=batch_size, noise=noise, noise_scale=noise_scale, hessian_floor=hessian_floor
+    )
     start = landscape.minima[0] if start is None else start
     fpe = FokkerPlanck(model, grid, boundary=boundary)
     sol = fpe.evolve(gaussian(grid, mean=start, std=std), t)

@@ -104,8 +104,11 @@ def _check_signature(fn, names) -> None:
         return
     if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
-    takes = {n for n, p in params.items() if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                         inspect.Parameter.KEYWORD_ONLY)}
+    takes = {
+        n
+        for n, p in params.items()
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
     for name in names:
         if name not in takes:
             raise ValueError(
@@ -113,8 +116,11 @@ def _check_signature(fn, names) -> None:
                 f"named {name!r}; it takes {sorted(takes)}"
             )
     for n, p in params.items():
-        if n not in names and p.default is inspect.Parameter.empty and p.kind in (
-                inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY):
+        if (
+            n not in names
+            and p.default is inspect.Parameter.empty
+            and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        ):
             raise ValueError(f"{n}: the swept function needs parameter {n!r}; add it to the sweep")
 
 
@@ -153,11 +159,11 @@ def _computation(fn, key) -> dict:
     try:
         key_text = json.dumps(key, sort_keys=True)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"key: expected a JSON-able value (numbers, strings, lists, dicts), got {key!r} "
-                         f"({error})") from None
+        raise ValueError(
+            f"key: expected a JSON-able value (numbers, strings, lists, dicts), got {key!r} ({error})"
+        ) from None
     function = fn.func if isinstance(fn, functools.partial) else fn
-    return {"function": qualified_name(function), "key": json.loads(key_text),
-            "fingerprint": fingerprint(fn, key_text)}
+    return {"function": qualified_name(function), "key": json.loads(key_text), "fingerprint": fingerprint(fn, key_text)}
 
 
 def _unreadable(path: Path, stem: Path, why: str) -> ValueError:
@@ -174,8 +180,8 @@ def _check_csv(path: Path, stem: Path, names) -> None:
         header = next(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))), [])
     except (UnicodeDecodeError, csv.Error) as error:
         raise _unreadable(path, stem, f"not a CSV table: {error}") from None
-    if header[:len(names)] != list(names):
-        raise _unreadable(path, stem, f"its columns start with {header[:len(names)]}, not the swept {list(names)}")
+    if header[: len(names)] != list(names):
+        raise _unreadable(path, stem, f"its columns start with {header[: len(names)]}, not the swept {list(names)}")
 
 
 def _read_saved(stem: Path, names, computation: dict, fn) -> list:
@@ -198,21 +204,25 @@ def _read_saved(stem: Path, names, computation: dict, fn) -> list:
         raise _unreadable(path, stem, f"not valid JSON: {error}") from None
     if csv_path.exists():
         _check_csv(csv_path, stem, names)
-    if not (isinstance(saved, dict) and isinstance(saved.get("parameters"), list)
-            and isinstance(saved.get("rows"), list)
-            and all(isinstance(r, dict) and set(saved["parameters"]) <= set(r) for r in saved["rows"])):
+    if not (
+        isinstance(saved, dict)
+        and isinstance(saved.get("parameters"), list)
+        and isinstance(saved.get("rows"), list)
+        and all(isinstance(r, dict) and set(saved["parameters"]) <= set(r) for r in saved["rows"])
+    ):
         raise _unreadable(path, stem, "expected an object with a list of parameters and a list of rows")
     if saved["parameters"] != list(names):
         raise ValueError(
-            f"results: {path} holds a sweep over {saved['parameters']}, not {list(names)}; "
-            "use another results path"
+            f"results: {path} holds a sweep over {saved['parameters']}, not {list(names)}; use another results path"
         )
     theirs = saved.get("computation") or {}
     if theirs.get("fingerprint") != computation["fingerprint"]:
         hint = ""
         if unstable(fn):
-            hint = (" (this function's description shows a memory address, which changes every "
-                    "run: give its arguments a fingerprint() method or pass key=)")
+            hint = (
+                " (this function's description shows a memory address, which changes every "
+                "run: give its arguments a fingerprint() method or pass key=)"
+            )
         raise ValueError(
             f"results: {path} belongs to a different computation: it was written by "
             f"{theirs.get('function', 'an older fpsolve without a fingerprint')} with key "
@@ -227,8 +237,9 @@ def _is_dask(executor) -> bool:
     return type(executor).__module__.split(".")[0] == "distributed"
 
 
-def sweep(fn, executor=None, results=None, progress: bool = True, key=None, on_error: str = "raise",
-          **parameter_grid) -> SweepTable:
+def sweep(
+    fn, executor=None, results=None, progress: bool = True, key=None, on_error: str = "raise", **parameter_grid
+) -> SweepTable:
     """Evaluate ``fn`` on the Cartesian product of ``parameter_grid``.
 
     Parameters
@@ -273,7 +284,7 @@ def sweep(fn, executor=None, results=None, progress: bool = True, key=None, on_e
     done = {}
     if stem is not None:
         for row in _read_saved(stem, names, computation, fn):
-            if "error" not in row:      # failed points are computed again
+            if "error" not in row:  # failed points are computed again
                 done[_key(row, names)] = row
     todo = [p for p in points if _key(p, names) not in done]
 

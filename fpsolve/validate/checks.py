@@ -177,8 +177,12 @@ def densities(samples, reference, *, grid=None, bins=None, alpha=0.01):
         if use.size:
             w1 = st.wasserstein1_to_histogram(use, edges, cell_mass)
             w1_mean, w1_sd = st.wasserstein1_null_scale(use.size, edges, cell_mass)
-            details.update(wasserstein1=w1, wasserstein1_null_mean=w1_mean, wasserstein1_null_sd=w1_sd,
-                           wasserstein1_conditional_on_grid=bool(lost_mass > 0))
+            details.update(
+                wasserstein1=w1,
+                wasserstein1_null_mean=w1_mean,
+                wasserstein1_null_sd=w1_sd,
+                wasserstein1_conditional_on_grid=bool(lost_mass > 0),
+            )
             summary += f", W₁ = {_fmt(w1, 3)} (null {_fmt(w1_mean, 3)} ± {_fmt(w1_sd, 2)})"
 
     impossible = np.flatnonzero((all_expected == 0) & (all_observed > 0))
@@ -219,8 +223,9 @@ def densities(samples, reference, *, grid=None, bins=None, alpha=0.01):
         plot_data["bin_edges"] = np.linspace(lo, hi, shape[0] + 1)
         plot_data["observed"] = observed[labels] / cells_per_bin[labels]
         plot_data["expected"] = expected[labels] / cells_per_bin[labels]
-    return ValidationReport("densities", bool(p_value > alpha), float(p_value), float(chi2), alpha,
-                            details, message, plot_data)
+    return ValidationReport(
+        "densities", bool(p_value > alpha), float(p_value), float(chi2), alpha, details, message, plot_data
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,9 +265,22 @@ def splitting(hits_b, n, reference_probability, *, alpha=0.01):
         f"splitting probability {_fmt(estimate)} ± {_fmt(se, 2)} ({hits} of n = {n}) vs PDE {_fmt(q, 6)}; "
         f"exact binomial p = {_fmt(p_value, 2)} at α = {alpha:g}"
     )
-    details = {"hits_b": hits, "n": n, "estimate": estimate, "standard_error": se, "reference": q,
-               "confidence_interval": [float(ci.low), float(ci.high)], "confidence_level": 1 - alpha}
-    plot_data = {"estimate": estimate, "interval": (float(ci.low), float(ci.high)),
-                 "interval_label": f"simulator, {100 * (1 - alpha):g} % Clopper–Pearson", "reference": q,
-                 "quantity": "P(hit B before A)"}
-    return ValidationReport("splitting", bool(p_value > alpha), p_value, float(hits), alpha, details, message, plot_data)
+    details = {
+        "hits_b": hits,
+        "n": n,
+        "estimate": estimate,
+        "standard_error": se,
+        "reference": q,
+        "confidence_interval": [float(ci.low), float(ci.high)],
+        "confidence_level": 1 - alpha,
+    }
+    plot_data = {
+        "estimate": estimate,
+        "interval": (float(ci.low), float(ci.high)),
+        "interval_label": f"simulator, {100 * (1 - alpha):g} % Clopper–Pearson",
+        "reference": q,
+        "quantity": "P(hit B before A)",
+    }
+    return ValidationReport(
+        "splitting", bool(p_value > alpha), p_value, float(hits), alpha, details, message, plot_data
+    )

@@ -27,7 +27,6 @@ __all__ = ["mean_exit_time", "exit_times", "NEGLIGIBLE_REFERENCE_ERROR"]
 NEGLIGIBLE_REFERENCE_ERROR = 0.1
 
 
-
 def _exit_data(exit_times, censored, time_limit):
     """Validated (times, censored flags, time limit or None); censored times set to the limit."""
     t = np.asarray(exit_times, dtype=float)
@@ -38,7 +37,9 @@ def _exit_data(exit_times, censored, time_limit):
     if np.isnan(t).any():
         raise ValueError(f"exit_times: {int(np.isnan(t).sum())} exit times are NaN")
     if (t < 0).any():
-        raise ValueError(f"exit_times: exit times must be non-negative; {int((t < 0).sum())} are negative (min {t.min():.4g})")
+        raise ValueError(
+            f"exit_times: exit times must be non-negative; {int((t < 0).sum())} are negative (min {t.min():.4g})"
+        )
     if time_limit is not None:
         if not isinstance(time_limit, numbers.Real) or not (0 < float(time_limit) < np.inf):
             raise ValueError(f"time_limit: expected a positive finite number, got {time_limit!r}")
@@ -70,7 +71,9 @@ def _exit_data(exit_times, censored, time_limit):
             )
     free = t[~flags]
     if not np.isfinite(free).all():
-        raise ValueError(f"exit_times: {int((~np.isfinite(free)).sum())} uncensored exit times are infinite; flag them censored")
+        raise ValueError(
+            f"exit_times: {int((~np.isfinite(free)).sum())} uncensored exit times are infinite; flag them censored"
+        )
     if time_limit is not None and (free > time_limit).any():
         raise ValueError(
             f"exit_times: {int((free > time_limit).sum())} uncensored exit times exceed time_limit = {time_limit:g}"
@@ -97,13 +100,17 @@ def _at_start(reference, start, name):
     start point; any other reference unchanged."""
     if not (hasattr(reference, "values") and hasattr(reference, "grid") and callable(reference)):
         if start is not None:
-            raise ValueError(f"start: only used with a Field reference (mean exit times on a grid); "
-                             f"{name} is a {type(reference).__name__}")
+            raise ValueError(
+                f"start: only used with a Field reference (mean exit times on a grid); "
+                f"{name} is a {type(reference).__name__}"
+            )
         return reference
     ndim = int(reference.grid.ndim)
     if start is None:
-        raise ValueError(f"start: {name} is a Field of mean exit times on a {ndim}-D grid; pass start=, "
-                         "the point the paths started from (in phase space (theta, v))")
+        raise ValueError(
+            f"start: {name} is a Field of mean exit times on a {ndim}-D grid; pass start=, "
+            "the point the paths started from (in phase space (theta, v))"
+        )
     point = np.asarray(start, dtype=float).reshape(-1)
     if point.shape != (ndim,):
         raise ValueError(f"start: expected a point with {ndim} coordinates for this Field, got {point.shape}")
@@ -125,7 +132,9 @@ def _survival(reference):
 def _survival_values(survival, t):
     s = np.asarray(survival(np.asarray(t, dtype=float)), dtype=float)
     if s.shape != np.shape(t):
-        raise ValueError(f"reference: .survival(t) must be vectorised; for t of shape {np.shape(t)} it returned shape {s.shape}")
+        raise ValueError(
+            f"reference: .survival(t) must be vectorised; for t of shape {np.shape(t)} it returned shape {s.shape}"
+        )
     if not np.isfinite(s).all() or s.min() < -1e-9 or s.max() > 1 + 1e-9:
         raise ValueError("reference: .survival(t) must return probabilities in [0, 1]")
     return np.clip(s, 0.0, 1.0)
@@ -133,8 +142,9 @@ def _survival_values(survival, t):
 
 def _integral_of_survival(survival, upper):
     """∫₀^upper S(t) dt by adaptive quadrature (upper may be inf)."""
-    value, _ = integrate.quad(lambda s: float(_survival_values(survival, np.array([s]))[0]), 0.0, upper,
-                              limit=500, epsrel=1e-10, epsabs=0.0)
+    value, _ = integrate.quad(
+        lambda s: float(_survival_values(survival, np.array([s]))[0]), 0.0, upper, limit=500, epsrel=1e-10, epsabs=0.0
+    )
     return float(value)
 
 
@@ -150,7 +160,9 @@ def _reference_mean(reference, name):
     elif _survival(reference) is not None:
         value, source = _integral_of_survival(reference.survival, np.inf), "∫₀^∞ S(t) dt"
     else:
-        raise ValueError(f"{name}: expected a number, or an object with .mean or .survival(t); got {type(reference).__name__}")
+        raise ValueError(
+            f"{name}: expected a number, or an object with .mean or .survival(t); got {type(reference).__name__}"
+        )
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name}: the PDE mean exit time must be a non-negative finite number, got {value!r}")
     return value, source
@@ -162,10 +174,15 @@ def _reference_error(reference, reference_error):
         reference_error = getattr(reference, "error", None)
         if reference_error is None or np.ndim(reference_error) != 0:
             return 0.0
-    if isinstance(reference_error, (bool, np.bool_)) or not isinstance(reference_error, numbers.Real) \
-            or not (0.0 <= float(reference_error) < np.inf):
-        raise ValueError(f"reference_error: expected a non-negative finite number (the PDE's "
-                         f"discretization error, e.g. fpsolve.with_error(...).error), got {reference_error!r}")
+    if (
+        isinstance(reference_error, (bool, np.bool_))
+        or not isinstance(reference_error, numbers.Real)
+        or not (0.0 <= float(reference_error) < np.inf)
+    ):
+        raise ValueError(
+            f"reference_error: expected a non-negative finite number (the PDE's "
+            f"discretization error, e.g. fpsolve.with_error(...).error), got {reference_error!r}"
+        )
     return float(reference_error)
 
 
@@ -202,15 +219,29 @@ def _mean_z(t, flags, time_limit, reference, name, reference_error=None):
     ratio = error / se if se > 0 else (0.0 if error == 0 else np.inf)
     note = ""
     if ratio >= NEGLIGIBLE_REFERENCE_ERROR:
-        note = (f"; the PDE's discretization error ±{_fmt(error, 2)} ({_fmt(ratio, 2)} standard errors) "
-                "widens the agreement interval")
-    return {"estimate": estimate, "standard_error": se, "reference": ref, "reference_source": source,
-            "reference_error": error, "reference_error_in_standard_errors": ratio, "z": z, "p_value": p,
-            "quantity": quantity, "n": n, "n_censored": int(flags.sum()), "note": note}
+        note = (
+            f"; the PDE's discretization error ±{_fmt(error, 2)} ({_fmt(ratio, 2)} standard errors) "
+            "widens the agreement interval"
+        )
+    return {
+        "estimate": estimate,
+        "standard_error": se,
+        "reference": ref,
+        "reference_source": source,
+        "reference_error": error,
+        "reference_error_in_standard_errors": ratio,
+        "z": z,
+        "p_value": p,
+        "quantity": quantity,
+        "n": n,
+        "n_censored": int(flags.sum()),
+        "note": note,
+    }
 
 
-def mean_exit_time(exit_times, reference_mean, *, censored=None, time_limit=None, alpha=0.01,
-                   reference_error=None, start=None):
+def mean_exit_time(
+    exit_times, reference_mean, *, censored=None, time_limit=None, alpha=0.01, reference_error=None, start=None
+):
     """z-test of the simulator's mean exit time against the PDE's: z = (τ̄ − τ_PDE)/(s/√n).
 
     ``reference_mean`` is a number, or an object with ``.mean`` and/or ``.survival(t)``. With
@@ -241,14 +272,18 @@ def mean_exit_time(exit_times, reference_mean, *, censored=None, time_limit=None
     )
     details = {k: v for k, v in m.items() if k not in ("p_value", "note")} | {"time_limit": time_limit}
     half = stats.norm.isf(alpha / 2) * m["standard_error"]
-    plot_data = {"estimate": m["estimate"], "interval": (m["estimate"] - half, m["estimate"] + half),
-                 "interval_label": f"simulator, {100 * (1 - alpha):g} % interval", "reference": m["reference"],
-                 "reference_error": m["reference_error"], "quantity": m["quantity"]}
+    plot_data = {
+        "estimate": m["estimate"],
+        "interval": (m["estimate"] - half, m["estimate"] + half),
+        "interval_label": f"simulator, {100 * (1 - alpha):g} % interval",
+        "reference": m["reference"],
+        "reference_error": m["reference_error"],
+        "quantity": m["quantity"],
+    }
     return ValidationReport("mean_exit_time", bool(passed), m["p_value"], m["z"], alpha, details, message, plot_data)
 
 
-def exit_times(exit_times, reference, *, censored=None, time_limit=None, alpha=0.01, reference_error=None,
-               start=None):
+def exit_times(exit_times, reference, *, censored=None, time_limit=None, alpha=0.01, reference_error=None, start=None):
     """Test the law of exit times against the PDE's survival function S(t) = P(τ > t).
 
     Two tests, combined by Bonferroni (verdict at α overall, each at α/2, p = min(1, 2 min p)):
@@ -274,18 +309,29 @@ def exit_times(exit_times, reference, *, censored=None, time_limit=None, alpha=0
     t, flags, time_limit = _exit_data(exit_times, censored, time_limit)
     if survival is None:
         # only a mean to compare with (DESIGN's `exit_times(samples, tau_or_law)`): say so, test it
-        report = mean_exit_time(t, reference, censored=flags, time_limit=time_limit, alpha=alpha,
-                                reference_error=reference_error)
+        report = mean_exit_time(
+            t, reference, censored=flags, time_limit=time_limit, alpha=alpha, reference_error=reference_error
+        )
         note = "exit-time law not tested (the reference has no .survival(t)); "
-        return ValidationReport("exit_times", report.passed, report.p_value, report.statistic, alpha,
-                                report.details | {"law_tested": False}, note + report.message, report.plot_data)
+        return ValidationReport(
+            "exit_times",
+            report.passed,
+            report.p_value,
+            report.statistic,
+            alpha,
+            report.details | {"law_tested": False},
+            note + report.message,
+            report.plot_data,
+        )
     n = t.size
     u = 1.0 - _survival_values(survival, t[~flags])
     if flags.any():
         p_limit = 1.0 - float(_survival_values(survival, np.array([time_limit]))[0])
         d = st.restricted_ks_statistic(u, n, p_limit)
         p_ks = st.restricted_ks_pvalue(d, n, p_limit)
-        ks_method = f"KS restricted to [0, T], F(T) = {p_limit:.4g}: sup of a Brownian bridge on [0, F(T)], Stephens finite-n"
+        ks_method = (
+            f"KS restricted to [0, T], F(T) = {p_limit:.4g}: sup of a Brownian bridge on [0, F(T)], Stephens finite-n"
+        )
     else:
         p_limit = 1.0
         result = stats.ks_1samp(u, stats.uniform.cdf)
@@ -300,17 +346,32 @@ def exit_times(exit_times, reference, *, censored=None, time_limit=None, alpha=0
         f"n = {n}{', ' + str(int(flags.sum())) + ' censored at T = ' + _fmt(time_limit) if flags.any() else ''}; "
         f"Bonferroni p = {_fmt(p_value, 2)} at α = {alpha:g}{m['note']}"
     )
-    details = {"ks_statistic": d, "ks_p_value": p_ks, "ks_method": ks_method, "cdf_at_time_limit": p_limit,
-               "mean_estimate": m["estimate"], "mean_standard_error": m["standard_error"],
-               "mean_reference": m["reference"], "mean_reference_source": m["reference_source"],
-               "mean_z": m["z"], "mean_p_value": m["p_value"], "mean_reference_error": m["reference_error"],
-               "mean_reference_error_in_standard_errors": m["reference_error_in_standard_errors"], "combination": "Bonferroni over KS and mean",
-               "n": n, "n_censored": int(flags.sum()), "time_limit": time_limit, "law_tested": True}
+    details = {
+        "ks_statistic": d,
+        "ks_p_value": p_ks,
+        "ks_method": ks_method,
+        "cdf_at_time_limit": p_limit,
+        "mean_estimate": m["estimate"],
+        "mean_standard_error": m["standard_error"],
+        "mean_reference": m["reference"],
+        "mean_reference_source": m["reference_source"],
+        "mean_z": m["z"],
+        "mean_p_value": m["p_value"],
+        "mean_reference_error": m["reference_error"],
+        "mean_reference_error_in_standard_errors": m["reference_error_in_standard_errors"],
+        "combination": "Bonferroni over KS and mean",
+        "n": n,
+        "n_censored": int(flags.sum()),
+        "time_limit": time_limit,
+        "law_tested": True,
+    }
     t_max = time_limit if time_limit is not None else float(np.max(t))
     grid_t = np.linspace(0.0, t_max, 400)
     ordered = np.sort(t[~flags])
-    plot_data = {"t": grid_t, "empirical_survival": 1.0 - np.searchsorted(ordered, grid_t, side="right") / n,
-                 "pde_survival": _survival_values(survival, grid_t), "time_limit": time_limit}
+    plot_data = {
+        "t": grid_t,
+        "empirical_survival": 1.0 - np.searchsorted(ordered, grid_t, side="right") / n,
+        "pde_survival": _survival_values(survival, grid_t),
+        "time_limit": time_limit,
+    }
     return ValidationReport("exit_times", bool(passed), float(p_value), float(d), alpha, details, message, plot_data)
-
-

@@ -45,8 +45,10 @@ class ExitPositionLaw:
 
     def __post_init__(self):
         if not (np.isfinite(self.alpha) and 0 < self.alpha < 2):
-            raise ValueError(f"alpha: expected a tail index in (0, 2) (at alpha = 2 the exit position is on "
-                             f"the boundary), got {self.alpha!r}")
+            raise ValueError(
+                f"alpha: expected a tail index in (0, 2) (at alpha = 2 the exit position is on "
+                f"the boundary), got {self.alpha!r}"
+            )
         self.pdf(self.center + 2 * self.radius)  # checks the start and radius (levy_theory's errors)
 
     def pdf(self, y):
@@ -64,8 +66,9 @@ class ExitPositionLaw:
     def _tail(self, u: float) -> float:
         x, r, a = self.start - self.center, self.radius, self.alpha
         c = math.sin(math.pi * a / 2) / math.pi * (r * r - x * x) ** (a / 2)
-        return integrate.quad(lambda v: c * (v * v - r * r) ** (-a / 2) / (v - x), u, np.inf,
-                              limit=200, epsabs=1e-13, epsrel=1e-10)[0]
+        return integrate.quad(
+            lambda v: c * (v * v - r * r) ** (-a / 2) / (v - x), u, np.inf, limit=200, epsabs=1e-13, epsrel=1e-10
+        )[0]
 
     def _mirror(self) -> ExitPositionLaw:
         return ExitPositionLaw(self.alpha, self.radius, 2 * self.center - self.start, self.center)
@@ -139,16 +142,19 @@ def exit_locations(locations, reference, *, grid=None, alpha: float = 0.01, bins
         source = "PDE exit law per exterior cell"
     elif callable(getattr(reference, "cdf", None)):
         if grid is None or getattr(grid, "ndim", None) != 1:
-            raise ValueError("grid: a reference given by its .cdf needs a 1-D grid (the cells of the test), "
-                             f"got {grid!r}")
+            raise ValueError(
+                f"grid: a reference given by its .cdf needs a 1-D grid (the cells of the test), got {grid!r}"
+            )
         edges = np.linspace(*grid.bounds[0], grid.shape[0] + 1)
         law = np.clip(np.diff(np.asarray(reference.cdf(edges), dtype=float)), 0.0, None) / grid.cell_volume
         source = f"{type(reference).__name__}.cdf on the grid"
     else:
-        raise ValueError("reference: expected the PDE's exit law (an object with .cells and .grid, as "
-                         f"fpsolve.exit_locations returns) or a 1-D law with .cdf(y); got {type(reference).__name__}")
+        raise ValueError(
+            "reference: expected the PDE's exit law (an object with .cells and .grid, as "
+            f"fpsolve.exit_locations returns) or a 1-D law with .cdf(y); got {type(reference).__name__}"
+        )
     report = densities(locations, law, grid=grid, bins=bins, alpha=alpha)
     message = f"exit positions against the {source}: {report.message}"
-    return dataclasses.replace(report, check="exit_locations", message=message,
-                               details=report.details | {"reference_source": source})
-
+    return dataclasses.replace(
+        report, check="exit_locations", message=message, details=report.details | {"reference_source": source}
+    )

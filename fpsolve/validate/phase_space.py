@@ -31,7 +31,8 @@ def _phase_space_grid(grid):
     if ndim < 2 or ndim % 2:
         raise ValueError(
             f"grid: a phase-space grid has 2 x dim(theta) axes (theta first, then v, as made by "
-            f"fpsolve.phase_space_grid); this grid has {ndim} axis(es)")
+            f"fpsolve.phase_space_grid); this grid has {ndim} axis(es)"
+        )
     return ndim // 2
 
 
@@ -46,9 +47,12 @@ def marginal_density(density, grid, axes) -> tuple:
     periodic = getattr(grid, "periodic", False)
     periodic = [bool(periodic)] * grid.ndim if isinstance(periodic, (bool, np.bool_)) else list(periodic)
     names = getattr(grid, "axis_names", None)
-    sub = Grid([grid.bounds[a] for a in axes], [grid.shape[a] for a in axes],
-               periodic=[periodic[a] for a in axes],
-               axis_names=None if names is None else [names[a] for a in axes])
+    sub = Grid(
+        [grid.bounds[a] for a in axes],
+        [grid.shape[a] for a in axes],
+        periodic=[periodic[a] for a in axes],
+        axis_names=None if names is None else [names[a] for a in axes],
+    )
     return marginal, sub
 
 
@@ -56,12 +60,13 @@ def _points(samples, ndim):
     x = np.asarray(getattr(samples, "x", samples), dtype=float)
     if x.ndim == 3:  # fpsolve.montecarlo.Samples: (m, n, 2d); one time only
         if x.shape[0] != 1:
-            raise ValueError(
-                f"samples: a Samples object with {x.shape[0]} times; pass one time slice, samples.x[i]")
+            raise ValueError(f"samples: a Samples object with {x.shape[0]} times; pass one time slice, samples.x[i]")
         x = x[0]
     if x.ndim != 2 or x.shape[1] != ndim:
-        raise ValueError(f"samples: expected phase-space points of shape (n, {ndim}) (theta then v) for "
-                         f"this grid, got shape {x.shape}")
+        raise ValueError(
+            f"samples: expected phase-space points of shape (n, {ndim}) (theta then v) for "
+            f"this grid, got shape {x.shape}"
+        )
     return x
 
 
@@ -100,12 +105,27 @@ def phase_space(samples, density, grid, *, alpha=0.01, bins=None) -> ValidationR
     p_value = min(1.0, len(LAWS) * min(r.p_value for r in parts.values()))
     worst = min(parts, key=lambda k: parts[k].p_value)
     passed = p_value > alpha
-    laws = "; ".join(f"{k}: p = {fmt(r.p_value, 2)}, TV = {fmt(r.details['total_variation'], 3)}"
-                     for k, r in parts.items())
-    message = (f"phase-space law (n = {x.shape[0]}): {laws}; Bonferroni p = {fmt(p_value, 2)} at "
-               f"α = {alpha:g}" + ("" if passed else f"; the {worst} law is off: {parts[worst].message}"))
-    details = {"laws": {k: r.to_dict() for k, r in parts.items()}, "worst": worst, "n": int(x.shape[0]),
-               "dim_theta": d, "combination": "Bonferroni over the joint, theta and v laws"}
-    return ValidationReport("phase_space", bool(passed), float(p_value), float(parts[worst].statistic),
-                            alpha, details, message,
-                            {"axis_names": tuple(getattr(grid, "axis_names", ())) or None}, parts=parts)
+    laws = "; ".join(
+        f"{k}: p = {fmt(r.p_value, 2)}, TV = {fmt(r.details['total_variation'], 3)}" for k, r in parts.items()
+    )
+    message = f"phase-space law (n = {x.shape[0]}): {laws}; Bonferroni p = {fmt(p_value, 2)} at α = {alpha:g}" + (
+        "" if passed else f"; the {worst} law is off: {parts[worst].message}"
+    )
+    details = {
+        "laws": {k: r.to_dict() for k, r in parts.items()},
+        "worst": worst,
+        "n": int(x.shape[0]),
+        "dim_theta": d,
+        "combination": "Bonferroni over the joint, theta and v laws",
+    }
+    return ValidationReport(
+        "phase_space",
+        bool(passed),
+        float(p_value),
+        float(parts[worst].statistic),
+        alpha,
+        details,
+        message,
+        {"axis_names": tuple(getattr(grid, "axis_names", ())) or None},
+        parts=parts,
+    )

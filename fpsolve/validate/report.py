@@ -21,6 +21,7 @@ def check_alpha(alpha):
         raise ValueError(f"alpha: expected a level strictly between 0 and 1, got {alpha!r}")
     return float(alpha)
 
+
 __all__ = ["ValidationReport"]
 
 
@@ -127,8 +128,15 @@ def _plot_densities(report, ax):
         cell_residual = np.where(data["labels"] >= 0, residual[np.maximum(data["labels"], 0)], np.nan)
         (x0, x1), (y0, y1) = data["bounds"]
         bound = max(3.0, float(np.nanmax(np.abs(residual))) if residual.size else 3.0)
-        image = ax.imshow(cell_residual.T, origin="lower", extent=(x0, x1, y0, y1), aspect="auto",
-                          cmap="RdBu_r", vmin=-bound, vmax=bound)
+        image = ax.imshow(
+            cell_residual.T,
+            origin="lower",
+            extent=(x0, x1, y0, y1),
+            aspect="auto",
+            cmap="RdBu_r",
+            vmin=-bound,
+            vmax=bound,
+        )
         ax.contour(data["centers"][0], data["centers"][1], data["density"].T, colors="k", linewidths=0.5)
         ax.figure.colorbar(image, ax=ax, label="(O − E)/√E per bin")
         ax.set_xlabel("x")
@@ -168,9 +176,16 @@ def _plot_survival(report, ax):
     half_width = ks_critical_value(details["n"], level, details.get("cdf_at_time_limit", 1.0))
     empirical = data["empirical_survival"]
     band = "censored KS on [0, T]" if details.get("n_censored") else "KS"
-    ax.fill_between(t, np.clip(empirical - half_width, 0, 1), np.clip(empirical + half_width, 0, 1),
-                    step="post", color="C0", alpha=0.2, lw=0,
-                    label=f"acceptance band ± {half_width:.3g}\n({band}, level α/2 = {level:g})")
+    ax.fill_between(
+        t,
+        np.clip(empirical - half_width, 0, 1),
+        np.clip(empirical + half_width, 0, 1),
+        step="post",
+        color="C0",
+        alpha=0.2,
+        lw=0,
+        label=f"acceptance band ± {half_width:.3g}\n({band}, level α/2 = {level:g})",
+    )
     ax.step(t, empirical, where="post", label=f"samples (n = {details['n']})", color="C0")
     ax.plot(t, data["pde_survival"], label="PDE", color="C1", ls="--")
     if data.get("time_limit") is not None:

@@ -72,10 +72,14 @@ def _finite(name, a, allow_nan_rows=None):
 
 def _check_metadata(metadata):
     if not isinstance(metadata, dict):
-        raise ValueError(f"metadata: expected a dict with keys {', '.join(REQUIRED_METADATA)}, got {type(metadata).__name__}")
+        raise ValueError(
+            f"metadata: expected a dict with keys {', '.join(REQUIRED_METADATA)}, got {type(metadata).__name__}"
+        )
     missing = [k for k in REQUIRED_METADATA if k not in metadata]
     if missing:
-        raise ValueError(f"metadata: missing required key(s) {', '.join(missing)} (required: {', '.join(REQUIRED_METADATA)})")
+        raise ValueError(
+            f"metadata: missing required key(s) {', '.join(missing)} (required: {', '.join(REQUIRED_METADATA)})"
+        )
     for key in ("simulator", "model", "case"):
         if not isinstance(metadata[key], str) or not metadata[key]:
             raise ValueError(f"metadata: {key!r} must be a non-empty string, got {metadata[key]!r}")
@@ -98,7 +102,9 @@ def _validate(samples, times, exit_times, censored, time_limit, exit_locations, 
         samples = np.asarray(samples, dtype=float)
         if times is None:
             if samples.ndim not in (1, 2):
-                raise ValueError(f"samples: expected shape (n,) or (n, d) (or pass times= for (m, n[, d])), got {samples.shape}")
+                raise ValueError(
+                    f"samples: expected shape (n,) or (n, d) (or pass times= for (m, n[, d])), got {samples.shape}"
+                )
         else:
             times = np.asarray(times, dtype=float)
             if times.ndim != 1 or times.size == 0:
@@ -107,7 +113,9 @@ def _validate(samples, times, exit_times, censored, time_limit, exit_locations, 
             if (times < 0).any() or (np.diff(times) < 0).any():
                 raise ValueError("times: expected non-negative, non-decreasing times")
             if samples.ndim not in (2, 3) or samples.shape[0] != times.size:
-                raise ValueError(f"samples: with {times.size} times expected shape ({times.size}, n) or ({times.size}, n, d), got {samples.shape}")
+                raise ValueError(
+                    f"samples: with {times.size} times expected shape ({times.size}, n) or ({times.size}, n, d), got {samples.shape}"
+                )
         if samples.size == 0:
             raise ValueError("samples: the sample array is empty")
         if samples.ndim == 2 + (times is not None) and not 1 <= samples.shape[-1] <= 6:
@@ -149,8 +157,11 @@ def _validate(samples, times, exit_times, censored, time_limit, exit_locations, 
             exit_locations = np.asarray(exit_locations, dtype=float)
             if exit_locations.ndim not in (1, 2) or exit_locations.shape[0] != n:
                 raise ValueError(f"exit_locations: expected shape ({n},) or ({n}, d), got {exit_locations.shape}")
-            _finite("exit_locations", exit_locations,
-                    allow_nan_rows=censored if censored is not None else np.zeros(n, dtype=bool))
+            _finite(
+                "exit_locations",
+                exit_locations,
+                allow_nan_rows=censored if censored is not None else np.zeros(n, dtype=bool),
+            )
     else:
         for name, value in (("censored", censored), ("time_limit", time_limit), ("exit_locations", exit_locations)):
             if value is not None:
@@ -158,8 +169,17 @@ def _validate(samples, times, exit_times, censored, time_limit, exit_locations, 
     return SamplesFile(samples, times, exit_times, censored, time_limit, exit_locations, metadata)
 
 
-def save_samples(path, *, samples=None, times=None, exit_times=None, censored=None, time_limit=None,
-                 exit_locations=None, metadata: dict):
+def save_samples(
+    path,
+    *,
+    samples=None,
+    times=None,
+    exit_times=None,
+    censored=None,
+    time_limit=None,
+    exit_locations=None,
+    metadata: dict,
+):
     """Validate and write a samples file atomically; return the validated ``SamplesFile``.
 
     ``metadata`` must hold ``simulator`` (name and version), ``model`` (a short description of
@@ -182,11 +202,15 @@ def load_samples(path) -> SamplesFile:
         with np.load(path, allow_pickle=False) as data:
             entries = {name: data[name] for name in data.files}
     except (ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path}: unreadable as a samples file ({error}); write it with "
-                         "fpsolve.validate.save_samples or np.savez (docs/validate_format.md)") from None
+        raise ValueError(
+            f"{path}: unreadable as a samples file ({error}); write it with "
+            "fpsolve.validate.save_samples or np.savez (docs/validate_format.md)"
+        ) from None
     unknown = sorted(set(entries) - set(_ARRAYS) - {"metadata", "format_version"})
     if unknown:
-        raise ValueError(f"{path}: unknown entries {', '.join(unknown)} (expected some of {', '.join(_ARRAYS)}, metadata)")
+        raise ValueError(
+            f"{path}: unknown entries {', '.join(unknown)} (expected some of {', '.join(_ARRAYS)}, metadata)"
+        )
     if "metadata" not in entries:
         raise ValueError(f"metadata: {path} has no metadata entry")
     version = int(entries.get("format_version", FORMAT_VERSION))
@@ -197,7 +221,13 @@ def load_samples(path) -> SamplesFile:
     except json.JSONDecodeError as err:
         raise ValueError(f"metadata: not valid JSON ({err})") from None
     time_limit = entries.get("time_limit")
-    content = _validate(entries.get("samples"), entries.get("times"), entries.get("exit_times"),
-                        entries.get("censored"), None if time_limit is None else float(time_limit),
-                        entries.get("exit_locations"), metadata)
+    content = _validate(
+        entries.get("samples"),
+        entries.get("times"),
+        entries.get("exit_times"),
+        entries.get("censored"),
+        None if time_limit is None else float(time_limit),
+        entries.get("exit_locations"),
+        metadata,
+    )
     return SamplesFile(**{**content.__dict__, "path": str(path)})
