@@ -358,6 +358,10 @@ from .levy_schema import LEVY_TASK_TABLES  # noqa: E402  (levy_escape, sgd_vs_ad
 
 TASK_TABLES.update(LEVY_TASK_TABLES)
 
+from .schema_3d import THREE_D_TASK_TABLES  # noqa: E402  (sharp_flat_3d: cases/exit_time_3d.toml)
+
+TASK_TABLES.update(THREE_D_TASK_TABLES)
+
 
 def check_tables(path, tables: dict) -> str:
     """Check a parsed case file against the schema of its task; returns the task name."""

@@ -9,6 +9,8 @@
 * ``kunin_phase_space``: Kunin et al.'s phase-space results for heavy-ball SGD (fpsolve.cases.kunin).
 * ``levy_escape``, ``sgd_vs_adam``: Lévy-flight exit times against the noise scale and the well's
   shape; LevySGD against LevyAdam (fpsolve.cases.levy_escape, fpsolve.cases.levy_sgd_adam).
+* ``sharp_flat_3d``: exit times from a sharp and a flat minimum and basin occupancy against the
+  batch size on a 3-D landscape under Hessian noise (fpsolve.cases.tasks_3d).
 * ``locally_elastic``, ``resnet_depth_limit``: the two paper models of fpsolve.papers
   (fpsolve.cases.papers_tasks).
 
@@ -35,6 +37,7 @@ from .levy_sgd_adam import sgd_vs_adam_task
 from .momentum_exit import momentum_exit_task
 from .output import CaseResult
 from .papers_tasks import PAPER_TASKS
+from .tasks_3d import sharp_flat_3d_task
 
 __all__ = ["TASKS", "evolve_task", "batch_sizes_task"]
 
@@ -172,4 +175,5 @@ TASKS = {
     "levy_escape": levy_escape_task,  # docs/levy.md
     "sgd_vs_adam": sgd_vs_adam_task,
     **PAPER_TASKS,  # locally_elastic, resnet_depth_limit (docs/papers.md)
+    "sharp_flat_3d": sharp_flat_3d_task,  # cases/exit_time_3d.toml (docs/scale.md)
 }
