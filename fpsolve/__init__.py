@@ -12,6 +12,7 @@ from .dynamics import Diffusion, Langevin, SGD
 from .momentum import MomentumSGD, UnderdampedLangevin, phase_space_grid
 from .levy import LevyAdam, LevyLangevin, LevySGD
 from .hermite import HermiteKinetic
+from .hermite_2d import HermiteKinetic2D
 from .generator import Generator
 from .initial import from_samples, gaussian, point_mass, uniform
 from .problem import FokkerPlanck, Solution
@@ -44,6 +45,7 @@ __all__ = [
     "LevyAdam",
     "phase_space_grid",
     "HermiteKinetic",
+    "HermiteKinetic2D",
     "Generator",
     "FokkerPlanck",
     "Solution",

@@ -365,7 +365,8 @@ def _require_supported(model, grid, boundary, absorbing) -> None:
         )
     if model.dim != 1:
         raise ValueError(
-            f"model: the Hermite solver supports 1-D theta (2-D phase space), got dim theta = {model.dim}; {fv}"
+            f"model: HermiteKinetic supports 1-D theta (2-D phase space), got dim theta = {model.dim}; for "
+            f"theta in R^2 use fpsolve.hermite_2d.HermiteKinetic2D (stationary laws), or {fv}"
         )
     if not getattr(model, "constant_diffusion", False) or not model.autonomous:
         raise ValueError(

@@ -10,7 +10,8 @@ exit time tau from [exit] start. Next to it, with no PDE involved (fpsolve.cases
 
 [turnover] sweeps the friction of ``UnderdampedLangevin`` over decades (Kramers' turnover) against
 gamma tau_overdamped (the high-friction limit), Kramers' 1 / k and the energy-diffusion 1 / k at low
-friction; [heavy_ball] runs the discrete heavy-ball algorithm (fpsolve.cases.heavy_ball) at a few
+friction, with the "kinetic-hamiltonian" scheme (:data:`TURNOVER_DISCRETIZATION`) and Monte Carlo
+of the SDE where even that is not resolved; [heavy_ball] runs the discrete heavy-ball algorithm (fpsolve.cases.heavy_ball) at a few
 momenta, with 99 % confidence intervals.
 """
 
@@ -22,8 +23,9 @@ import numpy as np
 
 from ..analysis import mean_exit_time
 from ..momentum import UnderdampedLangevin, phase_space_grid
+from ..problem import FokkerPlanck
 from . import momentum_plots, momentum_theory as theory
-from .config import Case, CaseError, build_landscape, build_model, build_problem, domain_predicate
+from .config import Case, CaseError, build_boundary, build_landscape, build_model, build_problem, domain_predicate
 from .heavy_ball import heavy_ball_exit_times
 from .output import CaseResult
 
@@ -53,19 +55,7 @@ def momentum_exit_task(case: Case, progress: bool = False, scratch=None) -> Case
         result.figures["kramers_turnover"] = momentum_plots.turnover(turnover, case.table("turnover")["temperature"])
         barrier = np.sqrt(abs(float(np.ravel(landscape.hessian(np.array([setup["saddle"]])))[0])))
         momentum_plots.add_turnover_ratio(result.figures["exit_time_vs_momentum"], turnover, barrier)
-        for r in turnover:
-            result.summary.append(
-                f"turnover gamma = {r['friction']:g}: tau = {r['tau']:.5g} ± {abs(r['error']):.2g}"
-                f"{'' if r['resolved'] else ' UNRESOLVED (refine the grid)'}; tau / (gamma tau_overdamped) = "
-                f"{r['tau'] / r['high_friction']:.3f}, tau k_Kramers = {r['tau'] / r['kramers']:.3f}, "
-                f"tau k_energy-diffusion = {r['tau'] / r['energy_diffusion']:.3f}"
-                + (
-                    f"; Monte Carlo {r['monte_carlo']['mean']:.5g} ± {r['monte_carlo']['ci99_half_width']:.2g} (99 %, "
-                    f"{r['monte_carlo']['paths']} paths, dt = {r['monte_carlo']['dt']:g})"
-                    if "monte_carlo" in r
-                    else ""
-                )
-            )
+        result.summary.extend(_turnover_line(r) for r in turnover)
     if "overdamped" in case.tables:
         series = _overdamped_series(case, landscape, setup)
         result.numbers["overdamped_series"] = series
@@ -142,42 +132,74 @@ RESOLVED = 0.05
 ASYMPTOTIC_RATIOS = (2.0**1.5, 2.0**4.5)
 
 
-def _solve_tau(case, model, landscape, setup) -> dict:
+#: The turnover's scheme: the Hamiltonian flow transported at second order in theta and in v, only
+#: friction and velocity diffusion fitted (fpsolve.discretize.kinetic.KineticHamiltonian). With the
+#: default "kinetic" scheme the force is upwinded in v once |F| h_v > gamma T, a numerical friction
+#: that left gamma <= 0.3 unresolved on 384 x 256 cells (docs/momentum.md, "Kramers' turnover").
+TURNOVER_DISCRETIZATION = "kinetic-hamiltonian"
+
+#: Where a grid of a turnover point is refused (its exit time undershoots at the separatrix layer,
+#: which thins as gamma falls), the three grids move one level finer, up to this many cells:
+#: (768, 512) takes 15 s at load 10 on the 2-core machine (gamma = 0.1: the check on 768, 384, 192;
+#: gamma = 0.03: 384 and 192 are refused, so 768 gives a single unchecked value next to Monte Carlo).
+TURNOVER_FINEST_CELLS = (768, 512)
+
+
+def _solve_tau(case, model, landscape, setup, discretization=None, finest=None) -> dict:
     """tau at the start on a grid whose velocity box is setup['box'] stationary sd wide, and on the
     grids with half and a quarter of the cells per axis: the Richardson estimate
     (tau_h - tau_2h) / 3 of the second-order scheme's error. ``resolved`` is False when it exceeds
     RESOLVED of tau, or when the three values do not converge at an observed order in
     ASYMPTOTIC_RATIOS (a two-grid estimate can be small while both grids are far off: at
-    dU/T = 20 an O(h^2) error in the effective barrier is multiplied by 20 in tau)."""
+    dU/T = 20 an O(h^2) error in the effective barrier is multiplied by 20 in tau).
+
+    ``finest`` (turnover): a grid refused as too coarse is not an error; if a grid is refused and
+    twice the cells fit in ``finest``, the three grids are (2 cells, cells, cells / 2), which is
+    the check if those two held, else an unresolved value of the finest grid alone (refused grids
+    are None in ``values``)."""
     sd = float(np.sqrt(np.max(model.velocity_variance(np.array([setup["minimum"]])))))
-    values = []
     begin = time.perf_counter()
-    for level, cells in enumerate(
-        (setup["cells"], tuple(n // 2 for n in setup["cells"]), tuple(n // 4 for n in setup["cells"]))
-    ):
+
+    def tau_on(cells, required: bool) -> float:
         grid = phase_space_grid(setup["theta"], (-setup["box"] * sd, setup["box"] * sd), cells)
         try:
-            fpe = build_problem(case, model, landscape, grid)
-            values.append(float(mean_exit_time(fpe, domain=setup["domain"])(*setup["start"])))
+            fpe = (
+                build_problem(case, model, landscape, grid)
+                if discretization is None
+                else FokkerPlanck(model, grid, boundary=build_boundary(case, grid), discretization=discretization)
+            )
+            return float(mean_exit_time(fpe, domain=setup["domain"])(*setup["start"]))
         except ValueError as error:
-            if level < 2:
+            if required and finest is None:
                 raise CaseError(f"{case.path}: {model!r} on {cells} cells: {error}") from error
-            values.append(float("nan"))  # the quarter grid is too coarse: not asymptotic
+            return float("nan")  # too coarse for this point: not asymptotic
+
+    cells = tuple(setup["cells"])
+    levels = [cells, tuple(n // 2 for n in cells), tuple(n // 4 for n in cells)]
+    values = [tau_on(levels[0], True), tau_on(levels[1], True)]
+    values.append(tau_on(levels[2], False) if np.all(np.isfinite(values)) else float("nan"))
+    finer = tuple(2 * n for n in cells)
+    if finest is not None and not np.isfinite(values[2]) and all(a <= b for a, b in zip(finer, finest)):
+        # one level finer: a three-grid check if the full and half grids held, else a single value
+        levels, values = [finer] + levels[:2], [tau_on(finer, False)] + values[:2]
     error = (values[0] - values[1]) / 3.0
     change = values[1] - values[0]
     ratio = (values[2] - values[1]) / change if change != 0 and np.isfinite(values[2]) else np.inf
     # three values within RESOLVED / 10 of each other need no asymptotic order (their spread is
     # the error bar); larger changes must shrink at an order in ASYMPTOTIC_RATIOS
-    spread = np.nanmax(values) - np.nanmin(values) if np.isfinite(values[2]) else np.inf
+    spread = np.nanmax(values) - np.nanmin(values) if np.all(np.isfinite(values)) else np.inf
     asymptotic = bool(ASYMPTOTIC_RATIOS[0] <= ratio <= ASYMPTOTIC_RATIOS[1]) or spread <= 0.1 * RESOLVED * abs(
         values[0]
     )
+    resolved = bool(np.isfinite(values[0]) and abs(error) <= RESOLVED * values[0] and asymptotic)
     return dict(
-        tau=values[0],
-        error=error if asymptotic else max(abs(change), abs(error)),
-        resolved=bool(abs(error) <= RESOLVED * values[0] and asymptotic),
+        tau=values[0] if np.isfinite(values[0]) else None,
+        error=(error if asymptotic else max(abs(change), abs(error))) if np.isfinite(error) else None,
+        resolved=resolved,
         asymptotic=asymptotic,
         values=[v if np.isfinite(v) else None for v in values],
+        cells=[[int(n) for n in c] for c in levels],
+        discretization=discretization or "kinetic",
         seconds=time.perf_counter() - begin,
     )
 
@@ -227,21 +249,31 @@ def _turnover_row(case, landscape, setup, friction: float) -> dict:
     spec = case.table("turnover")
     model = UnderdampedLangevin(landscape, friction=friction, temperature=spec["temperature"])
     cells = tuple(np.atleast_1d(spec.get("cells", setup["cells"])).astype(int))
-    solved = _solve_tau(case, model, landscape, {**setup, "cells": cells if len(cells) == 2 else cells * 2})
+    solved = _solve_tau(
+        case,
+        model,
+        landscape,
+        {**setup, "cells": cells if len(cells) == 2 else cells * 2},
+        discretization=TURNOVER_DISCRETIZATION,
+        finest=TURNOVER_FINEST_CELLS,
+    )
     form = theory.langevin_form(model)
     overdamped = theory.overdamped_exit_time(
         landscape, form.temperature, setup["theta"][0], setup["exit_at"], setup["start"][0]
     )
+    kramers = 1.0 / theory.kramers_rate(landscape, form, setup["minimum"], setup["saddle"])
+    energy_diffusion = 1.0 / theory.energy_diffusion_rate(landscape, form, setup["minimum"], setup["saddle"])
     if not solved["resolved"] and "monte_carlo_paths" in spec:
         # BAOAB needs friction x dt <= 0.5 (the simulator refuses more): 0.25 keeps its bias < 1 %
         dt = min(float(spec.get("monte_carlo_dt", 0.01)), 0.25 / friction)
-        solved["monte_carlo"] = _monte_carlo_tau(model, setup, int(spec["monte_carlo_paths"]), dt, 40.0 * solved["tau"])
+        t_max = 40.0 * max(solved["tau"] or 0.0, kramers, energy_diffusion)
+        solved["monte_carlo"] = _monte_carlo_tau(model, setup, int(spec["monte_carlo_paths"]), dt, t_max)
     return dict(
         friction=friction,
         **solved,
         high_friction=friction * overdamped,
-        kramers=1.0 / theory.kramers_rate(landscape, form, setup["minimum"], setup["saddle"]),
-        energy_diffusion=1.0 / theory.energy_diffusion_rate(landscape, form, setup["minimum"], setup["saddle"]),
+        kramers=kramers,
+        energy_diffusion=energy_diffusion,
         action_over_temperature=friction
         * theory.separatrix_action(landscape, form, setup["minimum"], setup["saddle"])
         / form.temperature,
@@ -316,6 +348,25 @@ def _heavy_ball(case, landscape, setup, rows, summary) -> list:
             f"(99 %, {exits.times.size} runs) vs the SDE's {tau_pde:.4g} ({exits.mean / tau_pde - 1:+.1%})"
         )
     return out
+
+
+def _turnover_line(r) -> str:
+    mc = r.get("monte_carlo")
+    monte_carlo = (
+        f"; Monte Carlo {mc['mean']:.5g} ± {mc['ci99_half_width']:.2g} (99 %, {mc['paths']} paths, dt = {mc['dt']:g})"
+        if mc
+        else ""
+    )
+    if r["tau"] is None:
+        return f"turnover gamma = {r['friction']:g}: kinetic PDE refused on {r['cells'][0]} cells (too coarse){monte_carlo}"
+    tau = r["tau"] if r["resolved"] or not mc else mc["mean"]
+    error = f" ± {abs(r['error']):.2g}" if r["error"] is not None else ""
+    return (
+        f"turnover gamma = {r['friction']:g}: tau = {r['tau']:.5g}{error} ({r['discretization']}, {r['cells'][0]} cells)"
+        f"{'' if r['resolved'] else ' UNRESOLVED (refine the grid)'}; tau / (gamma tau_overdamped) = "
+        f"{tau / r['high_friction']:.3f}, tau k_Kramers = {tau / r['kramers']:.3f}, "
+        f"tau k_energy-diffusion = {tau / r['energy_diffusion']:.3f}" + monte_carlo
+    )
 
 
 def _table_lines(rows) -> list:

@@ -61,7 +61,7 @@ def exit_time_table(rows):
 def add_turnover_ratio(fig, rows, barrier_frequency: float) -> None:
     """Underdamped Langevin's tau / (gamma tau_overdamped) against gamma / omega_b on the ratio panel."""
     ax = fig.axes[1]
-    tau = [r["tau"] if r["resolved"] or "monte_carlo" not in r else r["monte_carlo"]["mean"] for r in rows]
+    tau = np.array([_best_tau(r) for r in rows], dtype=float)
     ax.plot(
         [r["friction"] / barrier_frequency for r in rows],
         [t / r["high_friction"] for t, r in zip(tau, rows)],
@@ -71,6 +71,13 @@ def add_turnover_ratio(fig, rows, barrier_frequency: float) -> None:
     )
     ax.set_yscale("log")
     ax.legend(fontsize=7)
+
+
+def _best_tau(row) -> float:
+    """A turnover point's exit time: the PDE's where resolved, else the Monte Carlo mean (NaN if neither)."""
+    if row["resolved"] or "monte_carlo" not in row:
+        return np.nan if row["tau"] is None else row["tau"]
+    return row["monte_carlo"]["mean"]
 
 
 def add_overdamped_series(fig, rows) -> None:
@@ -109,7 +116,8 @@ def turnover(rows, temperature: float):
     """Kramers' turnover: tau against gamma with the high-friction limit, Kramers and energy diffusion."""
     fig, ax = plt.subplots(figsize=(6.8, 4.6))
     g = np.array([r["friction"] for r in rows])
-    ax.plot(g, [r["tau"] for r in rows], "-", color="k", lw=0.8)
+    best = np.array([_best_tau(r) for r in rows], dtype=float)  # the PDE where resolved, else Monte Carlo
+    ax.plot(g, best, "-", color="k", lw=0.8)
     good = np.array([r["resolved"] for r in rows])
     ax.errorbar(
         g[good],
@@ -119,14 +127,15 @@ def turnover(rows, temperature: float):
         color="k",
         label="kinetic PDE (Richardson error bar)",
     )
-    if not good.all():
+    shown = ~good & np.array([r["tau"] is not None for r in rows])
+    if shown.any():
         ax.plot(
-            g[~good],
-            [r["tau"] for r, k in zip(rows, good) if not k],
+            g[shown],
+            [r["tau"] for r, k in zip(rows, shown) if k],
             "o",
             mfc="none",
             color="k",
-            label="kinetic PDE, unresolved (error > 5 %)",
+            label="kinetic PDE, unresolved (error > 5 % or no three-grid check)",
         )
     mc = [(r["friction"], r["monte_carlo"]) for r in rows if "monte_carlo" in r]
     if mc:
@@ -142,7 +151,7 @@ def turnover(rows, temperature: float):
         )
     ax.plot(g, [r["high_friction"] for r in rows], "--", label="gamma x tau_overdamped (high friction)")
     ax.plot(g, [r["kramers"] for r in rows], ":", lw=1.5, label="1 / k_Kramers (escape time, moderate friction)")
-    low = g <= g[np.argmin([r["tau"] for r in rows])]
+    low = g <= g[np.nanargmin(best)]
     ax.plot(
         g[low],
         [r["energy_diffusion"] for r, keep in zip(rows, low) if keep],
@@ -190,10 +199,11 @@ def spiral(t, mean, fitted_rate: float, predicted_rate: float, variances: dict):
     return fig
 
 
-def current_streamplot(mode: dict, theta_plane: tuple, numbers: dict):
-    """Left, middle: the stationary current in (theta, v) of one mode, kinetic PDE and closed form;
-    right: int J dv on the theta plane of the non-commuting 2-D quadratic (closed form)."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+def current_streamplot(mode: dict, plane: dict):
+    """Stationary currents. Left pair: the (theta, v) plane of one mode, kinetic PDE and closed
+    form. Right pair: int J dv on the theta plane of the non-commuting 2-D quadratic, in the frame
+    of Sigma's principal axes, by the 4-D kinetic equation (Hermite in v) and in closed form."""
+    fig, axes = plt.subplots(1, 4, figsize=(20, 4.6))
     grid = mode["grid"]
     for ax, (a, b), title in zip(
         axes[:2], (mode["j"], mode["exact"]), ("kinetic PDE: fpe.current(p)", "Ornstein-Uhlenbeck closed form")
@@ -204,15 +214,17 @@ def current_streamplot(mode: dict, theta_plane: tuple, numbers: dict):
         ax.set_title(
             f"{title}\ncirculation {mode['numbers']['pde' if 'PDE' in title else 'closed_form']:.4g}", fontsize=9
         )
-    theta1, theta2, j1, j2 = theta_plane
-    _stream(axes[2], theta1, theta2, j1, j2)
-    axes[2].set_xlabel("theta1")
-    axes[2].set_ylabel("theta2")
-    axes[2].set_title(
-        f"theta plane, Sigma not commuting with H (closed form)\nE[theta1 v2 - theta2 v1] = "
-        f"{numbers['closed_form']:.4g}",
-        fontsize=9,
+    n = plane["numbers"]
+    titles = (
+        f"theta plane, 4-D kinetic PDE (Hermite in v, {n['field_cells']}^2 cells)\nE[theta1 v2 - theta2 v1] = "
+        f"{n['pde']:.4g} ({n['theta_cells'][-1]}^2), Richardson {n['richardson']:.4g}",
+        f"theta plane, closed form (Sigma not commuting with H)\nE[theta1 v2 - theta2 v1] = {n['closed_form']:.4g}",
     )
+    for ax, (a, b), title in zip(axes[2:], (plane["field"], plane["closed_field"]), titles):
+        _stream(ax, plane["theta"][0], plane["theta"][1], a, b)
+        ax.set_xlabel("theta1' (principal axes of Sigma)")
+        ax.set_ylabel("theta2'")
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
 

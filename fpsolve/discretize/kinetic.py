@@ -26,10 +26,10 @@ from .._warnings import warn as _warn
 from ..momentum import is_kinetic
 from .base import Assembled, Discretization
 from .fv import _face_index, _generator
-from .kinetic_fluxes import TRANSPORT_WEIGHTS, theta_flux, velocity_flux
+from .kinetic_fluxes import TRANSPORT_WEIGHTS, theta_flux, transport_weights, velocity_flux
 from .monotone import limit_negative_rates, monotonicity
 
-__all__ = ["Kinetic", "KineticUpwind", "VELOCITY_BOX_MASS", "velocity_box_report"]
+__all__ = ["Kinetic", "KineticUpwind", "KineticHamiltonian", "VELOCITY_BOX_MASS", "velocity_box_report"]
 
 #: A velocity box that leaves more than this estimated mass of the stationary law outside
 #: (:func:`velocity_box_report`) is reported: the zero-flux outer faces then push that mass back
@@ -73,6 +73,9 @@ class Kinetic(Discretization):
     generator_like = True
     priority = 10
     transport = "second-order"
+    #: None: the force is part of the fitted velocity flux; else the kappa-scheme weights with
+    #: which it is transported in v (:class:`KineticHamiltonian`)
+    force_weights = None
 
     @classmethod
     def suits(cls, model) -> bool:
@@ -122,15 +125,19 @@ class Kinetic(Discretization):
         _require_finite(diffusion, "velocity_diffusion", grid, theta_shape)
         return force, diffusion, float(model.friction(t))
 
-    def _fluxes(self, t: float, coefficients: tuple | None = None) -> list:
-        """The face-flux matrices per axis (theta axes: transport; v axes: fitted fluxes)."""
+    def _fluxes(self, t: float, coefficients: tuple | None = None, fitted_only: bool = False) -> list:
+        """The face-flux matrices per axis (theta axes: transport; v axes: fitted fluxes, with the
+        force transported separately if ``force_weights``; ``fitted_only``: v axes without it)."""
         grid, model = self.grid, self.model
         force, diffusion, gamma = coefficients or self._coefficients(t)
         weights = TRANSPORT_WEIGHTS[self.transport]
         flux = [None] * grid.ndim
         for k, v_axis in zip(model.position_axes, model.velocity_axes):
             flux[k] = theta_flux(grid, k, v_axis, self.boundary[k], weights)
-            flux[v_axis] = velocity_flux(grid, k, v_axis, gamma, force, diffusion)
+            if fitted_only and self.force_weights is not None:
+                flux[v_axis] = velocity_flux(grid, k, v_axis, gamma, np.zeros_like(force), diffusion)
+            else:
+                flux[v_axis] = velocity_flux(grid, k, v_axis, gamma, force, diffusion, self.force_weights)
         return flux
 
     def _matrix_free(self, t: float, diffusion):
@@ -138,6 +145,11 @@ class Kinetic(Discretization):
         diffusion), else None (the sparse path)."""
         if self.model.dim != 2 or self.grid.size <= MATRIX_FREE_CELLS:
             return None
+        if self.force_weights is not None:
+            raise ValueError(
+                f"discretization: {self.name!r} has no matrix-free kernel, and a 4-D grid of {self.grid.size} "
+                f"cells (> {MATRIX_FREE_CELLS}) is beyond sparse LU; use discretization='kinetic'"
+            )
         from .kinetic_kernels import kinetic_coefficients, matrix_free_kinetic
 
         return matrix_free_kinetic(kinetic_coefficients(self.grid, self.model, self.boundary, t, self.transport))
@@ -162,7 +174,10 @@ class Kinetic(Discretization):
                 },
             )
         flux = self._fluxes(t, (force, diffusion, gamma))
-        velocity_part = _generator_of(grid, flux, model.velocity_axes)
+        # the positivity report is about the fitted (friction and diffusion) part; a transported
+        # force has the negative rates of the kappa scheme, like the theta transport
+        fitted = flux if self.force_weights is None else self._fluxes(t, (force, diffusion, gamma), fitted_only=True)
+        velocity_part = _generator_of(grid, fitted, model.velocity_axes)
         generator = _generator(grid, flux)
         if self.markov:  # upwind transport: reroute the negative cross-diffusion rates, as fv does
             flux, changed = limit_negative_rates(grid, flux, generator, _face_index)
@@ -253,6 +268,26 @@ class KineticUpwind(Kinetic):
     markov = True
     priority = 0
     transport = "upwind"
+
+
+class KineticHamiltonian(Kinetic):
+    """The kinetic operator with the Hamiltonian flow transported at second order in both
+    directions (``discretization="kinetic-hamiltonian"``): v d_theta by the theta transport of
+    :class:`Kinetic` (kappa = -1), F(theta) d_v by the kappa = 1/3 scheme in v; only friction and
+    velocity diffusion keep the fitted flux (:mod:`fpsolve.discretize.kinetic_fluxes`).
+
+    For low friction (the energy-diffusion regime of Kramers' turnover): the fitted flux of
+    :class:`Kinetic` is first-order upwind for the force once |F| h_v exceeds the velocity
+    diffusion gamma T, a numerical friction that dominates gamma there (docs/momentum.md,
+    "Kramers' turnover"). kappa = 1/3 (third order, reading one cell downwind) undershoots less than
+    kappa = -1 at the separatrix layer of the exit time. Not a Markov generator, no matrix-free
+    kernel (4-D grids above ``MATRIX_FREE_CELLS`` are refused), not chosen automatically; the
+    local Maxwellian in v at fixed theta is no longer exact (second order instead, and so is the
+    Maxwell-Boltzmann law of both schemes in (theta, v))."""
+
+    name = "kinetic-hamiltonian"
+    priority = 0
+    force_weights = transport_weights(1.0 / 3.0)
 
 
 def negative_rate_ratio(generator) -> float:

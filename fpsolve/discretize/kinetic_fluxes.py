@@ -38,6 +38,18 @@ flux of a potential: exact for the local Maxwellian exp(-gamma (v - F/gamma)^2 /
 theta. Cross diffusion D_km (m != k, Hessian noise in 4-D) is added as in finite volumes: the mean
 over the face's two cells of one-sided differences of D_km p along v_m, oriented by the sign of
 D_km (:func:`fpsolve.discretize.fv._cross_terms`).
+
+Split velocity faces (``force_weights`` given, the "kinetic-hamiltonian" scheme): at low friction
+the fitted flux's cell Peclet number |F| h_v / D is large and it degenerates to first-order upwind
+in v, whose numerical diffusion |F| h_v / 2 acts as extra friction (in the energy-diffusion
+regime it dominates gamma T and the rate converges at first order). There the fitted flux keeps
+only the Ornstein-Uhlenbeck part (drift -gamma v_face, Peclet |v| h_v / T, small), and the force
+is a transport in v at the speed F_k(theta_i), by the kappa scheme of the theta transport:
+
+    J = F [w_2 p_{up2} + w_1 p_{up} + w_0 p_{down}],
+
+the upwind side set by the sign of F, stencil cells beyond the velocity box read 0 (the box's
+edge holds no mass) and the outer faces still carry nothing: mass is conserved exactly.
 """
 
 from __future__ import annotations
@@ -47,7 +59,7 @@ import scipy.sparse as sp
 
 from .fv import _cross_terms, _face_index, bernoulli
 
-__all__ = ["TRANSPORT_WEIGHTS", "transport_weights", "theta_flux", "velocity_flux", "mirror_index"]
+__all__ = ["TRANSPORT_WEIGHTS", "transport_weights", "theta_flux", "velocity_flux", "force_flux", "mirror_index"]
 
 #: Stencil weights (upwind-2, upwind, downwind) of the transport schemes in theta.
 TRANSPORT_WEIGHTS = {
@@ -128,11 +140,12 @@ def theta_flux(grid, k: int, v_axis: int, bounds: tuple, weights: tuple) -> sp.c
 
 
 def velocity_flux(
-    grid, k: int, v_axis: int, friction: float, force: np.ndarray, diffusion: np.ndarray
+    grid, k: int, v_axis: int, friction: float, force: np.ndarray, diffusion: np.ndarray, force_weights=None
 ) -> sp.csr_matrix:
     """Fitted friction-and-diffusion flux through the interior faces of velocity axis ``v_axis``
     (the outer faces of the velocity box carry no flux), with cross diffusion along the other
-    velocity axes.
+    velocity axes; with ``force_weights`` (w_2, w_1, w_0) the force is split off the fitted flux
+    and transported by :func:`force_flux` (module docstring).
 
     Parameters
     ----------
@@ -152,7 +165,8 @@ def velocity_flux(
     expand = (slice(None),) * d + (None,) * d  # theta arrays -> phase space
     v_face = grid.faces[v_axis][1:-1].reshape([-1 if a == v_axis else 1 for a in range(grid.ndim)])
     dkk = np.broadcast_to(diffusion[k, k][expand], left.shape)
-    pe = h * (-friction * v_face + force[k][expand]) / dkk
+    fitted_force = force[k][expand] if force_weights is None else 0.0
+    pe = h * (-friction * v_face + fitted_force) / dkk
     face = _face_index(grid, v_axis, left).ravel()
     rows = [face, face]
     cols = [left.ravel(), right.ravel()]
@@ -167,6 +181,42 @@ def velocity_flux(
                 rows.append(face[position])
                 cols.append(column)
                 vals.append(-0.5 * coefficient)
+    n_faces = grid.size // n_v * (n_v + 1)
+    fitted = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_faces, grid.size)
+    )
+    return fitted if force_weights is None else fitted + force_flux(grid, k, v_axis, force, force_weights)
+
+
+def force_flux(grid, k: int, v_axis: int, force: np.ndarray, weights: tuple) -> sp.csr_matrix:
+    """The flux J = F_k(theta) p through the interior faces of velocity axis ``v_axis`` by the
+    kappa scheme ``weights`` = (w_2, w_1, w_0) (module docstring; cells beyond the box read 0), a
+    sparse map (faces of ``v_axis``) x (cells). ``force``: F at the theta cell centres, shape
+    ``(d,) + theta shape``, units velocity/time."""
+    d = force.shape[0]
+    shape = grid.shape
+    n_v = shape[v_axis]
+    stride = int(np.prod(shape[v_axis + 1 :], dtype=int))
+    index = np.arange(grid.size).reshape(shape)
+    left = np.take(index, np.arange(n_v - 1), axis=v_axis)  # interior face f + 1 lies right of cell f
+    speed = np.broadcast_to(force[k][(slice(None),) * d + (None,) * d], left.shape).ravel()
+    cell_left = left.ravel()
+    j_left = np.broadcast_to(
+        np.arange(n_v - 1).reshape([-1 if a == v_axis else 1 for a in range(grid.ndim)]), left.shape
+    ).ravel()
+    face = _face_index(grid, v_axis, left).ravel()
+    forward = speed > 0
+    rows, cols, vals = [], [], []
+    # (offset from the left cell for F > 0, for F < 0, weight): up2, up, down
+    for offset_pos, offset_neg, weight in ((-1, 2, weights[0]), (0, 1, weights[1]), (1, 0, weights[2])):
+        if weight == 0.0:
+            continue
+        offset = np.where(forward, offset_pos, offset_neg)
+        j = j_left + offset
+        keep = (j >= 0) & (j < n_v) & (speed != 0)
+        rows.append(face[keep])
+        cols.append((cell_left + offset * stride)[keep])
+        vals.append(weight * speed[keep])
     n_faces = grid.size // n_v * (n_v + 1)
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_faces, grid.size)
