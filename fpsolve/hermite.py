@@ -140,7 +140,7 @@ class HermiteKinetic:
         self.n_hermite = int(n_hermite)
         self.theta_scheme = theta_scheme
         self.periodic = periodic
-        self.friction = float(model.friction(0.0))
+        self.friction = float(model.friction_at(0.0))
         theta = grid.centers[0]
         self.velocity_diffusion = float(model.velocity_diffusion(theta[:1])[0, 0].ravel()[0])
         self.thermal_velocity = float(np.sqrt(self.velocity_diffusion / self.friction))

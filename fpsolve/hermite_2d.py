@@ -142,7 +142,7 @@ class HermiteKinetic2D:
                 f"covariance), got {n_hermite!r}"
             )
         self.model, self.grid, self.n_hermite = model, grid, int(n_hermite)
-        self.friction = float(model.friction(0.0))
+        self.friction = float(model.friction_at(0.0))
         theta = [grid.centers[k] for k in range(2)]
         diffusion = model.velocity_diffusion(*np.meshgrid(*theta, indexing="ij"))
         self.thermal_velocity = np.sqrt(np.array([diffusion[0, 0].flat[0], diffusion[1, 1].flat[0]]) / self.friction)

@@ -74,8 +74,8 @@ class KineticModel(Model):
     def noise_axes(self) -> tuple:
         return self.velocity_axes
 
-    def friction(self, t: float = 0.0) -> float:
-        """gamma(t) > 0, units 1/time."""
+    def friction_at(self, t: float = 0.0) -> float:
+        """gamma(t) > 0 at continuous time t, units 1/time (constant or scheduled)."""
         raise TypeError(f"{type(self).__name__} does not define its friction")
 
     def force_factor(self, t: float = 0.0) -> float:
@@ -97,7 +97,7 @@ class KineticModel(Model):
         shape = np.broadcast(*x).shape
         theta, v = x[: self.dim], x[self.dim :]
         force = self.force(*theta, t=t)
-        gamma = self.friction(t)
+        gamma = self.friction_at(t)
         out = np.empty((2 * self.dim,) + shape)
         for k in range(self.dim):
             out[k] = np.broadcast_to(v[k], shape)
@@ -125,7 +125,7 @@ class KineticModel(Model):
         ``(d,) + shape``: exact for theta frozen; what a velocity box must hold (several times its
         square root on each side)."""
         diffusion = self.velocity_diffusion(*theta, t=t)
-        return np.stack([diffusion[k, k] for k in range(self.dim)]) / self.friction(t)
+        return np.stack([diffusion[k, k] for k in range(self.dim)]) / self.friction_at(t)
 
     def _require_phase_space(self, x) -> None:
         if len(x) != 2 * self.dim:
@@ -204,18 +204,30 @@ class MomentumSGD(SGDHyperparameters, KineticModel):
             f"{_shown(self._batch_size_schedule)}, momentum={self.momentum:g}, noise={_noise_name(self.noise)!r})"
         )
 
-    def scale(self, t: float = 0.0) -> float:
-        """c(t) = 2 / (lr(t) (1 + momentum)), units 1/time."""
+    def scale_at(self, t: float = 0.0) -> float:
+        """c(t) = 2 / (lr(t) (1 + momentum)) at continuous time t, units 1/time."""
         return 2.0 / (self.lr_at(t) * (1.0 + self.momentum))
 
-    def friction(self, t=0.0):
-        return self.scale(t) * (1.0 - self.momentum)
+    @property
+    def scale(self) -> float:
+        """The constant c = 2 / (lr (1 + momentum)), units 1/time (ValueError under an lr
+        schedule: use :meth:`scale_at`)."""
+        return 2.0 / (self.lr * (1.0 + self.momentum))
+
+    def friction_at(self, t=0.0):
+        return self.scale_at(t) * (1.0 - self.momentum)
+
+    @property
+    def friction(self) -> float:
+        """The constant friction gamma = c (1 - momentum), units 1/time (ValueError under an lr
+        schedule: use :meth:`friction_at`)."""
+        return self.scale * (1.0 - self.momentum)
 
     def force_factor(self, t=0.0):
-        return self.scale(t)
+        return self.scale_at(t)
 
     def noise_amplitude(self, t=0.0):
-        return float(self.scale(t) * np.sqrt(self.lr_at(t) / self.batch_size_at(t)))
+        return float(self.scale_at(t) * np.sqrt(self.lr_at(t) / self.batch_size_at(t)))
 
     def overdamped(self) -> SGD:
         """The high-friction limit: ``SGD(U, lr / (1 - momentum), batch_size, noise)``, whose time
@@ -313,9 +325,15 @@ class UnderdampedLangevin(KineticModel):
         """Whether friction or temperature is a function of t (``autonomous`` is its negation)."""
         return not self.autonomous
 
-    def friction(self, t=0.0):
-        """gamma(t), units 1/time (a method of every kinetic model, constant or scheduled)."""
+    def friction_at(self, t=0.0):
+        """gamma(t) at continuous time t, units 1/time (constant or scheduled)."""
         return self._friction(t)
+
+    @property
+    def friction(self) -> float:
+        """The constant friction gamma, units 1/time (ValueError under a schedule: use
+        :meth:`friction_at`)."""
+        return _constant(self._friction, "friction")
 
     def force_factor(self, t=0.0):
         return 1.0

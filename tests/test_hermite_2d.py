@@ -19,7 +19,7 @@ def heavy_ball(hessian=HESSIAN, sigma=SIGMA):
 
 def lyapunov_covariance(model, hessian=HESSIAN):
     """C of x = (theta, v), dx = M x dt + sqrt(2 D) dW: M C + C M^T + 2 D = 0 (scipy, no fpsolve solver)."""
-    M = np.block([[np.zeros((2, 2)), np.eye(2)], [-model.scale() * hessian, -model.friction() * np.eye(2)]])
+    M = np.block([[np.zeros((2, 2)), np.eye(2)], [-model.scale * hessian, -model.friction * np.eye(2)]])
     D = np.zeros((4, 4))
     D[2:, 2:] = model.velocity_diffusion(np.zeros(1), np.zeros(1))[:, :, 0]
     return linalg.solve_continuous_lyapunov(M, -2.0 * D)

@@ -27,7 +27,7 @@ def _moments_ode(model, m0, C0, t_end):
     """Mean and covariance of the linear SDE: m' = A m, C' = A C + C A^T + 2 diag(0, D_v)."""
 
     def rhs(t, y):
-        A = np.array([[0.0, 1.0], [-model.scale(t) * LAM, -model.friction(t)]])
+        A = np.array([[0.0, 1.0], [-model.scale_at(t) * LAM, -model.friction_at(t)]])
         S = np.diag([0.0, 2.0 * model.velocity_diffusion(np.array(0.0), t=t)[0, 0]])
         C = y[2:].reshape(2, 2)
         return np.concatenate([A @ y[:2], (A @ C + C @ A.T + S).ravel()])

@@ -35,7 +35,7 @@ def test_kunin_variances_from_the_linear_sde(quadratic):
 
     lam, sigma2, eta, beta, B = 3.0, 0.5, 1e-2, 0.9, 8.0
     model = fp.MomentumSGD(quadratic, lr=eta, batch_size=B, momentum=beta, noise=lambda x: sigma2 * lam + 0 * x)
-    A = np.array([[0.0, 1.0], [-model.scale() * lam, -model.friction()]])
+    A = np.array([[0.0, 1.0], [-model.scale * lam, -model.friction]])
     S = 2.0 * np.diag([0.0, model.velocity_diffusion(np.array(0.0))[0, 0]])
     C = solve_continuous_lyapunov(A, -S)
     assert C[0, 0] == pytest.approx(eta * sigma2 / (2 * B * (1 - beta)), rel=1e-12)
@@ -62,15 +62,32 @@ def test_overdamped_limit_of_momentum_is_sgd_with_effective_lr(quadratic):
 def test_weight_decay_adds_to_the_gradient(quadratic):
     model = fp.MomentumSGD(quadratic, lr=0.1, batch_size=2, momentum=0.5, weight_decay=0.2)
     force = model.force(np.array(1.0))
-    assert force[0] == pytest.approx(-model.scale() * (3.0 + 0.2))
+    assert force[0] == pytest.approx(-model.scale * (3.0 + 0.2))
 
 
 def test_schedules_and_iterations(quadratic):
     model = fp.MomentumSGD(quadratic, lr=lambda t: 0.1 / (1 + t), batch_size=8, momentum=0.9)
     assert not model.autonomous
-    assert model.friction(1.0) == pytest.approx(2 * 0.1 / (0.05 * 1.9))
+    assert model.friction_at(1.0) == pytest.approx(2 * 0.1 / (0.05 * 1.9))
     # t = integral of lr: iterations = integral dt / lr = int_0^1 10 (1 + t) dt = 15
     assert model.iterations(1.0) == pytest.approx(15.0, rel=1e-10)
+    with pytest.raises(ValueError, match="lr_at"):  # a schedule has no single friction
+        model.friction
+
+
+def test_constant_parameters_read_as_numbers(quadratic):
+    """friction and c are numbers for constant hyperparameters (issue 13: t / model.lr works);
+    schedules sit behind friction_at / scale_at."""
+    model = fp.MomentumSGD(quadratic, lr=0.1, batch_size=8, momentum=0.9)
+    c = 2 / (0.1 * 1.9)  # DESIGN.md section 1: c = 2 / (lr (1 + beta)), gamma = c (1 - beta)
+    assert model.scale == pytest.approx(c, rel=1e-14) and model.friction == pytest.approx(0.1 * c, rel=1e-14)
+    assert model.friction_at(3.0) == model.friction
+    langevin = fp.UnderdampedLangevin(quadratic, friction=2.0, temperature=0.5)
+    assert langevin.friction == 2.0 and langevin.temperature == 0.5
+    scheduled = fp.UnderdampedLangevin(quadratic, friction=lambda t: 1 + t, temperature=0.5)
+    assert scheduled.friction_at(1.0) == 2.0
+    with pytest.raises(ValueError, match="friction_at"):
+        scheduled.friction
 
 
 def test_two_parameter_model_lives_in_four_dimensions():

@@ -148,7 +148,7 @@ def _quadratic_part(case: Case, result: CaseResult) -> None:
     mean = np.array([moments(grid, p)[0] for p in sol.p])
     rate, omega = mean_decay_rate(t, mean)
     predicted = (1 - beta) / (lr * (1 + beta))
-    M = theory.linear_kinetic_drift([[lam]], model.scale(), model.friction())
+    M = theory.linear_kinetic_drift([[lam]], model.scale, model.friction)
     exact = -np.linalg.eigvals(M).real.min()
     result.numbers["quadratic"] = dict(
         variances=variances,
@@ -228,7 +228,7 @@ def _theta_plane(spec: dict, hessian, sigma) -> dict:
     variances, R = np.linalg.eigh(sigma)
     R[:, 1] *= np.sign(np.linalg.det(R))  # a proper rotation
     model = heavy_ball_model(quadratic(R.T @ hessian @ R), spec, noise=constant_noise(np.diag(variances)))
-    M = theory.linear_kinetic_drift(R.T @ hessian @ R, model.scale(), model.friction())
+    M = theory.linear_kinetic_drift(R.T @ hessian @ R, model.scale, model.friction)
     C = theory.stationary_covariance(M, model.velocity_diffusion(np.zeros(1), np.zeros(1))[:, :, 0])
     closed = float(C[0, 3] - C[1, 2])
     half = THETA_PLANE["box_sd"] * np.sqrt(np.diag(C)[:2])
@@ -300,7 +300,7 @@ def _mode_current(spec: dict, curvature: float, noise: float) -> dict:
     model = heavy_ball_model(
         quadratic([curvature]), {**spec, "noise_scale": spec["noise_scale"] * noise}, noise="isotropic"
     )
-    M = theory.linear_kinetic_drift([[curvature]], model.scale(), model.friction())
+    M = theory.linear_kinetic_drift([[curvature]], model.scale, model.friction)
     D = np.diag([0.0, float(model.velocity_diffusion(np.zeros(1))[0, 0, 0])])
     C = theory.stationary_covariance(M, D[1:, 1:])
     B = M + D @ np.linalg.inv(C)

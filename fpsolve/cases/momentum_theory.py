@@ -63,8 +63,8 @@ def langevin_form(model) -> LangevinForm:
     """The :class:`LangevinForm` of a kinetic model with constant isotropic noise (t = 0)."""
     if getattr(model, "noise", None) != "isotropic" or not model.autonomous:
         raise ValueError(f"model: the Langevin form needs constant isotropic noise and no schedule; got {model!r}")
-    scale = float(model.scale()) if hasattr(model, "scale") else 1.0
-    friction = float(model.friction())
+    scale = float(model.scale) if hasattr(model, "scale") else 1.0
+    friction = float(model.friction)
     temperature = float(np.ravel(model.velocity_variance(*[np.zeros(1)] * model.dim))[0])
     return LangevinForm(scale, friction, temperature)
 

@@ -123,7 +123,7 @@ class Kinetic(Discretization):
         diffusion = np.broadcast_to(model.velocity_diffusion(*theta, t=t), (model.dim,) * 2 + theta_shape)
         _require_finite(force, "force", grid, theta_shape)
         _require_finite(diffusion, "velocity_diffusion", grid, theta_shape)
-        return force, diffusion, float(model.friction(t))
+        return force, diffusion, float(model.friction_at(t))
 
     def _fluxes(self, t: float, coefficients: tuple | None = None, fitted_only: bool = False) -> list:
         """The face-flux matrices per axis (theta axes: transport; v axes: fitted fluxes, with the

@@ -114,7 +114,7 @@ def kinetic_coefficients(grid, model, boundary, t: float = 0.0, transport: str =
     theta = [c.reshape([-1 if a == k else 1 for a in range(d)]) for k, c in enumerate(grid.centers[:d])]
     force = np.broadcast_to(model.force(*theta, t=t), (d,) + theta_shape)
     diffusion = np.broadcast_to(model.velocity_diffusion(*theta, t=t), (d, d) + theta_shape)
-    gamma = float(model.friction(t))
+    gamma = float(model.friction_at(t))
     left, right = [], []
     for k, v_axis in enumerate(model.velocity_axes):
         h = grid.spacing[v_axis]

@@ -170,7 +170,7 @@ def _schedule_table(model, factor, weight_decay):
     """make_params(n_steps, dt) -> (rows, 4) table [f, e^{-gamma h}, OU noise sd, w] per step."""
 
     def row(t, h):
-        gamma, amplitude = float(model.friction(t)), float(model.noise_amplitude(t))
+        gamma, amplitude = float(model.friction_at(t)), float(model.noise_amplitude(t))
         sd = amplitude * math.sqrt(-math.expm1(-2.0 * gamma * h) / (2.0 * gamma))
         return (float(factor(t)), math.exp(-gamma * h), sd, weight_decay)
 
@@ -188,7 +188,7 @@ def _schedule_table(model, factor, weight_decay):
 def _check_friction_step(model, times, h) -> None:
     """Refuse friction x dt > MAX_FRICTION_STEP (module docstring: the dynamics would be off by more
     than about 2 %)."""
-    frictions = np.array([float(model.friction(t)) for t in times])
+    frictions = np.array([float(model.friction_at(t)) for t in times])
     k = int(np.argmax(frictions))
     if frictions[k] * h > MAX_FRICTION_STEP:
         raise ValueError(
