@@ -14,6 +14,7 @@ from .levy import LevyAdam, LevyLangevin, LevySGD
 from .hermite import HermiteKinetic
 from .hermite_2d import HermiteKinetic2D
 from .generator import Generator
+from .amg import HierarchyCache
 from .initial import from_samples, gaussian, point_mass, uniform
 from .problem import FokkerPlanck, Solution
 from . import landscapes
@@ -47,6 +48,7 @@ __all__ = [
     "HermiteKinetic",
     "HermiteKinetic2D",
     "Generator",
+    "HierarchyCache",
     "FokkerPlanck",
     "Solution",
     "gaussian",

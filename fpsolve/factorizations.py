@@ -1,8 +1,12 @@
-"""A cache of sparse LU solvers for shifted systems (c I - s A), real or complex.
+"""Sparse LU factorizations: the choice of ordering for one matrix, and a cache for shifts.
+
+:func:`sparse_lu` is the sparse direct solve of :func:`fpsolve.solvers.factorize` (its
+``method="direct"`` branch beyond banded matrices): SuperLU with the fill-reducing ordering that
+the matrix's structure and size call for (docs/scale.md, "2-D at the limit").
 
 Implicit steps and rational approximations solve with c I - s A for a few (c, s) many times:
-each pair is factorized once (minimum-degree ordering on A^T + A) and kept, least recently used
-first out. Complex shifts on large grids are solved in real arithmetic as 2n x 2n block systems.
+:class:`Factorizations` factorizes each pair once and keeps it, least recently used first out.
+Complex shifts on large grids are solved in real arithmetic as 2n x 2n block systems.
 """
 
 from collections import OrderedDict
@@ -13,7 +17,13 @@ from scipy.sparse.linalg import splu
 
 from .solvers import ORDERING, shifted_solver
 
-__all__ = ["Factorizations", "complex_shift_solver", "COMPLEX_LU_MAX"]
+__all__ = [
+    "Factorizations",
+    "complex_shift_solver",
+    "sparse_lu",
+    "COMPLEX_LU_MAX",
+    "DISSECTION_SIZE",
+]
 
 
 class Factorizations:
@@ -73,3 +83,37 @@ def complex_shift_solver(A, c, s):
         return x[0::2] + 1j * x[1::2]
 
     return solve
+
+
+#: Structurally symmetric matrices (finite-volume generators and their shifts) from this many
+#: unknowns are ordered by nested dissection (:func:`fpsolve.orderings.nested_dissection`) instead
+#: of SuperLU's minimum degree on A^T + A. Measured on I - 0.5 Q^T of a 2-D double well
+#: (`benchmarks/bench_2d_limit.py`, CPU s of ordering + factorization): 150^2 0.084 -> 0.064,
+#: 400^2 0.73 -> 0.61, 800^2 4.96 -> 3.39; but dissection leaves 10-30 % more nonzeros, so each
+#: solve costs more, and `evolve` (one LU, ~24 solves) broke even from 300^2 to 400^2. Set where
+#: the fill excess is small and the factorization dominates (docs/scale.md, "2-D at the limit").
+DISSECTION_SIZE = 250_000
+
+
+def sparse_lu(M, ordering=None):
+    """A solver ``x = solver(rhs)`` of M x = rhs by SuperLU (the ``method="direct"`` branch of
+    :func:`fpsolve.solvers.factorize` for matrices that are not banded; M square CSC).
+
+    The fill-reducing ordering follows the structure and the size: ``ordering`` when given;
+    otherwise minimum degree on M^T + M for structurally symmetric M below
+    :data:`DISSECTION_SIZE` unknowns (and any M below ``solvers.NONSYMMETRIC_LU_SIZE``), nested
+    dissection above. Dissected matrices are factored with threshold pivoting and every solve
+    is checked by its backward error (:func:`fpsolve.solvers._nonsymmetric_lu_solver`)."""
+    from .solvers import NONSYMMETRIC_LU_SIZE, _nonsymmetric_lu_solver, _structurally_symmetric
+
+    n = M.shape[0]
+    minimum_degree = ordering is None and (
+        n < NONSYMMETRIC_LU_SIZE or (n < DISSECTION_SIZE and _structurally_symmetric(M))
+    )
+    if minimum_degree:
+        try:
+            lu = splu(M, permc_spec=ORDERING)
+        except RuntimeError as exc:
+            raise ValueError(f"M: the matrix is singular ({exc})") from exc
+        return lu.solve
+    return _nonsymmetric_lu_solver(M, ordering)

@@ -18,7 +18,10 @@ chains and close to it otherwise. The single entry point is :func:`integrate`:
   carried exactly (:mod:`fpsolve.deflation`), and where double precision cannot resolve the
   slowest decay the answer warns with its accuracy or is refused. Robust for the strongly
   non-normal operators of drift-dominated problems, and the cheapest exact method for many
-  output times on 2-D grids.
+  output times on 2-D grids. On large 3-D grids (at least ``CHEBYSHEV_MIN_STATES`` states, band
+  wider than 4 sqrt(n)) of reversible chains, where one sparse LU costs more than the whole
+  answer, "exponential" is the Chebyshev series of exp(tA) instead (:mod:`fpsolve.chebyshev_exponential`):
+  matrix products only, O(sqrt(rho t)) of them, error at most 1e-10 max|p0| in the maximum norm.
 - ``"cram"``: exp(ΔA) p by the order-16 Chebyshev rational approximation (CRAM, the best
   uniform rational approximation to e^z on (−∞, 0]) in incomplete partial fractions (Pusa 2016,
   Nucl. Sci. Eng. 182:297): 8 complex sparse LUs per distinct time increment. Fastest in 1-D,
@@ -42,10 +45,11 @@ import numpy as np
 import scipy.sparse as sparse
 
 from fpsolve import euler_kernels as kernels
+from fpsolve.chebyshev_exponential import chebyshev_expm_multiply
 from fpsolve.cram import run_cram
 from fpsolve.implicit import advance_bar, next_switch, run_bdf2, run_trbdf2, snap
 from fpsolve.krylov import expm_multiply_krylov
-from fpsolve.linalg import killing_rates
+from fpsolve.linalg import killing_rates, log_detailed_balance
 from fpsolve.operators import is_matrix_free
 
 __all__ = ["IntegrationResult", "integrate", "METHODS"]
@@ -169,6 +173,9 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
             y, steps, facts, msg = run(op, p0, t, rtol, atol, dt, bar, _is_closed(op(t[0])[1]))
         elif method == "cram":
             y, steps, facts, msg = run_cram(op, p0, t, bar, snap, advance_bar)
+        elif method == "exponential" and (log_weight := _chebyshev_suits(op(t[0])[1])) is not None:
+            y, steps, facts, msg = _run_chebyshev(op(t[0])[1], p0, t, log_weight)
+            advance_bar(bar, t[-1] - t[0])
         elif method == "exponential":
             A = op(t[0])[1]
             y = expm_multiply_krylov(A, p0, t - t[0])
@@ -266,6 +273,45 @@ def _progress_bar(t, progress):
         desc="integrate",
         bar_format="{l_bar}{bar}| t={n:.4g}/{total:.4g} [{elapsed}<{remaining}]",
     )
+
+
+# ------------------------------------------------------------------- Chebyshev, large 3-D chains
+
+#: "exponential" evaluates exp(tA) p0 by the Chebyshev series (:mod:`fpsolve.chebyshev_exponential`)
+#: instead of shift-and-invert Krylov for reversible sparse operators with at least this many states
+#: whose band is wider than 4 sqrt(n) (3-D grids): there one sparse LU costs more than the whole
+#: series (at 64^3, LU 88 s and 3.1 GB in the issue-14 table; the series to t = 10 in 3.4 s CPU;
+#: at 32^3 the Krylov exponential took 50 s wall at load 6, the series 0.2 s CPU).
+CHEBYSHEV_MIN_STATES = 10_000
+
+#: Error bound of the Chebyshev series relative to max|p0|, in the maximum norm (given log pi): the
+#: accuracy the Krylov exponential aims at (:func:`fpsolve.krylov.expm_multiply_krylov`, rtol 1e-10).
+CHEBYSHEV_RTOL = 1e-10
+
+
+def _chebyshev_suits(A):
+    """log pi (detailed balance) if A is a large sparse forward operator of a 3-D-like grid whose
+    chain is reversible, else None."""
+    if is_matrix_free(A) or A.shape[0] < CHEBYSHEV_MIN_STATES:
+        return None
+    A = sparse.csr_array(A)
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    bandwidth = int(np.abs(A.indices - rows).max(initial=0))
+    if bandwidth**2 <= 16 * A.shape[0]:
+        return None
+    return log_detailed_balance(A.T)
+
+
+def _run_chebyshev(A, p0, t, log_weight):
+    """exp((t - t0) A) p0 by the Chebyshev series, mass restored on closed chains."""
+    result = chebyshev_expm_multiply(A, p0, t - t[0], rtol=CHEBYSHEV_RTOL, log_weight=log_weight)
+    y = _conserve_mass(A, p0, result.y)
+    message = (
+        f"Chebyshev series of degree {result.degree} on [-{result.rho:.4g}, 0] (reversible chain), "
+        f"truncation bound {np.max(result.bound):.1g} "
+        + (f"(error below {CHEBYSHEV_RTOL:g} max|p0|)" if result.maximum_norm else "in the pi-weighted norm")
+    )
+    return y, result.degree, 0, message
 
 
 # ---------------------------------------------------------------------------- explicit Euler

@@ -7,7 +7,14 @@ structure, never the grid it came from:
 * a birth-death chain (tridiagonal, non-negative off-diagonals): elimination without
   cancellation (:func:`solve_birth_death`), entrywise accurate at any barrier height;
 * other sparse matrices: LAPACK's banded LU for bandwidth <= 2, else SuperLU with a minimum-degree
-  ordering, or smoothed-aggregation AMG (pyamg) for very large 3-D stencils;
+  ordering (1-D, 2-D and small 3-D chains);
+* large 3-D sub-generators (:func:`prefers_iterative`: a band wider than 4 sqrt(n), from
+  ITERATIVE_MIN unknowns, where a sparse LU fills in like n^{4/3} and costs n^2):
+  :class:`fpsolve.iterative.BackwardSolver`, conjugate gradients on the symmetrized chain for
+  reversible chains and BiCGSTAB/GMRES otherwise, preconditioned by smoothed-aggregation AMG
+  (:mod:`fpsolve.amg`), to an error bound set by the discretization error
+  (:func:`fpsolve.iterative.iterative_rtol`, never looser than 1e-6) and checked a posteriori;
+  a solve that stalls escalates to GMRES, then is refused with the grid a direct solve would fit;
 * matrix-free operators (:class:`fpsolve.operators.MatrixFree`): GMRES preconditioned by the
   operator's own matrix-free preconditioner when it has one (the kinetic scheme's plane solves,
   for 4-D phase space where no factorization fits), else by the LU of its sparse approximation,
@@ -30,6 +37,9 @@ __all__ = [
     "birth_death_parts",
     "shifted_solver",
     "krylov_solver",
+    "generator_solver",
+    "prefers_iterative",
+    "ITERATIVE_MIN",
     "ORDERING",
     "KRYLOV_RTOL",
 ]
@@ -70,10 +80,13 @@ def birth_death_parts(Q):
 def factorize(M, *, method="auto", rtol=1e-12, ordering=None):
     """A reusable solver ``x = solver(rhs)`` for the sparse system M x = rhs.
 
-    ``method="direct"`` is a sparse LU (SuperLU, COLAMD ordering), good up to ~1e6 unknowns in
-    1-D and 2-D. ``method="amg"`` is GMRES (CG for symmetric M) preconditioned by pyamg smoothed aggregation to
-    relative residual ``rtol`` (CG when M is symmetric; needs the ``amg`` extra). ``"auto"`` picks direct for
-    N ≤ 1e6 unless the stencil looks 3-D (more than 6 nonzeros per row and N > 2e5).
+    ``method="direct"`` is a sparse LU (SuperLU, minimum-degree ordering; banded LU for bandwidth
+    <= 2), good up to ~1e6 unknowns in 1-D and 2-D. ``method="amg"`` is a Krylov method (CG for a
+    symmetric M, else BiCGSTAB then GMRES) preconditioned by a smoothed-aggregation V-cycle
+    (:mod:`fpsolve.amg`), to relative residual ``max(rtol, 1e-10)``, checked; for a generator
+    (or minus one) :class:`fpsolve.iterative.BackwardSolver` with its error bound instead.
+    ``"auto"`` picks "amg" where :func:`prefers_iterative` says a sparse LU would be slow or not
+    fit (3-D stencils from :data:`ITERATIVE_MIN` unknowns), else "direct".
     ``ordering``: a fill-reducing ordering to use (e.g. :func:`nested_dissection` of a matrix
     with nearly the same graph, computed once for several factorizations); M is then factored
     as structurally nonsymmetric (:func:`_nonsymmetric_lu_solver`), without testing its pattern.
@@ -81,26 +94,18 @@ def factorize(M, *, method="auto", rtol=1e-12, ordering=None):
     if is_matrix_free(M):
         return krylov_solver(M, rtol=max(rtol, KRYLOV_RTOL))
     M = sparse.csc_array(M, dtype=float)
-    n = M.shape[0]
     if M.shape[0] != M.shape[1]:
         raise ValueError(f"M: expected a square matrix, got shape {M.shape}")
     coo = M.tocoo()
     bandwidth = int(np.abs(coo.row.astype(np.int64) - coo.col).max(initial=0))
     if method == "auto":
-        # a 3-D stencil: many neighbours and a band far wider than a 2-D grid's ~sqrt(n) (the
-        # 2-D kinetic operator also has 7 nonzeros a row, but its band is ~3 sqrt(n))
-        looks_3d = M.nnz > 6 * n and n > 200_000 and bandwidth > 4 * np.sqrt(n)
-        method = "direct" if n <= 1_000_000 and not looks_3d else "amg"
+        method = "amg" if prefers_iterative(M, bandwidth) else "direct"
     if method == "direct":
         if bandwidth <= 2:  # 1-D grids: LAPACK's banded LU is ~10x faster than SuperLU
             return _banded_solver(M, bandwidth)
-        if ordering is None and (n < NONSYMMETRIC_LU_SIZE or _structurally_symmetric(M)):
-            try:
-                lu = sla.splu(M, permc_spec=ORDERING)
-            except RuntimeError as exc:
-                raise ValueError(f"M: the matrix is singular ({exc})") from exc
-            return lu.solve
-        return _nonsymmetric_lu_solver(M, ordering)
+        from .factorizations import sparse_lu  # the ordering by structure and size (engineer C)
+
+        return sparse_lu(M, ordering)
     if method == "amg":
         return _amg_solver(M, rtol)
     raise ValueError(f"method: unknown solver {method!r}; choose 'auto', 'direct' or 'amg'")
@@ -244,29 +249,104 @@ def solve(M, rhs, *, method="auto", rtol=1e-12) -> np.ndarray:
     return factorize(M, method=method, rtol=rtol)(np.asarray(rhs, dtype=float))
 
 
+#: 3-D sub-generators from this many unknowns are solved iteratively ("auto"). Measured on the
+#: double well U = (x^2-1)^2 + y^2 + z^2, T = 1/4, exit from x < 0 (``python
+#: benchmarks/bench_backward_3d.py --crossover``, best of 3, load average 10 on the 2 cores),
+#: seconds for factorization + one solve, sparse LU / BackwardSolver: 12^3 (1 440 unknowns)
+#: 0.043 / 0.009, 16^3 (3 328) 0.31 / 0.027, 20^3 (6 400) 1.2 / 0.047, 24^3 (10 944) 1.5 / 0.089,
+#: 32^3 (26 624) 9.0 / 0.13. AMG is faster at every size, but below ~5e3 unknowns the LU costs
+#: under a second and is exact to round-off (the iterative answer carries its 1e-6 bound), so
+#: small 3-D grids keep it.
+ITERATIVE_MIN = 5_000
+
+
+def prefers_iterative(M, bandwidth: int | None = None) -> bool:
+    """Whether a sparse LU of M would be slow or not fit: a 3-D stencil (more than 6 nonzeros a
+    row and a band wider than 4 sqrt(n): a 2-D grid's is ~sqrt(n), the 2-D kinetic operator's
+    ~3 sqrt(n); a 3-D grid's n^{2/3}) with at least :data:`ITERATIVE_MIN` unknowns. Nested
+    dissection fills a 3-D LU like n^{4/3} (the top separator, n^{2/3} unknowns, is dense) and
+    factors it in ~n^2 operations, where AMG-preconditioned Krylov costs ~n."""
+    n = M.shape[0]
+    if bandwidth is None:
+        coo = sparse.coo_array(M)
+        bandwidth = int(np.abs(coo.row.astype(np.int64) - coo.col).max(initial=0))
+    return n >= ITERATIVE_MIN and M.nnz > 6 * n and bandwidth > 4 * np.sqrt(n)
+
+
+def generator_solver(Q, *, markov: bool = True, reuse=None, method: str = "auto"):
+    """A reusable solver of Q x = rhs for a (sub-)generator Q: the direct path of
+    :func:`factorize`, or for a large 3-D Markov chain (:func:`prefers_iterative`) an
+    :class:`fpsolve.iterative.BackwardSolver` (symmetric CG when Q satisfies detailed balance),
+    whose ``solve(rhs, transpose)`` also reports an error bound. ``reuse``: an
+    :class:`fpsolve.amg.HierarchyCache` shared by the points of a sweep."""
+    if is_matrix_free(Q):
+        return factorize(Q)
+    if method not in ("auto", "direct", "amg"):
+        raise ValueError(f"method: unknown solver {method!r}; choose 'auto', 'direct' or 'amg'")
+    if method == "auto":
+        method = "amg" if markov and prefers_iterative(Q) else "direct"
+    if method == "direct":
+        return factorize(Q, method="direct")
+    if not markov:
+        return factorize(Q, method="amg")
+    from .iterative import BackwardSolver
+    from .linalg import log_detailed_balance, reverse_rates
+
+    Q, back = reverse_rates(Q)
+    return BackwardSolver(Q, log_mu=log_detailed_balance(Q, back=back), cache=reuse, back=back)
+
+
+def _is_generator_like(A) -> bool:
+    """Whether A or -A has a non-positive diagonal, non-negative off-diagonals and row sums <= 0
+    (a sub-generator: an M-matrix up to sign)."""
+    A = sparse.csr_array(A)
+    diagonal = A.diagonal()
+    sign = 1.0 if np.sum(diagonal) <= 0 else -1.0
+    off = sparse.csr_array(sign * A - sparse.diags_array(sign * diagonal))
+    rows = np.asarray((sign * A).sum(axis=1)).ravel()
+    scale = np.asarray(abs(A).sum(axis=1)).ravel()
+    largest = float(abs(A).max()) if A.nnz else 0.0
+    return bool(
+        off.data.min(initial=0.0) >= -1e-14 * largest  # round-off of limited cross-diffusion
+        and np.all(rows <= 1e-12 * scale)
+        and np.all(sign * diagonal < 0)
+    )
+
+
 def _amg_solver(M, rtol):
-    try:
-        import pyamg
-    except ImportError as exc:
-        raise ImportError("method='amg' needs pyamg: pip install 'fpsolve[amg]'") from exc
-    # generators have a negative diagonal; AMG expects a positive one
-    sign = -1.0 if np.sum(M.diagonal()) < 0 else 1.0
-    A = sparse.csr_array(sign * M)
+    """AMG-preconditioned Krylov solves of M x = rhs: BackwardSolver (with its error bound) for a
+    sub-generator or its negative, else CG (symmetric M) or BiCGSTAB then GMRES, to relative
+    residual max(rtol, 1e-10), checked after every solve."""
+    from . import amg
+    from .iterative import RTOL_FLOOR, BackwardSolver, bicgstab, direct_size_advice, pcg, two_cycles
+
+    if _is_generator_like(M):
+        sign = 1.0 if np.sum(M.diagonal()) <= 0 else -1.0
+        solver = BackwardSolver(sign * sparse.csr_array(M), rtol=min(max(rtol, RTOL_FLOOR), 1e-6))
+        return lambda rhs: solver(sign * np.asarray(rhs, dtype=float))
+    sign = -1.0 if np.sum(M.diagonal()) < 0 else 1.0  # AMG expects a positive diagonal
+    A = amg._canonical(sign * M)
     symmetric = abs(A - A.T).max() <= 1e-14 * abs(A).max()
-    ml = pyamg.smoothed_aggregation_solver(A, symmetry="hermitian" if symmetric else "nonsymmetric")
+    hierarchy = amg.build_hierarchy(A, None, symmetric=symmetric)
+    target = max(rtol, RTOL_FLOOR)
+    stronger = two_cycles(A, hierarchy.vcycle)
+    methods = [(pcg, hierarchy.vcycle)] if symmetric else []
+    methods += [(bicgstab, hierarchy.vcycle), (bicgstab, stronger)]
 
     def solver(rhs):
         b = sign * np.asarray(rhs, dtype=float)
-        residuals = []
-        x = ml.solve(b, tol=rtol, accel="cg" if symmetric else "gmres", maxiter=500, residuals=residuals)
-        resid = np.linalg.norm(b - A @ x) / max(np.linalg.norm(b), np.finfo(float).tiny)
-        if resid > 10 * rtol:
-            raise RuntimeError(
-                f"amg: the Krylov solver did not reach rtol = {rtol:g} "
-                f"(relative residual {resid:.1e} after {len(residuals)} "
-                "iterations); try method='direct'"
-            )
-        return x
+        norm_b = max(np.linalg.norm(b), np.finfo(float).tiny)
+        resid = np.inf
+        for method, precondition in methods:
+            x, iterations = method(A, b, precondition, target, 500)
+            resid = np.linalg.norm(b - A @ x) / norm_b
+            if resid <= 10 * target:
+                return x
+        raise RuntimeError(
+            f"amg: the preconditioned Krylov solve did not reach relative residual {target:g} "
+            f"(reached {resid:.1e} with CG/BiCGSTAB and one or two V-cycles); "
+            f"{direct_size_advice(A.shape[0])}"
+        )
 
     return solver
 
@@ -294,7 +374,7 @@ def shifted_solver(A, c, s):
             preconditioner=preconditioner,
         )
         return krylov_solver(shifted)
-    return factorize(c * sparse.identity(n, format="csc") - s * sparse.csc_array(A), method="direct")
+    return factorize(c * sparse.identity(n, format="csc") - s * sparse.csc_array(A), method="auto")
 
 
 def _scaled(apply, factor):

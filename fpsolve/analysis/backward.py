@@ -183,14 +183,18 @@ def require_absorption(gen: Generator) -> None:
         )
     if gen.matrix_free or not gen.markov:
         return  # nonlocal operators reach every cell in one jump; spectral ones have no graph
-    sub = gen.sub.tocoo()
     n = gen.n_live
-    off = (sub.row != sub.col) & (sub.data > 0)
     killing = np.flatnonzero(gen.killing > 1e-12 * gen.fastest_rate)
-    # edges j -> i whenever i can jump to j: search backwards from a virtual cemetery node n
-    rows = np.concatenate([sub.col[off], np.full(killing.size, n)])
-    cols = np.concatenate([sub.row[off], killing])
-    graph = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n + 1, n + 1))
+    # edges j -> i whenever i can jump to j (the pattern of Q^T: Q's compressed columns, positive
+    # rates only): search backwards from a virtual cemetery node n, whose edges lead to the
+    # killed cells. Built without a COO round trip (2.9 s -> 0.6 s at 1.7e6 cells)
+    columns = sp.csc_matrix(gen.sub)
+    positive = (columns.data > 0).astype(float)
+    indptr = np.append(columns.indptr, columns.indptr[-1] + killing.size)
+    indices = np.concatenate([columns.indices, killing.astype(columns.indices.dtype)])
+    weights = np.concatenate([positive, np.ones(killing.size)])
+    graph = sp.csr_matrix((weights, indices, indptr), shape=(n + 1, n + 1))
+    graph.eliminate_zeros()
     reached = csgraph.breadth_first_order(graph, n, directed=True, return_predecessors=False)
     if reached.size < n + 1:
         hit = np.ones(n + 1, dtype=bool)
@@ -203,19 +207,20 @@ def require_absorption(gen: Generator) -> None:
         )
 
 
-def backward_solve(gen: Generator, rhs, what: str = "exit time", transpose: bool = False) -> np.ndarray:
+def backward_solve(gen: Generator, rhs, what: str = "exit time", transpose: bool = False, reuse=None) -> np.ndarray:
     """Solve Q_OO x = rhs (or its transpose) for a right-hand side of one sign, and check it.
 
     (-Q_OO)^{-1} of an M-matrix is non-negative, so x has one sign: values of the other sign or
     non-finite ones mean the solve lost all accuracy. The generator's error estimate
-    (:meth:`fpsolve.generator.Generator.solve_error`: entrywise accurate for birth-death chains,
-    eps max|Q_ii| max|x| otherwise) decides between refusing (above :data:`RESOLUTION_REFUSE`)
-    and warning (above :data:`RESOLUTION_WARN`).
+    (:meth:`fpsolve.generator.Generator.solve_with_error`: entrywise accurate for birth-death
+    chains, eps max|Q_ii| max|x| otherwise, plus the a-posteriori bound of an iterative solve)
+    decides between refusing (above :data:`RESOLUTION_REFUSE`) and warning (above
+    :data:`RESOLUTION_WARN`). ``reuse``: an :class:`fpsolve.amg.HierarchyCache` for the AMG
+    hierarchy of a large 3-D chain (the points of a sweep share it).
     """
-    x = gen.solve_transpose(rhs) if transpose else gen.solve(rhs)
+    x, estimate = gen.solve_with_error(rhs, transpose=transpose, reuse=reuse)
     scale = float(np.abs(x).max(initial=0.0))
     sign = -1.0 if np.sum(rhs) > 0 else 1.0  # Q x = rhs with Q_OO negative definite in effect
-    estimate = gen.solve_error(x, rhs, transpose)
     wrong_sign = (sign * x).min(initial=0.0) < -1e-8 * scale
     if np.all(np.isfinite(x)) and wrong_sign and not gen.markov and (sign * x).max(initial=0.0) <= 0.5 * scale:
         raise ValueError(

@@ -38,6 +38,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..boundary import BOUNDARIES, normalize_boundary
+from . import fv_stencil as stencil
+from .fv_diffusion import cell_diffusion, has_cross_terms, require_positive_diffusion, without_roundoff_cross_terms
 from .monotone import MonotonicityReport, limit_negative_rates, monotonicity
 
 __all__ = ["BOUNDARIES", "normalize_boundary", "assemble", "FiniteVolumeOperator", "MonotonicityReport", "bernoulli"]
@@ -87,14 +89,9 @@ def bernoulli(z: np.ndarray) -> np.ndarray:
     """B(z) = z / (e^z - 1), with B(0) = 1, accurate for all real z (no overflow), floored at
     :data:`BERNOULLI_FLOOR`."""
     z = np.asarray(z, dtype=float)
-    out = np.empty_like(z)
-    small = np.abs(z) < 1e-6
-    zs = z[small]
-    out[small] = 1.0 - zs / 2.0 + zs * zs / 12.0
-    zl = z[~small]
-    with np.errstate(over="ignore"):
-        out[~small] = np.where(zl > 700.0, zl * np.exp(-np.minimum(zl, 1e300)), zl / np.expm1(zl))
-    return np.maximum(out, BERNOULLI_FLOOR)
+    out = np.empty(z.shape)
+    stencil.bernoulli_into(np.ascontiguousarray(z).reshape(-1), out.reshape(-1), BERNOULLI_FLOOR)
+    return out
 
 
 def assemble(
@@ -121,134 +118,280 @@ def assemble(
         Faces and cells where the local Boltzmann weight exp(-(V - min V)/D) is below
         exp(-cutoff) are left out of the reported Peclet number and monotonicity (the density
         there is negligible).
+
+    Without cross diffusion (D diagonal everywhere) the face fluxes and Q are written directly in
+    CSR form from the per-face rates (:func:`face_rates`), with no sparse products; with cross
+    diffusion Q = (sum_k -Div_k F_k)^T.
     """
     bounds = normalize_boundary(grid, boundary)
-    d, n_cells = grid.ndim, grid.size
-    index = np.arange(n_cells).reshape(grid.shape)
-    centres = grid.mesh()
     potential = model.potential(t)
-    v_cell = np.broadcast_to(potential(*centres), grid.shape) if potential is not None else None
-    d_cell = _without_roundoff_cross_terms(model.diffusion(*centres, t=t))
-    _require_positive_diffusion(d_cell, grid)
-
-    flux_rows, peclets, variations, drift_errors = [], [], [], []
+    v_cell = _cell_potential(potential, grid)
+    d_cell = cell_diffusion(model, grid, t)
+    require_positive_diffusion(d_cell, grid)
+    cross = has_cross_terms(d_cell)
     boltzmann = _boltzmann_exponent(v_cell, d_cell)
-    for k in range(d):
-        h = grid.spacing[k]
-        n = grid.shape[k]
-        periodic = bounds[k][0] == "periodic"
-        rows, cols, vals = [], [], []
-
-        # interior (and periodic wrap) faces between L and R = L + e_k
-        left = index if periodic else np.take(index, np.arange(n - 1), axis=k)
-        right = np.roll(index, -1, axis=k) if periodic else np.take(index, np.arange(1, n), axis=k)
-        face_pos = [np.broadcast_to(c, left.shape) for c in _face_coordinates(grid, k, periodic)]
-        d_face = _without_roundoff_cross_terms(model.diffusion(*face_pos, t=t))
-        dkk_face = d_face[k, k]
-        dkk_l, dkk_r = d_cell[k, k].ravel()[left], d_cell[k, k].ravel()[right]
-        use_potential = v_cell is not None and (not periodic or _periodic_along(potential, grid, k))
-        if use_potential:
-            dv = v_cell.ravel()[right] - v_cell.ravel()[left]
-            pe = -dv / dkk_face - np.log(dkk_r / dkk_l)
-        else:
-            b_face = model.drift(*face_pos, t=t)[k]
-            if not np.all(np.isfinite(b_face)):
-                bad = np.unravel_index(int(np.argmax(~np.isfinite(b_face))), b_face.shape)
-                point = tuple(round(float(c[bad]), 6) for c in face_pos)
-                raise ValueError(f"drift: not finite ({b_face[bad]}) at x = {point}")
-            pe = h * b_face / dkk_face - np.log(dkk_r / dkk_l)
-        # face row index in the (n_k + 1)-faces array: the face on the high side of L
-        face_index = _face_index(grid, k, left)
-        coef = dkk_face / h
-        rows += [face_index.ravel(), face_index.ravel()]
-        cols += [left.ravel(), right.ravel()]
-        vals += [(coef * bernoulli(-pe)).ravel(), (-coef * bernoulli(pe)).ravel()]
-        peclets.append(_relevant_peclet(pe, v_cell, d_cell[k, k], left, right, potential_cutoff))
-        relevant_face = np.minimum(boltzmann.ravel()[left], boltzmann.ravel()[right]) < potential_cutoff
-        change = np.abs(np.log(dkk_face / dkk_l)) + np.abs(np.log(dkk_r / dkk_face))
-        variations.append(np.where(relevant_face, change, 0.0))
-        drift_errors.append(_drift_error(pe + np.log(dkk_r / dkk_l), relevant_face, k, periodic))
-
-        # cross-diffusion -d_m(D_km p): the mean of one-sided differences at L and R, oriented by
-        # the sign of D_km so that the diagonal neighbours along the correlation get positive rates
-        # (the generator stays an M-matrix while |D_km| is below the diagonal coefficients)
-        for m in range(d):
-            if m == k:
-                continue
-            positive = d_face[k, m] > 0
-            for cells, forward in ((left, ~positive), (right, positive)):
-                for r, c, a in _cross_terms(grid, d_cell[k, m], cells, m, forward):
-                    rows.append(face_index.ravel()[r])
-                    cols.append(c)
-                    vals.append(-0.5 * a)
-
-        # absorbing box faces: p = 0 on the face, fitted flux over half a cell
-        for side in (0, 1):
-            if bounds[k][side] != "absorbing":
-                continue
-            cell = np.take(index, [0 if side == 0 else n - 1], axis=k)
-            pos = [np.broadcast_to(c, cell.shape) for c in _boundary_face_coordinates(grid, k, side)]
-            dkk_b = model.diffusion(*pos, t=t)[k, k]
-            dkk_c = d_cell[k, k].ravel()[cell]
-            sign = 1.0 if side == 1 else -1.0  # direction from the cell towards the face
-            # Peclet number from the cell to the face, over half a cell
-            if use_potential:
-                pe_out = -(np.broadcast_to(potential(*pos), cell.shape) - v_cell.ravel()[cell]) / dkk_b
-            else:
-                pe_out = (h / 2) * sign * model.drift(*pos, t=t)[k] / dkk_b
-            pe_out = pe_out - np.log(dkk_b / dkk_c)
-            # outward flux (2 D / h) B(-Pe) p_cell, signed along +e_k
-            rate = 2.0 * dkk_b / h * bernoulli(-pe_out)
-            rows.append(_face_index(grid, k, cell, side=side).ravel())
-            cols.append(cell.ravel())
-            vals.append((sign * rate).ravel())
-
-        n_faces = n_cells // n * (n + 1)
-        flux = sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_faces, n_cells)
-        )
-        flux_rows.append(flux)
-
-    generator = _generator(grid, flux_rows)
+    axes = [
+        _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, potential_cutoff)
+        for k in range(grid.ndim)
+    ]
+    cross = cross or any(axis.has_cross for axis in axes)
     if v_cell is not None:
-        smallest = np.min([d_cell[k, k] for k in range(d)], axis=0)
-        relevant = ((v_cell - v_cell.min()) / smallest < potential_cutoff).ravel()
+        smallest = _smallest_diagonal(d_cell, grid)
+        relevant = (v_cell - v_cell.min()) / smallest < potential_cutoff
     else:
-        relevant = np.ones(n_cells, dtype=bool)
-    report = monotonicity(generator, relevant)
-    if limit:
-        flux_rows, changed = limit_negative_rates(grid, flux_rows, generator, _face_index)
-        if changed:
-            generator = _generator(grid, flux_rows)
+        relevant = np.ones(grid.shape, dtype=bool)
+    flux_rows = [_face_flux(grid, k, axis, d_cell, cross) for k, axis in enumerate(axes)]
+    if cross or any(grid.periodic[k] and grid.shape[k] <= 2 for k in range(grid.ndim)):
+        generator = _generator(grid, flux_rows)
+        report = monotonicity(generator, relevant.ravel())
+        if limit:
+            flux_rows, changed = limit_negative_rates(grid, flux_rows, generator, _face_index)
+            if changed:
+                generator = _generator(grid, flux_rows)
+    else:
+        # every rate is a positive Bernoulli factor: an M-matrix by construction
+        generator = _generator_from_rates(grid, axes)
+        report = MonotonicityReport(0, _relevant_links(grid, relevant), 0.0)
     return FiniteVolumeOperator(
         generator=generator,
         face_flux=tuple(flux_rows),
         monotonicity=report,
-        peclet=tuple(peclets),
-        diffusion_variation=tuple(variations),
-        drift_error=tuple(drift_errors),
+        peclet=tuple(axis.peclet for axis in axes),
+        diffusion_variation=tuple(axis.variation for axis in axes),
+        drift_error=tuple(axis.drift_error for axis in axes),
     )
 
 
-def _without_roundoff_cross_terms(tensor: np.ndarray, rtol: float = 1e-8) -> np.ndarray:
-    """Zero the off-diagonal entries D_km with |D_km| <= rtol sqrt(D_kk D_mm).
+@dataclass(frozen=True)
+class AxisRates:
+    """The fitted rates of the faces of one axis (arrays shaped like the ``left`` cells: the grid
+    with ``n_k - 1`` entries along k, or ``n_k`` on a periodic axis whose last face wraps).
 
-    A diagonal tensor computed through an eigendecomposition or a finite-difference Hessian
-    (Hessian noise |H|; FD Hessians are accurate to ~1e-10) carries spurious off-diagonal entries
-    of that size; kept, they would make the chain irreversible (no detailed balance, no deflated
-    spectra) and produce tiny negative rates. Correlations below 1e-8 are physically negligible.
-    """
-    d = tensor.shape[0]
-    if d == 1:
-        return tensor
-    tensor = np.array(tensor, dtype=float)
-    diagonal = np.sqrt(np.abs(np.einsum("ii...->i...", tensor)))
-    for k in range(d):
-        for m in range(d):
-            if k != m:
-                small = np.abs(tensor[k, m]) <= rtol * diagonal[k] * diagonal[m]
-                tensor[k, m] = np.where(small, 0.0, tensor[k, m])
-    return tensor
+    ``forward`` = D_f / h^2 B(-Pe) is the rate from L to R = L + e_k, ``backward`` = D_f / h^2 B(Pe)
+    from R to L; ``killing`` = (low, high): the rate out through an absorbing box face of the
+    first and last cells along k (shaped with one entry along k), or None."""
+
+    forward: np.ndarray
+    backward: np.ndarray
+    killing: tuple
+    peclet: float
+    variation: np.ndarray
+    drift_error: float
+    cross: tuple = ()
+
+    @property
+    def has_cross(self) -> bool:
+        return any(positive is not None for positive in self.cross)
+
+
+def face_rates(model, grid, boundary="reflecting", t: float = 0.0) -> tuple:
+    """Per axis, the :class:`AxisRates` of the scheme without cross diffusion: the rates the
+    assembled Q and the matrix-free operator (:mod:`fpsolve.discretize.fv_matrix_free`) share.
+    Raises ValueError if the model's diffusion tensor has cross terms."""
+    bounds = normalize_boundary(grid, boundary)
+    potential = model.potential(t)
+    v_cell = _cell_potential(potential, grid)
+    d_cell = cell_diffusion(model, grid, t)
+    require_positive_diffusion(d_cell, grid)
+    boltzmann = _boltzmann_exponent(v_cell, d_cell)
+    axes = tuple(
+        _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, 40.0) for k in range(grid.ndim)
+    )
+    if has_cross_terms(d_cell) or any(axis.has_cross for axis in axes):
+        raise ValueError(
+            "model: its diffusion tensor has cross terms D_km (k != m), which couple diagonal "
+            "neighbours: per-face rates do not describe the scheme; build the operator from the "
+            "assembled generator (fv_matrix_free.from_generator)"
+        )
+    return axes
+
+
+def _cell_potential(potential, grid):
+    if potential is None:
+        return None
+    return np.broadcast_to(np.asarray(potential(*grid.mesh()), dtype=float), grid.shape)
+
+
+def _smallest_diagonal(d_cell, grid):
+    return np.min(np.broadcast_arrays(*[d_cell[k, k] for k in range(grid.ndim)]), axis=0)
+
+
+def _along(array, k, part, periodic):
+    """The ``left`` (part 0) or ``right`` (part 1) cells of the faces of axis k, as a view."""
+    if periodic:
+        return array if part == 0 else np.roll(array, -1, axis=k)
+    index = [slice(None)] * array.ndim
+    index[k] = slice(0, -1) if part == 0 else slice(1, None)
+    return array[tuple(index)]
+
+
+def _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, cutoff) -> AxisRates:
+    """The fitted rates and diagnostics of the faces of axis k (see :class:`AxisRates`)."""
+    h = grid.spacing[k]
+    periodic = bounds[k][0] == "periodic"
+    left_shape = _along(boltzmann, k, 0, periodic).shape
+    face_pos = [np.broadcast_to(c, left_shape) for c in _face_coordinates(grid, k, periodic)]
+    constant = getattr(model, "constant_diffusion", False)
+    if constant:
+        d_face = d_cell[(slice(None), slice(None)) + (slice(0, 1),) * grid.ndim]
+    else:
+        d_face = without_roundoff_cross_terms(model.diffusion(*face_pos, t=t))
+    dkk_face = d_face[k, k]
+    dkk_l, dkk_r = _along(d_cell[k, k], k, 0, periodic), _along(d_cell[k, k], k, 1, periodic)
+    log_ratio = 0.0 if constant else np.log(dkk_r / dkk_l)
+    use_potential = v_cell is not None and (not periodic or _periodic_along(potential, grid, k))
+    if use_potential:
+        pe = -(_along(v_cell, k, 1, periodic) - _along(v_cell, k, 0, periodic)) / dkk_face - log_ratio
+    else:
+        b_face = np.broadcast_to(model.drift(*face_pos, t=t)[k], _along(boltzmann, k, 0, periodic).shape)
+        if not np.all(np.isfinite(b_face)):
+            bad = np.unravel_index(int(np.argmax(~np.isfinite(b_face))), b_face.shape)
+            point = tuple(round(float(np.broadcast_to(c, b_face.shape)[bad]), 6) for c in face_pos)
+            raise ValueError(f"drift: not finite ({b_face[bad]}) at x = {point}")
+        pe = h * b_face / dkk_face - log_ratio
+    pe = np.broadcast_to(pe, _along(boltzmann, k, 0, periodic).shape)
+    rate = dkk_face / (h * h)
+    forward, backward = rate * bernoulli(-pe), rate * bernoulli(pe)
+    relevant_face = np.minimum(_along(boltzmann, k, 0, periodic), _along(boltzmann, k, 1, periodic)) < cutoff
+    if constant:
+        variation = np.zeros(pe.shape)
+    else:
+        change = np.abs(np.log(dkk_face / dkk_l)) + np.abs(np.log(dkk_r / dkk_face))
+        variation = np.where(relevant_face, change, 0.0)
+    # orientation of the cross-diffusion stencil per m != k (see _face_flux), None where D_km = 0
+    cross = tuple(
+        None if m == k or not np.any(d_face[k, m] != 0) else np.broadcast_to(d_face[k, m] > 0, pe.shape)
+        for m in range(grid.ndim)
+    )
+    return AxisRates(
+        forward=forward,
+        backward=backward,
+        killing=_absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_potential),
+        peclet=_relevant_peclet(pe, v_cell, d_cell[k, k], k, periodic, cutoff),
+        variation=variation,
+        drift_error=_drift_error(pe + log_ratio, relevant_face, k, periodic),
+        cross=cross,
+    )
+
+
+def _absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_potential) -> tuple:
+    """(low, high): outward rates 2 D_b / h^2 B(-Pe_out) of the first and last cells along k
+    through absorbing box faces (p = 0 on the face, a fitted flux over half a cell), or None."""
+    h, n = grid.spacing[k], grid.shape[k]
+    out = []
+    for side in (0, 1):
+        if bounds[k][side] != "absorbing":
+            out.append(None)
+            continue
+        index = [slice(None)] * grid.ndim
+        index[k] = slice(0, 1) if side == 0 else slice(n - 1, n)
+        shape = list(grid.shape)
+        shape[k] = 1
+        pos = [np.broadcast_to(c, shape) for c in _boundary_face_coordinates(grid, k, side)]
+        dkk_b = np.broadcast_to(model.diffusion(*pos, t=t)[k, k], shape)
+        dkk_c = d_cell[k, k][tuple(index)]
+        sign = 1.0 if side == 1 else -1.0  # direction from the cell towards the face
+        if use_potential:
+            pe_out = -(np.broadcast_to(potential(*pos), shape) - v_cell[tuple(index)]) / dkk_b
+        else:
+            pe_out = (h / 2) * sign * np.broadcast_to(model.drift(*pos, t=t)[k], shape) / dkk_b
+        pe_out = pe_out - np.log(dkk_b / dkk_c)
+        out.append(2.0 * dkk_b / (h * h) * bernoulli(-pe_out))
+    return tuple(out)
+
+
+def _face_flux(grid, k: int, axis: AxisRates, d_cell, cross: bool) -> sp.csr_matrix:
+    """F_k, faces of axis k x cells, in CSR form: J = h (forward p_L - backward p_R) on interior
+    faces, +-h killing p_cell on absorbing box faces; plus the cross terms when ``cross``."""
+    h, n = grid.spacing[k], grid.shape[k]
+    before, after = int(np.prod(grid.shape[:k])), int(np.prod(grid.shape[k + 1 :]))
+    periodic = grid.periodic[k]
+
+    def as3(array, length):
+        return np.ascontiguousarray(np.broadcast_to(array, axis.forward.shape), dtype=float).reshape(
+            before, length, after
+        )
+
+    def boundary(rate):
+        return np.zeros((0, 0)) if rate is None else np.ascontiguousarray(rate, dtype=float).reshape(before, after)
+
+    length = n if periodic else n - 1
+    indptr, indices, data = stencil.face_flux_csr(
+        before,
+        n,
+        after,
+        periodic,
+        h,
+        as3(axis.forward, length),
+        as3(axis.backward, length),
+        boundary(axis.killing[0]),
+        boundary(axis.killing[1]),
+    )
+    flux = sp.csr_matrix((data, indices, indptr), shape=(before * (n + 1) * after, grid.size))
+    if periodic and n == 1:
+        flux.sum_duplicates()  # the wrap face joins the only cell to itself
+    if not cross:
+        return flux
+    index = np.arange(grid.size).reshape(grid.shape)
+    left, right = _along(index, k, 0, periodic), _along(index, k, 1, periodic)
+    rows, columns, values = [], [], []
+    face_index = _face_index(grid, k, left.ravel()).reshape(left.shape)
+    for m in range(grid.ndim):
+        if m == k:
+            continue
+        # -d_m(D_km p): the mean of one-sided differences at L and R, oriented by the sign of D_km
+        # so that the diagonal neighbours along the correlation get positive rates (the generator
+        # stays an M-matrix while |D_km| is below the diagonal coefficients)
+        positive = axis.cross[m] if axis.cross[m] is not None else np.zeros(left.shape, dtype=bool)
+        for cells, forward in ((left, ~positive), (right, positive)):
+            for r, c, a in _cross_terms(grid, np.asarray(d_cell[k, m]), cells, m, forward):
+                rows.append(face_index.ravel()[r])
+                columns.append(c)
+                values.append(-0.5 * a)
+    extra = sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=flux.shape)
+    return sp.csr_matrix(flux + extra)
+
+
+def stencil_rates(grid, axes) -> tuple:
+    """(offsets, rates, killing) of the generator without cross terms: offsets ``(2d, d)`` (+e_k,
+    then -e_k, per axis), ``rates[s, i] = Q[i, i + offsets[s]]`` (zero towards a wall),
+    ``killing[i]`` the rate out through absorbing box faces (:mod:`fpsolve.discretize.fv_stencil`)."""
+    d = grid.ndim
+    offsets = np.zeros((2 * d, d), dtype=np.int64)
+    rates = np.zeros((2 * d,) + grid.shape)
+    killing = np.zeros(grid.shape)
+    for k, axis in enumerate(axes):
+        periodic = grid.periodic[k]
+        offsets[2 * k, k], offsets[2 * k + 1, k] = 1, -1
+        _along(rates[2 * k], k, 0, periodic)[...] = axis.forward
+        if periodic:
+            rates[2 * k + 1] = np.roll(np.broadcast_to(axis.backward, grid.shape), 1, axis=k)
+        else:
+            _along(rates[2 * k + 1], k, 1, False)[...] = axis.backward
+        for side, rate in enumerate(axis.killing):
+            if rate is not None:
+                cell = [slice(None)] * d
+                cell[k] = slice(0, 1) if side == 0 else slice(grid.shape[k] - 1, grid.shape[k])
+                killing[tuple(cell)] += rate
+    return offsets, rates.reshape(2 * d, -1), killing.ravel()
+
+
+def _generator_from_rates(grid, axes) -> sp.csr_matrix:
+    """Q in CSR form from per-face rates (no cross terms), by :func:`fv_stencil.stencil_csr`."""
+    offsets, rates, killing = stencil_rates(grid, axes)
+    diagonal = -(rates.sum(axis=0) + killing)
+    shape4, periodic4, offsets4, order = stencil.padded(grid.shape, grid.periodic, offsets)
+    indptr, indices, data = stencil.stencil_csr(shape4, periodic4, offsets4, rates[order], diagonal)
+    return sp.csr_matrix((data, indices, indptr), shape=(grid.size, grid.size))
+
+
+def _relevant_links(grid, relevant) -> int:
+    """Ordered pairs of face neighbours that both carry non-negligible density."""
+    links = 0
+    for k in range(grid.ndim):
+        periodic = grid.periodic[k]
+        links += 2 * int(np.count_nonzero(_along(relevant, k, 0, periodic) & _along(relevant, k, 1, periodic)))
+    return links
 
 
 def _generator(grid, flux_rows) -> sp.csr_matrix:
@@ -358,12 +501,12 @@ def _periodic_along(potential, grid, k: int) -> bool:
     return bool(np.allclose(v_lo, v_hi, rtol=0, atol=1e-10 * scale))
 
 
-def _relevant_peclet(pe, v_cell, dkk, left, right, cutoff) -> float:
+def _relevant_peclet(pe, v_cell, dkk, k, periodic, cutoff) -> float:
     pe = np.abs(pe)
     if v_cell is None or pe.size == 0:
         return float(pe.max(initial=0.0))
     weight = (v_cell - v_cell.min()) / dkk
-    mask = np.minimum(weight.ravel()[left], weight.ravel()[right]) < cutoff
+    mask = np.minimum(_along(weight, k, 0, periodic), _along(weight, k, 1, periodic)) < cutoff
     return float(pe[mask].max(initial=0.0))
 
 
@@ -391,43 +534,3 @@ def _drift_error(pe_drift, relevant_face, k: int, periodic: bool) -> float:
         jump = np.diff(pe_drift, axis=k)
         both = np.take(relevant_face, np.arange(1, n), axis=k) & np.take(relevant_face, np.arange(n - 1), axis=k)
     return float(np.abs(jump[both]).max(initial=0.0) / 6.0)
-
-
-def _require_positive_diffusion(d_cell: np.ndarray, grid) -> None:
-    """ValueError naming the first cell where D is not positive definite."""
-    d = grid.ndim
-    if d == 1:
-        values = d_cell.reshape(-1)
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"diffusion: not finite at x = {_point(grid, int(np.argmin(np.isfinite(values))))}")
-        if values.min() <= 0:
-            bad = int(np.argmin(values))
-            raise ValueError(
-                f"diffusion: the diffusion matrix is not positive definite at x = {_point(grid, bad)}; "
-                f"smallest eigenvalue {values[bad]:.3g}"
-            )
-        return
-    moved = np.moveaxis(d_cell, (0, 1), (-2, -1)).reshape(-1, d, d)
-    if not np.all(np.isfinite(moved)):
-        bad = int(np.argwhere(~np.isfinite(moved).all(axis=(1, 2)))[0][0])
-        raise ValueError(f"diffusion: not finite at x = {_point(grid, bad)}")
-    asymmetry = np.abs(moved - np.swapaxes(moved, 1, 2)).max(axis=(1, 2))
-    diagonal = np.abs(np.einsum("nii->ni", moved)).max(axis=1)
-    if np.any(asymmetry > 1e-8 * diagonal):
-        bad = int(np.argmax(asymmetry > 1e-8 * diagonal))
-        raise ValueError(
-            f"diffusion: the diffusion matrix is not symmetric at x = {_point(grid, bad)} "
-            f"(|D - D^T| = {asymmetry[bad]:.3g}); a covariance must be symmetric"
-        )
-    smallest = np.linalg.eigvalsh(0.5 * (moved + np.swapaxes(moved, 1, 2)))[:, 0]
-    if np.any(smallest <= 0):
-        bad = int(np.argmin(smallest))
-        raise ValueError(
-            f"diffusion: the diffusion matrix is not positive definite at x = {_point(grid, bad)}; "
-            f"smallest eigenvalue {smallest[bad]:.3g}"
-        )
-
-
-def _point(grid, flat: int) -> tuple:
-    idx = np.unravel_index(flat, grid.shape)
-    return tuple(round(float(c[i]), 6) for c, i in zip(grid.centers, idx))
