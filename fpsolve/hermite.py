@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.sparse import linalg as sla
 from scipy.special import ndtr
 
@@ -190,27 +191,10 @@ class HermiteKinetic:
 
     def _stationary_vector(self, n_modes: int) -> np.ndarray:
         size = self._offsets[n_modes]
-        L = self.operator[:size, :size].tolil()
         # the mode-0 rows are dependent (fd2: mass conservation, sum_i h (L c)_{0,i} = 0 for every
-        # c; fourier: to spectral accuracy); replace one by the normalisation sum_i h c_0(theta_i) = 1
-        L[0, :] = 0.0
-        L[0, : self._offsets[1]] = self.grid.spacing[0] * self._scale[0]
-        rhs = np.zeros(size)
-        rhs[0] = 1.0
-        try:
-            c = sla.splu(L.tocsc()).solve(rhs)
-        except RuntimeError as error:
-            raise RuntimeError(
-                f"stationary: the Hermite operator with {n_modes} modes is singular "
-                f"({error}); the stationary law is not unique"
-            ) from None
-        residual = np.max(np.abs(self.operator[:size, :size] @ c))
-        scale = sla.norm(self.operator[:size, :size], np.inf) * np.max(np.abs(c))
-        if not np.all(np.isfinite(c)) or residual > RESIDUAL_RTOL * scale:
-            raise RuntimeError(
-                f"stationary: the solve left a relative residual {residual / scale:.1e} "
-                f"> {RESIDUAL_RTOL:g}; refine the theta grid or change n_hermite"
-            )
+        # c; fourier: to spectral accuracy); one is replaced by the normalisation sum_i h c_0(theta_i) = 1
+        weights = self.grid.spacing[0] * self._scale[0] * np.ones(self._offsets[1])
+        c = normalized_null_vector(self.operator[:size, :size], weights, f"{n_modes} modes")
         marginal = self._scale[0] * c[: self._offsets[1]]
         if marginal.min() < -RESIDUAL_RTOL * marginal.max():
             raise RuntimeError(
@@ -384,3 +368,30 @@ def _require_supported(model, grid, boundary, absorbing) -> None:
             "boundary: absorbing walls or sets need half-range (inflow) conditions that a "
             f"Hermite expansion in v cannot impose; {fv}"
         )
+
+
+def normalized_null_vector(L, weights, what: str) -> np.ndarray:
+    """The solution c of L c = 0 with sum_i weights_i c_i = 1, for a Hermite operator L whose
+    first row (a mode-0 row, dependent on the others by mass conservation) is replaced by the
+    normalisation; refused (RuntimeError) when L is singular beyond that or the solve leaves a
+    relative residual above :data:`RESIDUAL_RTOL`. ``weights`` act on the first len(weights)
+    coefficients (the mode-0 block); ``what`` names the truncation in messages."""
+    A = sp.lil_matrix(L)
+    A[0, :] = 0.0
+    A[0, : len(weights)] = weights
+    rhs = np.zeros(L.shape[0])
+    rhs[0] = 1.0
+    try:
+        c = sla.splu(sp.csc_matrix(A)).solve(rhs)
+    except RuntimeError as error:
+        raise RuntimeError(
+            f"stationary: the Hermite operator with {what} is singular ({error}); the stationary law is not unique"
+        ) from None
+    residual = np.max(np.abs(L @ c))
+    scale = sla.norm(L, np.inf) * np.max(np.abs(c))
+    if not np.all(np.isfinite(c)) or residual > RESIDUAL_RTOL * scale:
+        raise RuntimeError(
+            f"stationary: the solve left a relative residual {residual / scale:.1e} > {RESIDUAL_RTOL:g}; "
+            f"refine the theta grid or change n_hermite"
+        )
+    return c

@@ -38,10 +38,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import linalg as sla
 
 from .grid import Grid
-from .hermite import RESIDUAL_RTOL
+from .hermite import normalized_null_vector
 from .momentum import is_kinetic
 
 __all__ = ["HermiteKinetic2D", "HermiteStationary2D", "hermite_modes", "staggered_axis", "MOMENT_RTOL", "FIELD_RTOL"]
@@ -228,26 +227,7 @@ class HermiteKinetic2D:
         volume = self.grid.spacing[0] * self.grid.spacing[1]
         # the (0, 0) rows are dependent (mass conservation: sum_i volume (L c)_(0,0),i = 0 for
         # every c); the first is replaced by the normalisation sum_i volume c_(0,0)(theta_i) = 1
-        A = L.tolil()
-        A[0, :] = 0.0
-        A[0, :size0] = volume
-        rhs = np.zeros(L.shape[0])
-        rhs[0] = 1.0
-        try:
-            c = sla.splu(A.tocsc()).solve(rhs)
-        except RuntimeError as error:
-            raise RuntimeError(
-                f"stationary: the Hermite operator with {n_hermite} modes is singular ({error}); "
-                f"the stationary law is not unique"
-            ) from None
-        residual = np.max(np.abs(L @ c))
-        scale = sla.norm(L, np.inf) * np.max(np.abs(c))
-        if not np.all(np.isfinite(c)) or residual > RESIDUAL_RTOL * scale:
-            raise RuntimeError(
-                f"stationary: the solve left a relative residual {residual / scale:.1e} > {RESIDUAL_RTOL:g}; "
-                f"refine the theta grid or change n_hermite"
-            )
-        return c
+        return normalized_null_vector(L, volume * np.ones(size0), f"{n_hermite} modes")
 
     def _moments(self, c: np.ndarray, n_hermite: int) -> dict:
         """Mean, covariance, circulation, marginal and current from the modes of total degree <= 2."""
