@@ -514,7 +514,7 @@ def iterative_balance_errors(Q, pi, orders) -> BalanceError:
 def _iterative_law(Q):
     """π of a large irreducible Markov generator with one (heavy) state j removed:
     -(Q_{-j})^T x = (rates from j), π = (x, 1 at j) normalised, x_i = π_i / π_j. The matrix is a
-    non-singular M-matrix; GMRES preconditioned by one smoothed-aggregation AMG V-cycle (fpsolve.amg)
+    non-singular M-matrix; GMRES preconditioned by one smoothed-aggregation AMG V-cycle (pyamg)
     solves it to :data:`ITERATIVE_SOLVE_RTOL`. None when it does not get there."""
     from scipy.sparse import linalg as sla
 
