@@ -171,7 +171,7 @@ def face_weight_exit_time(n, x0=-1.0):
 
 
 def rate_comparison(sizes=(50, 100, 200)):
-    """Relative errors of tau(-1) in 1-D on (-2, 0), exit face x = 0: fpsolve (Scharfetter-Gummel,
+    """Relative errors of tau(-1) in 1-D on (-2, 0), exit face x = 0: fpsolve (curvature-corrected fitted flux,
     absorbing face) against the face-weight chain of :func:`face_weight_exit_time`."""
     import fpsolve as fp
 

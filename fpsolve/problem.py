@@ -129,7 +129,8 @@ class FokkerPlanck:
         The scheme's own diagnostics at t = 0. For "fv", per axis: ``peclet`` (largest cell Peclet
         number), ``diffusion_resolution`` (h/l, l the shortest length on which D_kk changes by a
         factor e; for Hessian noise at an active floor, floor / |gradient of the eigenvalue|),
-        ``drift_error`` (largest relative error of the discrete drift, h^2 |d_k b_k| / (6 D_kk):
+        ``drift_error`` (largest relative error of the discrete drift, h^2 |d_k b_k| / (12 D_kk)
+        with a potential, whose curvature correction halves the fitted flux's h^2 |d_k b_k| / (6 D_kk):
         transient means are off by about this times the distance the density travels); and
         ``monotonicity``. docs/numerics.md, "Resolution reports".
 

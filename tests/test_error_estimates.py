@@ -76,13 +76,35 @@ def test_exit_time_estimate_brackets_double_integral(cells):
     points = [-1.0, -1.3, -0.5]
     est = fp.with_error(fp.mean_exit_time, model, grid, domain=lambda x: x < 0, at=points)
     exact = [_exit_time_moments(x)[0] for x in points]
-    assert est.asymptotic and np.all(np.abs(est.order - 2) < 0.1)
-    _brackets(est, exact)
     assert est.cells == ((cells,), (cells // 2,), (cells // 4,))
+    if cells == 400:
+        # the exit point x = 0 lies on a face of all three grids (400, 200, 100 cells on (-3, 1)):
+        # the remaining O(h^2) term, the cut exit link's h^2 theta (1 - theta) / (2 T) with
+        # theta = 1/2, has one constant, so the sequence is asymptotic at order 2
+        assert est.asymptotic and np.all(np.abs(est.order - 2) < 0.1)
+        _brackets(est, exact)
+    else:
+        # on 250 cells x = 0 is a cell centre (theta = 1, the term vanishes), on 500 and 1000 a
+        # face: the three values do not follow one power of h. The estimate must say so
+        # (pre-asymptotic) and still bound the true error, which is 2.4e-7 relative on 1000 cells
+        assert set(est.status) == {"pre-asymptotic"}
+        assert np.all(np.abs(np.asarray(est.value) - exact) <= est.error)
+        assert np.all(np.abs(np.asarray(est.value) / exact - 1) < 5e-7)
+
+
+def test_irregular_boundary_sequence_is_refused_naming_the_cause():
+    fpe = fp.FokkerPlanck(fp.Langevin(DOUBLE_WELL, temperature=T_DW), fp.Grid([(-3.0, 1.0)], [600]))
+    with pytest.raises(ValueError, match="on a cell face of all three grids"):
+        fp.with_error(
+            fp.mean_exit_time, fpe, domain=lambda x: x < 0, moments=2, value=lambda tau: tau.moment(2), at=-1.2
+        )
 
 
 def test_second_moment_estimate_brackets_quadrature():
-    fpe = fp.FokkerPlanck(fp.Langevin(DOUBLE_WELL, temperature=T_DW), fp.Grid([(-3.0, 1.0)], [600]))
+    # 800 / 400 / 200 cells on (-3, 1) put the exit point x = 0 on a cell face of all three grids:
+    # the cut exit link's O(h^2) term then has one constant (on 600 / 300 / 150 it is a centre of
+    # the coarsest grid, the sequence is irregular, and with_error refuses, naming the cause)
+    fpe = fp.FokkerPlanck(fp.Langevin(DOUBLE_WELL, temperature=T_DW), fp.Grid([(-3.0, 1.0)], [800]))
     est = fp.with_error(
         fp.mean_exit_time, fpe, domain=lambda x: x < 0, moments=2, value=lambda tau: tau.moment(2), at=-1.2
     )
@@ -147,7 +169,7 @@ def test_double_well_occupancy_brackets_boltzmann_quadrature():
     # of different depth; the stationary share of the left basin is a ratio of integrals of
     # e^{-U/T}. The walls at +-1.5 carry density with U' != 0 there, so the midpoint rule errs at
     # O(h^2) (with walls far in the tails the h^2 terms vanish, U'(0) = 0 at the saddle, and the
-    # occupancy converges at order 4: flagged as not the scheme's order, with a bound that holds).
+    # occupancy converges at order 4, the next even order: asymptotic, with a bound that holds).
     T = 0.5
     U = fp.Landscape(lambda x: (x**2 - 1) ** 2 + 0.5 * x**3)
     w = lambda x: np.exp(-float(U(x)) / T)
@@ -157,13 +179,12 @@ def test_double_well_occupancy_brackets_boltzmann_quadrature():
         left = integrate.quad(w, -wall, 0.0, epsabs=0, epsrel=1e-13)[0]
         share = left / (left + integrate.quad(w, 0.0, wall, epsabs=0, epsrel=1e-13)[0])
         fpe = fp.FokkerPlanck(model, fp.Grid([(-wall, wall)], [200]))
+        est = fp.with_error(occupancy, fpe)
         if asymptotic:
-            est = fp.with_error(occupancy, fpe)
             _brackets(est, [share, 1 - share])
         else:
-            with pytest.warns(UserWarning, match="not asymptotic"):
-                est = fp.with_error(occupancy, fpe)
-            assert np.all(est.order > 3.5)
+            # order 4, the next even order, is accepted as asymptotic: the estimate uses it
+            assert est.asymptotic and np.all(est.order > 3.5)
             assert np.all(np.abs(est.value - [share, 1 - share]) <= est.error)
 
 

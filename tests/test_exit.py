@@ -35,7 +35,10 @@ def test_exit_time_matches_double_integral_second_order(T):
         tau = mean_exit_time(fp.Langevin(U, T), grid, None, boundary=("reflecting", "absorbing"))
         errors.append(abs(tau.values[grid.cell_index(x0)] / exact - 1))
     order = np.log(errors[0] / errors[1]) / np.log(3)
-    assert 1.9 <= order <= 2.1, (errors, order)  # Scharfetter-Gummel + half-cell face: O(h^2)
+    # at least second order: the curvature-corrected fitted flux has no O(h^2) bulk term, what is
+    # left is the half-cell exit face's O(h^2) (orders 2.0 at T = 0.5 and 0.25; at T = 0.125 the
+    # face term is negligible and the order is 3.9: errors 5.2e-9, 7.5e-11)
+    assert order >= 1.9, (errors, order)
     assert errors[1] <= 1e-6, errors  # 1e-6 reached on the finest grid
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..grid import Grid
+from ..interpolation import cubic_interpolate
 from ..plotting import grid_image
 
 __all__ = ["Field", "RescaledField"]
@@ -55,10 +56,27 @@ class Field:
         return f"Field({self.name!r} on {self.grid!r}, range [{lo:.6g}, {hi:.6g}]{extra})"
 
     def __call__(self, *x):
-        """Interpolate at a point (or arrays of points), one coordinate per axis: ``tau(-1.0)``."""
+        """Interpolate at a point (or arrays of points), one coordinate per axis: ``tau(-1.0)``.
+
+        Multilinear, with the same weights as a law started at that point
+        (:meth:`fpsolve.grid.Grid.interpolation_weights`), so ``tau(x)`` equals the mean of
+        ``exit_time_distribution(..., start=x)``. Its error, h^2 s (1 - s) |f''| / 2 per axis (s the
+        point's place between two centres), can exceed the scheme's own on smooth landscapes; the
+        fourth-order value is :meth:`smooth`."""
         if len(x) == 1 and self.grid.ndim > 1 and np.ndim(x[0]) == 1 and len(x[0]) == self.grid.ndim:
             x = tuple(x[0])
         return self.grid.interpolate(self.values, *x)
+
+    def smooth(self, *x):
+        """Fourth-order interpolation at a point (or arrays of points): tensor-product cubic
+        Lagrange through the 4^d surrounding centres, clipped to their range, where that stencil
+        lies in the solved domain; multilinear next to the box walls and the absorbing set
+        (:func:`fpsolve.interpolation.cubic_interpolate`). Use it to read a smooth field between
+        centres, e.g. tau.smooth(-0.5): on 200 cells of the 1-D double well at T = 1/4 its error is
+        6.6e-6 against 1.6e-4 for ``tau(-0.5)``."""
+        if len(x) == 1 and self.grid.ndim > 1 and np.ndim(x[0]) == 1 and len(x[0]) == self.grid.ndim:
+            x = tuple(x[0])
+        return cubic_interpolate(self.grid, self.values, x, valid=self.domain)
 
     @property
     def iterations(self) -> RescaledField:
@@ -129,6 +147,9 @@ class RescaledField(Field):
 
     def __call__(self, *x):
         return self.factor * self.source(*x)
+
+    def smooth(self, *x):
+        return self.factor * self.source.smooth(*x)
 
     def moment(self, n: int) -> RescaledField:
         base = self.source.moment(n)

@@ -178,7 +178,9 @@ class Fractional(Discretization):
         for kern in kernels:
             for axis, d in zip(kern.axes, kern.d_eff):
                 d_eff[axis] += d
-        local = fv.assemble(_LocalPart(self.model, d_eff), grid, self.boundary, t)
+        # d_eff is the jump kernel's near field, not the diffusion of a Boltzmann law: no curvature
+        # correction (it assumes the local part's stationary law is e^{-V/D})
+        local = fv.assemble(_LocalPart(self.model, d_eff), grid, self.boundary, t, curvature=False)
         shape = grid.shape
         killed = sum(np.broadcast_to(k.killed, shape) for k in kernels)
         censored = sum(np.broadcast_to(k.censored, shape) for k in kernels)

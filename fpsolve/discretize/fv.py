@@ -16,7 +16,10 @@ with face diffusion D_f = D_kk(face) and Peclet number
     Pe = h b_k(face) / D_f - log(D_kk(R) / D_kk(L))       otherwise.
 
 For gradient drift with constant D this is exact at equilibrium: the discrete stationary law is
-exp(-V/D) at the cell centres. With state-dependent D the log term is the square-root-approximation
+exp(-V/D) at the cell centres. When V is known, both rates of a face are multiplied by one factor
+e^{-2 delta / 3}, delta the potential's curvature across the face (:func:`curvature_correction`):
+it leaves the stationary law unchanged and removes the fitted flux's O(h^2) bulk error (exit times,
+committors and Kramers rates become 20-100x more accurate on smooth landscapes). With state-dependent D the log term is the square-root-approximation
 correction: in 1-D the stationary law is exp(-sum (V_R - V_L)/D_f) / D, the midpoint rule for
 exp(-int V'/D) / D (second order). Cross terms -d_m(D_km p), m != k, are central differences of
 D_km p averaged over the two cells of the face (one-sided at walls). They can make some rates
@@ -42,7 +45,15 @@ from . import fv_stencil as stencil
 from .fv_diffusion import cell_diffusion, has_cross_terms, require_positive_diffusion, without_roundoff_cross_terms
 from .monotone import MonotonicityReport, limit_negative_rates, monotonicity
 
-__all__ = ["BOUNDARIES", "normalize_boundary", "assemble", "FiniteVolumeOperator", "MonotonicityReport", "bernoulli"]
+__all__ = [
+    "BOUNDARIES",
+    "normalize_boundary",
+    "assemble",
+    "FiniteVolumeOperator",
+    "MonotonicityReport",
+    "bernoulli",
+    "curvature_correction",
+]
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,14 @@ def bernoulli(z: np.ndarray) -> np.ndarray:
 
 
 def assemble(
-    model, grid, boundary="reflecting", t: float = 0.0, *, potential_cutoff: float = 40.0, limit: bool = True
+    model,
+    grid,
+    boundary="reflecting",
+    t: float = 0.0,
+    *,
+    potential_cutoff: float = 40.0,
+    limit: bool = True,
+    curvature: bool = True,
 ) -> FiniteVolumeOperator:
     """Assemble the finite-volume generator of ``model`` on ``grid`` at time ``t``.
 
@@ -118,6 +136,10 @@ def assemble(
         Faces and cells where the local Boltzmann weight exp(-(V - min V)/D) is below
         exp(-cutoff) are left out of the reported Peclet number and monotonicity (the density
         there is negligible).
+    curvature : bool
+        Apply :func:`curvature_correction` where V is known. Turn it off when D is not the
+        diffusion of the law being solved for (the near field of a jump kernel, whose stationary
+        law is not e^{-V/D}: there the correction would be an O(h^alpha) error, not a fix).
 
     Without cross diffusion (D diagonal everywhere) the face fluxes and Q are written directly in
     CSR form from the per-face rates (:func:`face_rates`), with no sparse products; with cross
@@ -131,7 +153,7 @@ def assemble(
     cross = has_cross_terms(d_cell)
     boltzmann = _boltzmann_exponent(v_cell, d_cell)
     axes = [
-        _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, potential_cutoff)
+        _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, potential_cutoff, curvature)
         for k in range(grid.ndim)
     ]
     cross = cross or any(axis.has_cross for axis in axes)
@@ -225,7 +247,7 @@ def _along(array, k, part, periodic):
     return array[tuple(index)]
 
 
-def _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, cutoff) -> AxisRates:
+def _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, cutoff, curvature=True) -> AxisRates:
     """The fitted rates and diagnostics of the faces of axis k (see :class:`AxisRates`)."""
     h = grid.spacing[k]
     periodic = bounds[k][0] == "periodic"
@@ -251,6 +273,11 @@ def _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann,
         pe = h * b_face / dkk_face - log_ratio
     pe = np.broadcast_to(pe, _along(boltzmann, k, 0, periodic).shape)
     rate = dkk_face / (h * h)
+    correction = 0.0
+    if use_potential and curvature:
+        v_face = np.broadcast_to(np.asarray(potential(*face_pos), dtype=float), pe.shape)
+        correction = curvature_correction(v_cell, v_face, dkk_l, dkk_face, dkk_r, k, periodic)
+        rate = rate * np.exp(correction)
     forward, backward = rate * bernoulli(-pe), rate * bernoulli(pe)
     relevant_face = np.minimum(_along(boltzmann, k, 0, periodic), _along(boltzmann, k, 1, periodic)) < cutoff
     if constant:
@@ -266,15 +293,15 @@ def _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann,
     return AxisRates(
         forward=forward,
         backward=backward,
-        killing=_absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_potential),
+        killing=_absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_potential, curvature),
         peclet=_relevant_peclet(pe, v_cell, d_cell[k, k], k, periodic, cutoff),
         variation=variation,
-        drift_error=_drift_error(pe + log_ratio, relevant_face, k, periodic),
+        drift_error=_drift_error(pe + log_ratio, correction, relevant_face, k, periodic),
         cross=cross,
     )
 
 
-def _absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_potential) -> tuple:
+def _absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_potential, curvature=True) -> tuple:
     """(low, high): outward rates 2 D_b / h^2 B(-Pe_out) of the first and last cells along k
     through absorbing box faces (p = 0 on the face, a fitted flux over half a cell), or None."""
     h, n = grid.spacing[k], grid.shape[k]
@@ -296,7 +323,18 @@ def _absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_p
         else:
             pe_out = (h / 2) * sign * np.broadcast_to(model.drift(*pos, t=t)[k], shape) / dkk_b
         pe_out = pe_out - np.log(dkk_b / dkk_c)
-        out.append(2.0 * dkk_b / (h * h) * bernoulli(-pe_out))
+        rate = 2.0 * dkk_b / (h * h) * bernoulli(-pe_out)
+        if use_potential and curvature:
+            # the half link's own curvature, from V at its midpoint a quarter cell from the centre
+            quarter = [np.broadcast_to(c - sign * h / 4 if m == k else c, shape) for m, c in enumerate(pos)]
+            v_q = np.broadcast_to(potential(*quarter), shape)
+            dkk_q = np.broadcast_to(model.diffusion(*quarter, t=t)[k, k], shape)
+            rate = rate * np.exp(
+                _log_curvature_factor(
+                    v_cell[tuple(index)], v_q, np.broadcast_to(potential(*pos), shape), dkk_c, dkk_q, dkk_b
+                )
+            )
+        out.append(rate)
     return tuple(out)
 
 
@@ -520,17 +558,55 @@ def _boltzmann_exponent(v_cell, d_cell) -> np.ndarray:
     return (v_cell - v_cell.min()) / largest
 
 
-def _drift_error(pe_drift, relevant_face, k: int, periodic: bool) -> float:
-    """max |Pe_drift(i + 1/2) - Pe_drift(i - 1/2)| / 6 over cells whose two faces along k matter.
+def _drift_error(pe_drift, correction, relevant_face, k: int, periodic: bool) -> float:
+    """max |(Pe(i + 1/2) - Pe(i - 1/2)) / 6 + (c(i + 1/2) + c(i - 1/2)) / 2| over cells whose two
+    faces along k matter, c the log of the curvature factor of :func:`curvature_correction`.
 
-    For the fitted flux the discrete drift at cell i is -(D/h)(B(z_R) - B(z_L)) with z the face
-    Peclet numbers; expanding B, it is the exact drift times 1 - (z_R + z_L)/6 + O(z^3): the
-    relative error is the second difference of the Peclet number over 6 (h^2 V'' / (6 D))."""
+    The discrete drift at cell i is (D/h)(m_R B(-z_R) - m_L B(z_L)) with z the face Peclet numbers
+    and m = e^c; expanding B, it is the exact drift times 1 + (z_R - z_L)/6 + (c_R + c_L)/2 + O(h^3).
+    Without the correction that is h^2 b' / (6 D); with it, c = -h^2 b' / (12 D) + O(h^4) halves it
+    to h^2 b' / (12 D)."""
+    correction = np.broadcast_to(correction, pe_drift.shape)
     if periodic:
-        jump = pe_drift - np.roll(pe_drift, 1, axis=k)
+        term = (pe_drift - np.roll(pe_drift, 1, axis=k)) / 6.0 + (correction + np.roll(correction, 1, axis=k)) / 2.0
         both = relevant_face & np.roll(relevant_face, 1, axis=k)
     else:
         n = pe_drift.shape[k]
-        jump = np.diff(pe_drift, axis=k)
-        both = np.take(relevant_face, np.arange(1, n), axis=k) & np.take(relevant_face, np.arange(n - 1), axis=k)
-    return float(np.abs(jump[both]).max(initial=0.0) / 6.0)
+        upper, lower = np.arange(1, n), np.arange(n - 1)
+        term = (
+            np.diff(pe_drift, axis=k) / 6.0
+            + (np.take(correction, upper, axis=k) + np.take(correction, lower, axis=k)) / 2.0
+        )
+        both = np.take(relevant_face, upper, axis=k) & np.take(relevant_face, lower, axis=k)
+    return float(np.abs(term[both]).max(initial=0.0))
+
+
+def curvature_correction(v_cell, v_face, dkk_left, dkk_face, dkk_right, k: int, periodic: bool) -> np.ndarray:
+    """The log of the factor m multiplying both fitted rates of each face of axis k.
+
+    The Scharfetter-Gummel rates give the face the conductance of a potential that is linear
+    between the two centres: 1 / (pi_L k_LR) is h^2 / D times the logarithmic mean of e^{Phi_L} and
+    e^{Phi_R}, with Phi = int V' / D + log D the exponent of the stationary law. That mean is a
+    trapezoid-like rule for the face's share of int e^{Phi} and carries a bulk error proportional
+    to the curvature delta = Phi(face) - (Phi_L + Phi_R) / 2 = -Phi'' h^2 / 8: exit times are off
+    by O(h^2) everywhere and the Kramers rate by about h^2 V'' / (6 D) at the barrier. Weighting
+    the face value by 2/3 and the two centres by 1/3 (Simpson's rule) removes it; to O(h^4) that
+    is m = e^{-2 delta / 3}, one factor for both directions, so detailed balance and the discrete
+    stationary law e^{-Phi} at the centres are unchanged, and the factor does not depend on the
+    Peclet number (the fitted flux stays exact for constant drift at any Peclet number).
+
+    Phi(face) - Phi_L is integrated over each half cell with the mean of D_kk at its two ends
+    (the error is O(h^3)). Where the potential is not resolved (|delta| of order 1) the correction
+    is tapered, -2 delta / (3 (1 + delta^2)), and falls back to the plain fitted rates.
+    """
+    v_left, v_right = _along(v_cell, k, 0, periodic), _along(v_cell, k, 1, periodic)
+    return _log_curvature_factor(v_left, v_face, v_right, dkk_left, dkk_face, dkk_right)
+
+
+def _log_curvature_factor(v_left, v_mid, v_right, d_left, d_mid, d_right) -> np.ndarray:
+    """-2 delta / (3 (1 + delta^2)) for the link from ``left`` to ``right`` with midpoint ``mid``
+    (potential V and diagonal diffusion D at the three points; see :func:`curvature_correction`)."""
+    to_mid = (v_mid - v_left) / (0.5 * (d_left + d_mid)) + np.log(d_mid / d_left)
+    from_mid = (v_right - v_mid) / (0.5 * (d_mid + d_right)) + np.log(d_right / d_mid)
+    delta = 0.5 * (to_mid - from_mid)
+    return -2.0 * delta / (3.0 * (1.0 + delta * delta))
