@@ -45,7 +45,9 @@ def test_rotated_line_boundary_is_second_order():
 
 def test_disc_boundary_is_second_order():
     # Brownian motion with D = 1/2 in the unit disc: tau(x) = (1 - |x|^2) / (4 D). Max error over
-    # the cells inside, relative to max tau: measured 3.6e-3, 9.2e-4, 2.6e-4 (orders 1.99, 1.84).
+    # the cells inside, relative to max tau: measured 2.0e-3, 7.2e-4, 2.0e-4 (orders 1.48, 1.86;
+    # 3.6e-3, 9.2e-4, 2.6e-4 before the Shortley-Weller rows, whose one factor per row is exact
+    # only where one axis is cut: on a curved boundary the coarsest pair is pre-asymptotic).
     D = 0.5
     model = fp.Diffusion(lambda x, y: (0 * x, 0 * y), [[D, 0], [0, D]], ndim=2, potential=lambda x, y: 0 * x)
     errors = []
@@ -56,8 +58,8 @@ def test_disc_boundary_is_second_order():
         exact = (1 - X**2 - Y**2) / (4 * D)
         inside = X**2 + Y**2 < 1
         errors.append(np.abs(tau.values - exact)[inside].max() / exact.max())
-    assert errors[-1] < 5e-4, errors
-    assert np.all(_order(errors) > 1.7), errors
+    assert errors[-1] < 2.5e-4, errors
+    assert _order(errors)[-1] > 1.7 and _order(errors)[0] > 1.3, errors
 
 
 def test_boundary_next_to_a_cell_centre_and_start_next_to_it():

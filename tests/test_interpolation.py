@@ -1,8 +1,9 @@
 """Fourth-order interpolation of smooth cell fields (fpsolve.interpolation, Field.smooth).
 
 References are closed-form functions sampled at the cell centres: the interpolant must reproduce
-cubics exactly, converge at order 4 on a smooth function, fall back to the multilinear value next
-to walls and absorbing cells, and overshoot a sharp layer by at most an eighth of its jump.
+cubics exactly, converge at order 4 on a smooth function, shift the stencil away from walls and
+absorbing cells (multilinear where no stencil fits), and overshoot a sharp layer by at most an
+eighth of its jump.
 """
 
 import warnings
@@ -39,15 +40,25 @@ def test_fourth_order_on_a_smooth_function_where_multilinear_is_second():
     assert np.all(np.abs(linear_order - 2) < 0.2), linear_order
 
 
-def test_falls_back_to_multilinear_next_to_walls_and_invalid_cells():
+def test_shifted_stencils_next_to_walls_and_invalid_cells_and_multilinear_beyond():
     grid = fp.Grid([(0.0, 1.0)], [10])
     values = np.exp(grid.centers[0])
-    near_wall = np.array([0.07, 0.98])  # the 4-point stencil would leave the box
-    np.testing.assert_array_equal(cubic_interpolate(grid, values, (near_wall,)), grid.interpolate(values, near_wall))
+    # x = 0.07 lies between the first two centres: the stencil is shifted off the wall, O(h^4)
+    # (the centred one would need a centre at -0.05); the one-sided cubic's error bound
+    # h^4 max|f^(4)| / 24 (with the node product at most 1) is 1.1e-5 for h = 0.1
+    assert cubic_interpolate(grid, values, (0.07,)) == pytest.approx(np.exp(0.07), abs=1.2e-5)
+    # between the last centre and the wall there is nothing to interpolate: multilinear (held)
+    assert cubic_interpolate(grid, values, (0.98,)) == grid.interpolate(values, 0.98)
+    # a removed (absorbing) cell inside the centred stencil of x = 0.5: shifted away from it, and
+    # the removed cell's value (a boundary value, here garbage) is never read
     valid = np.ones(10, dtype=bool)
-    valid[6] = False  # a removed (absorbing) cell inside the stencil of x = 0.5
-    assert cubic_interpolate(grid, values, (0.5,), valid=valid) == grid.interpolate(values, 0.5)
-    assert cubic_interpolate(grid, values, (0.5,)) != grid.interpolate(values, 0.5)
+    valid[6] = False
+    spoiled = values.copy()
+    spoiled[6] = 1e6
+    assert cubic_interpolate(grid, spoiled, (0.5,), valid=valid) == pytest.approx(np.exp(0.5), abs=1.2e-5)
+    # fewer than four valid centres in a row around the point: multilinear
+    valid[[3, 6]] = False
+    assert cubic_interpolate(grid, spoiled, (0.5,), valid=valid) == grid.interpolate(spoiled, 0.5)
 
 
 def test_overshoot_at_a_step_is_at_most_an_eighth_of_the_jump():

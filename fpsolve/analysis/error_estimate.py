@@ -18,10 +18,9 @@ scheme's order p (within ORDER_TOLERANCE), Roache's grid convergence index
 |v1 - v|, conservative by the safety factor in the asymptotic range. Outside it:
 
 * p_obs >= MIN_ORDER = 0.75 but not near p, or an oscillating sequence whose steps do not grow
-  (|e21| <= |e32|): "pre-asymptotic". Oscillation comes from a term whose constant depends on where
-  a boundary falls in its cell (a cut exit link: the finite-volume exit time's remaining O(h^2)
-  term is h^2 theta (1 - theta) / (2 D) with theta that position, docs/numerics.md), and when the
-  errors e1, e2, e3 of the three grids have |e1| <= max(|e2|, |e3|), max(|e21|, |e32|) >= |e1|;
+  (|e21| <= |e32|): "pre-asymptotic" (oscillation: e.g. a start within a cell or two of an exit,
+  read between centres differently on each grid); when the errors e1, e2, e3 of the three grids
+  have |e1| <= max(|e2|, |e3|), max(|e21|, |e32|) >= |e1|;
   the error is max(|e21|, |e32|) (at least the true error |e21| / (r^p_obs - 1) when
   r^p_obs >= 1.618, the golden ratio: p_obs >= 0.69 for r = 2), the estimate is flagged and warned about (refused with ``strict=True``);
 * p_obs < MIN_ORDER, or oscillations that shrink less: "not converging"; refused (ValueError), since
@@ -327,18 +326,10 @@ def _judge(est: Estimate, strict: bool, notes: list) -> None:
             if np.ndim(est.value) == 0
             else f" element {tuple(int(j) for j in np.unravel_index(i, np.shape(est.value)))}:"
         )
-        spread = float(np.ptp(values[:, i]) / max(np.abs(values[:, i]).max(), np.finfo(float).tiny))
-        boundary = (
-            f" (the three values agree to {spread:.1e} relative: an absorbing boundary that falls at a different "
-            "place in its cell on each grid adds an O(h^2) term that changes from grid to grid, docs/numerics.md; "
-            "choose a cell count that puts the boundary on a cell face of all three grids)"
-            if spread < 1e-4
-            else ""
-        )
         raise ValueError(
             f"grid:{where} the result is {kind} on {cells} cells (values {', '.join(f'{v:.8g}' for v in values[:, i])}, "
             f"observed order {order[i]:.2f}, expected {est.scheme_order:g}); no error estimate can be "
-            f"trusted. Refine the grid{boundary}{hint}"
+            f"trusted. Refine the grid{hint}"
         )
     pre = np.flatnonzero(status == _PRE)
     if pre.size:
