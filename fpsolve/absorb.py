@@ -15,9 +15,10 @@ half-cell flux of an absorbing box face when theta = 1/2, and the Shortley-Welle
 boundaries between grid points. Rates stay positive (an M-matrix), the row's diagonal absorbs the
 change. The whole row of each cut cell is then scaled by the Shortley-Weller factor of its cut
 links (:func:`_shortley_weller_scale`), which makes the cell's equation consistent with the
-backward equation whatever theta and the drift: with the curvature-corrected finite-volume rates
-exit times converge at order 4 in 1-D and stay second order on curved boundaries
-(docs/numerics.md has the measured orders).
+backward equation for a drift that is constant across the cell: with the curvature-corrected
+finite-volume rates 1-D exit times converge at order 4 when the boundary falls on a face or a
+centre, a constant-drift exit is exact, and an O(h^2) term proportional to the drift's variation
+remains for other theta (docs/numerics.md has the measured numbers).
 """
 
 from __future__ import annotations
