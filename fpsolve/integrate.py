@@ -19,9 +19,12 @@ chains and close to it otherwise. The single entry point is :func:`integrate`:
   slowest decay the answer warns with its accuracy or is refused. Robust for the strongly
   non-normal operators of drift-dominated problems, and the cheapest exact method for many
   output times on 2-D grids. On large 3-D grids (at least ``CHEBYSHEV_MIN_STATES`` states, band
-  wider than 4 sqrt(n)) of reversible chains, where one sparse LU costs more than the whole
-  answer, "exponential" is the Chebyshev series of exp(tA) instead (:mod:`fpsolve.chebyshev_exponential`):
-  matrix products only, O(sqrt(rho t)) of them, error at most 1e-10 max|p0| in the maximum norm.
+  wider than 4 sqrt(n)), where one sparse LU costs more than the whole answer, "exponential" is
+  the Chebyshev series of exp(tA) instead: matrix products only, O(sqrt(rho t)) of them. For
+  reversible chains on the symmetrized operator (:mod:`fpsolve.chebyshev_exponential`), error
+  at most 1e-10 max|p0| in the maximum norm; for non-reversible ones on A itself, with the
+  a-posteriori bound of its residual, l1 error at most 1e-10 of the mass
+  (:mod:`fpsolve.chebyshev_residual`; where that series grows too fast, the Krylov space).
 - ``"cram"``: exp(ΔA) p by the order-16 Chebyshev rational approximation (CRAM, the best
   uniform rational approximation to e^z on (−∞, 0]) in incomplete partial fractions (Pusa 2016,
   Nucl. Sci. Eng. 182:297): 8 complex sparse LUs per distinct time increment. Fastest in 1-D,
@@ -46,6 +49,7 @@ import scipy.sparse as sparse
 
 from fpsolve import euler_kernels as kernels
 from fpsolve.chebyshev_exponential import chebyshev_expm_multiply
+from fpsolve.chebyshev_residual import bounded_chebyshev_expm_multiply
 from fpsolve.cram import run_cram
 from fpsolve.implicit import advance_bar, next_switch, run_bdf2, run_trbdf2, snap
 from fpsolve.krylov import expm_multiply_krylov
@@ -173,14 +177,8 @@ def integrate(operator, p0, t, method="trbdf2", *, rtol=1e-8, atol=1e-14, dt=Non
             y, steps, facts, msg = run(op, p0, t, rtol, atol, dt, bar, _is_closed(op(t[0])[1]))
         elif method == "cram":
             y, steps, facts, msg = run_cram(op, p0, t, bar, snap, advance_bar)
-        elif method == "exponential" and (log_weight := _chebyshev_suits(op(t[0])[1])) is not None:
-            y, steps, facts, msg = _run_chebyshev(op(t[0])[1], p0, t, log_weight)
-            advance_bar(bar, t[-1] - t[0])
         elif method == "exponential":
-            A = op(t[0])[1]
-            y = expm_multiply_krylov(A, p0, t - t[0])
-            y = _conserve_mass(A, p0, y)
-            steps, facts, msg = len(t) - 1, 0, "shift-and-invert Krylov, one real LU per band of times"
+            y, steps, facts, msg = _run_exponential(op(t[0])[1], p0, t)
             advance_bar(bar, t[-1] - t[0])
         else:
             y, steps, facts, msg = _run_explicit(op, p0, t, dt, bar)
@@ -289,17 +287,44 @@ CHEBYSHEV_MIN_STATES = 10_000
 CHEBYSHEV_RTOL = 1e-10
 
 
-def _chebyshev_suits(A):
-    """log pi (detailed balance) if A is a large sparse forward operator of a 3-D-like grid whose
-    chain is reversible, else None."""
+#: Error bound of the non-reversible Chebyshev series in the l1 norm, relative to the mass ||p0||_1
+#: (:mod:`fpsolve.chebyshev_residual`): the accuracy the Krylov exponential aims at (relative to
+#: ||p0||_2, rtol 1e-10); it bounds every entry's error by 1e-10 of the mass.
+BOUNDED_CHEBYSHEV_RTOL = 1e-10
+
+
+def _series_suits(A) -> bool:
+    """Whether A is a large sparse forward operator of a 3-D-like grid (band wider than 4 sqrt(n)),
+    where one sparse LU costs more than a polynomial exponential."""
     if is_matrix_free(A) or A.shape[0] < CHEBYSHEV_MIN_STATES:
-        return None
+        return False
     A = sparse.csr_array(A)
     rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
     bandwidth = int(np.abs(A.indices - rows).max(initial=0))
-    if bandwidth**2 <= 16 * A.shape[0]:
-        return None
-    return log_detailed_balance(A.T)
+    return bandwidth**2 > 16 * A.shape[0]
+
+
+def _chebyshev_suits(A):
+    """log pi (detailed balance) if A is a large sparse forward operator of a 3-D-like grid whose
+    chain is reversible, else None."""
+    return log_detailed_balance(A.T) if _series_suits(A) else None
+
+
+def _run_exponential(A, p0, t):
+    """exp((t - t0) A) p0 for "exponential": on large 3-D grids the Chebyshev series (the
+    symmetrized one for reversible chains, the one with the l1 residual bound otherwise), else,
+    or where the bounded series refuses (too non-normal), the shift-and-invert Krylov space."""
+    refused = ""
+    if _series_suits(A):
+        log_weight = log_detailed_balance(sparse.csr_array(A).T)
+        if log_weight is not None:
+            return _run_chebyshev(A, p0, t, log_weight)
+        try:
+            return _run_bounded_chebyshev(A, p0, t)
+        except RuntimeError as exc:
+            refused = f" (the Chebyshev series was refused: {exc})"
+    y = _conserve_mass(A, p0, expm_multiply_krylov(A, p0, t - t[0]))
+    return y, len(t) - 1, 0, "shift-and-invert Krylov, one real LU per band of times" + refused
 
 
 def _run_chebyshev(A, p0, t, log_weight):
@@ -312,6 +337,19 @@ def _run_chebyshev(A, p0, t, log_weight):
         + (f"(error below {CHEBYSHEV_RTOL:g} max|p0|)" if result.maximum_norm else "in the pi-weighted norm")
     )
     return y, result.degree, 0, message
+
+
+def _run_bounded_chebyshev(A, p0, t):
+    """exp((t - t0) A) p0 by the Chebyshev series with the a-posteriori l1 bound (any chain, here
+    the non-reversible ones), mass restored on closed chains."""
+    result = bounded_chebyshev_expm_multiply(A, p0, t - t[0], rtol=BOUNDED_CHEBYSHEV_RTOL)
+    y = _conserve_mass(A, p0, result.y)
+    message = (
+        f"Chebyshev series on [-{result.rho:.4g}, 0] with its residual bound (non-reversible chain): "
+        f"{result.products} products in {result.segments} segment(s), l1 error below "
+        f"{np.max(result.bound):.2g} of the mass"
+    )
+    return y, result.products, 0, message
 
 
 # ---------------------------------------------------------------------------- explicit Euler

@@ -1,4 +1,4 @@
-"""Forward problems in 3-D at scale: the Chebyshev exponential, iterative stationary laws.
+"""Forward problems in 3-D at scale: the Chebyshev exponentials, iterative stationary laws.
 
 References: scipy.sparse.linalg.expm_multiply (Al-Mohy & Higham's truncated Taylor series) on the
 same chain; the Gibbs law exp(-U/T) at the cell centres, which the fitted scheme with constant D
@@ -168,19 +168,50 @@ def test_nonreversible_stationary_agrees_with_long_time_evolution(monkeypatch):
     assert np.abs(sol.p[-1] - p).max() <= 1e-8 * p.max()
 
 
-def test_nonreversible_chain_is_not_given_to_chebyshev(monkeypatch):
-    """Complex eigenvalues would make the Chebyshev series grow: "exponential" keeps the Krylov
-    space for a non-reversible chain, whatever its size."""
+def test_nonreversible_chain_evolves_by_the_bounded_series(monkeypatch):
+    """Complex eigenvalues would void the symmetrized series' bound: a non-reversible 3-D chain
+    (rotation and cross diffusion) gets the series on A itself with its l1 residual bound
+    (fpsolve.chebyshev_residual), no LU; the density agrees with scipy's expm_multiply to the bound
+    (1e-10 of the mass in l1), mass is conserved to round-off, and no density goes negative beyond
+    the bound."""
     monkeypatch.setattr(integrate_module, "CHEBYSHEV_MIN_STATES", 100)
-    grid = _grid(17)
+    grid = _grid(17)  # band 17^2 > 4 sqrt(17^3): a 3-D grid for the choice
     fpe = _quiet(lambda: fp.FokkerPlanck(_nonreversible(), grid))
-    assert integrate_module._chebyshev_suits(sparse.csr_array(fpe.generator.matrix.T)) is None
+    A = sparse.csr_array(fpe.generator.matrix.T)
+    assert integrate_module._chebyshev_suits(A) is None and integrate_module._series_suits(A)
     assert (
         integrate_module._chebyshev_suits(
             sparse.csr_array(_quiet(lambda: fp.FokkerPlanck(_separable(), grid)).generator.matrix.T)
         )
         is not None
     )
+    p0 = fp.gaussian(grid, mean=(-1.0, 0.0, 0.0), std=0.3)
+    sol = fpe.evolve(p0, [0.0, 0.5, 5.0])
+    assert sol.stats["factorizations"] == 0 and sol.stats["steps"] > 10  # the series, no LU
+    assert np.abs(sol.mass - 1.0).max() <= 1e-13
+    cell = grid.cell_volume
+    for k, t in enumerate([0.5, 5.0], start=1):
+        reference = sla.expm_multiply(t * A, p0.ravel() * cell)
+        # l1 error of the probabilities <= 1e-10 (the bound) plus the mass restoration (<= bound)
+        assert np.abs(sol.p[k].ravel() * cell - reference).sum() <= 2e-10
+    assert sol.p.min() >= -2e-10 / cell
+
+
+def test_refused_series_falls_back_to_krylov(monkeypatch):
+    """Where the bounded series refuses (here forced: any growth counts as too much), "exponential"
+    takes the shift-and-invert Krylov space and says so."""
+    from fpsolve import chebyshev_residual
+
+    monkeypatch.setattr(integrate_module, "CHEBYSHEV_MIN_STATES", 100)
+    monkeypatch.setattr(chebyshev_residual, "MAX_GROWTH", 0.5)
+    grid = _grid(17)
+    fpe = _quiet(lambda: fp.FokkerPlanck(_nonreversible(), grid))
+    A = sparse.csr_array(fpe.generator.matrix.T)
+    p0 = fp.gaussian(grid, mean=(-1.0, 0.0, 0.0), std=0.3).ravel() * grid.cell_volume
+    result = integrate_module.integrate(A, p0, [0.0, 0.5], method="exponential")
+    assert "Krylov" in result.message and "refused" in result.message
+    # the Krylov exponential's accuracy, ~1e-10 of |p0|
+    assert np.abs(result.y[-1] - sla.expm_multiply(0.5 * A, p0)).max() <= 1e-9 * p0.max()
 
 
 @pytest.mark.parametrize("rtol", [1e-6, 1e-12])
