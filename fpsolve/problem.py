@@ -51,7 +51,9 @@ class Solution:
     method : str
         The time integrator.
     stats : dict
-        Steps, factorizations and wall time of the integration.
+        Steps, factorizations and wall time of the integration; for finite-volume runs also
+        ``message``, the integrator's own account (its error bound, or why it fell back to another
+        method).
     """
 
     t: np.ndarray
@@ -295,7 +297,9 @@ class FokkerPlanck:
                 operator, start * self.grid.cell_volume, times, method, progress=progress, rtol=rtol, dt=dt
             )
             states, steps, factorizations = result.y, result.steps, result.factorizations
+            message = result.message
         else:
+            message = "checkpointed run"
             states, steps, factorizations = self._evolve_with_checkpoint(
                 operator, start * self.grid.cell_volume, times, method, rtol, dt, progress, checkpoint
             )
@@ -303,7 +307,13 @@ class FokkerPlanck:
         p = np.stack([gen.extend(y) for y in states]) / self.grid.cell_volume
         self._warn_negative(p, method, rtol)
         self.scheme.check_densities(p)
-        stats = {"steps": steps, "factorizations": factorizations, "seconds": elapsed, "min_density": float(p.min())}
+        stats = {
+            "steps": steps,
+            "factorizations": factorizations,
+            "seconds": elapsed,
+            "min_density": float(p.min()),
+            "message": message,  # the integrator's own account: error bound, fallbacks
+        }
 
         def resume(p_start, t_start, t_end):
             return self.evolve(p_start, [t_start, t_end], method, rtol=rtol, dt=dt, schedule_step=schedule_step).p[-1]
