@@ -42,6 +42,9 @@ import scipy.sparse as sp
 
 from ..boundary import BOUNDARIES, normalize_boundary
 from . import fv_stencil as stencil
+from .fv_curvature import curvature_correction, log_curvature_factor
+from .fv_diagnostics import boltzmann_exponent, drift_error, relevant_peclet
+from .fv_stencil import along as _along
 from .fv_diffusion import cell_diffusion, has_cross_terms, require_positive_diffusion, without_roundoff_cross_terms
 from .monotone import MonotonicityReport, limit_negative_rates, monotonicity
 
@@ -151,7 +154,7 @@ def assemble(
     d_cell = cell_diffusion(model, grid, t)
     require_positive_diffusion(d_cell, grid)
     cross = has_cross_terms(d_cell)
-    boltzmann = _boltzmann_exponent(v_cell, d_cell)
+    boltzmann = boltzmann_exponent(v_cell, d_cell)
     axes = [
         _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, potential_cutoff, curvature)
         for k in range(grid.ndim)
@@ -215,7 +218,7 @@ def face_rates(model, grid, boundary="reflecting", t: float = 0.0) -> tuple:
     v_cell = _cell_potential(potential, grid)
     d_cell = cell_diffusion(model, grid, t)
     require_positive_diffusion(d_cell, grid)
-    boltzmann = _boltzmann_exponent(v_cell, d_cell)
+    boltzmann = boltzmann_exponent(v_cell, d_cell)
     axes = tuple(
         _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, 40.0) for k in range(grid.ndim)
     )
@@ -236,15 +239,6 @@ def _cell_potential(potential, grid):
 
 def _smallest_diagonal(d_cell, grid):
     return np.min(np.broadcast_arrays(*[d_cell[k, k] for k in range(grid.ndim)]), axis=0)
-
-
-def _along(array, k, part, periodic):
-    """The ``left`` (part 0) or ``right`` (part 1) cells of the faces of axis k, as a view."""
-    if periodic:
-        return array if part == 0 else np.roll(array, -1, axis=k)
-    index = [slice(None)] * array.ndim
-    index[k] = slice(0, -1) if part == 0 else slice(1, None)
-    return array[tuple(index)]
 
 
 def _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann, cutoff, curvature=True) -> AxisRates:
@@ -294,9 +288,9 @@ def _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann,
         forward=forward,
         backward=backward,
         killing=_absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_potential, curvature),
-        peclet=_relevant_peclet(pe, v_cell, d_cell[k, k], k, periodic, cutoff),
+        peclet=relevant_peclet(pe, v_cell, d_cell[k, k], k, periodic, cutoff),
         variation=variation,
-        drift_error=_drift_error(pe + log_ratio, correction, relevant_face, k, periodic),
+        drift_error=drift_error(pe + log_ratio, correction, relevant_face, k, periodic),
         cross=cross,
     )
 
@@ -330,7 +324,7 @@ def _absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_p
             v_q = np.broadcast_to(potential(*quarter), shape)
             dkk_q = np.broadcast_to(model.diffusion(*quarter, t=t)[k, k], shape)
             rate = rate * np.exp(
-                _log_curvature_factor(
+                log_curvature_factor(
                     v_cell[tuple(index)], v_q, np.broadcast_to(potential(*pos), shape), dkk_c, dkk_q, dkk_b
                 )
             )
@@ -537,76 +531,3 @@ def _periodic_along(potential, grid, k: int) -> bool:
     v_lo, v_hi = np.asarray(potential(*lo), float), np.asarray(potential(*hi), float)
     scale = max(1.0, float(np.max(np.abs(v_lo))))
     return bool(np.allclose(v_lo, v_hi, rtol=0, atol=1e-10 * scale))
-
-
-def _relevant_peclet(pe, v_cell, dkk, k, periodic, cutoff) -> float:
-    pe = np.abs(pe)
-    if v_cell is None or pe.size == 0:
-        return float(pe.max(initial=0.0))
-    weight = (v_cell - v_cell.min()) / dkk
-    mask = np.minimum(_along(weight, k, 0, periodic), _along(weight, k, 1, periodic)) < cutoff
-    return float(pe[mask].max(initial=0.0))
-
-
-def _boltzmann_exponent(v_cell, d_cell) -> np.ndarray:
-    """(V - min V) / max D_kk per cell (zero without a potential): a lower bound on the exponent
-    of the stationary weight whatever D does in between (with state-dependent D the local D can
-    be a floor's tiny value where the density is not small at all)."""
-    if v_cell is None:
-        return np.zeros(d_cell.shape[2:])
-    largest = max(float(d_cell[k, k].max()) for k in range(d_cell.shape[0]))
-    return (v_cell - v_cell.min()) / largest
-
-
-def _drift_error(pe_drift, correction, relevant_face, k: int, periodic: bool) -> float:
-    """max |(Pe(i + 1/2) - Pe(i - 1/2)) / 6 + (c(i + 1/2) + c(i - 1/2)) / 2| over cells whose two
-    faces along k matter, c the log of the curvature factor of :func:`curvature_correction`.
-
-    The discrete drift at cell i is (D/h)(m_R B(-z_R) - m_L B(z_L)) with z the face Peclet numbers
-    and m = e^c; expanding B, it is the exact drift times 1 + (z_R - z_L)/6 + (c_R + c_L)/2 + O(h^3).
-    Without the correction that is h^2 b' / (6 D); with it, c = -h^2 b' / (12 D) + O(h^4) halves it
-    to h^2 b' / (12 D)."""
-    correction = np.broadcast_to(correction, pe_drift.shape)
-    if periodic:
-        term = (pe_drift - np.roll(pe_drift, 1, axis=k)) / 6.0 + (correction + np.roll(correction, 1, axis=k)) / 2.0
-        both = relevant_face & np.roll(relevant_face, 1, axis=k)
-    else:
-        n = pe_drift.shape[k]
-        upper, lower = np.arange(1, n), np.arange(n - 1)
-        term = (
-            np.diff(pe_drift, axis=k) / 6.0
-            + (np.take(correction, upper, axis=k) + np.take(correction, lower, axis=k)) / 2.0
-        )
-        both = np.take(relevant_face, upper, axis=k) & np.take(relevant_face, lower, axis=k)
-    return float(np.abs(term[both]).max(initial=0.0))
-
-
-def curvature_correction(v_cell, v_face, dkk_left, dkk_face, dkk_right, k: int, periodic: bool) -> np.ndarray:
-    """The log of the factor m multiplying both fitted rates of each face of axis k.
-
-    The Scharfetter-Gummel rates give the face the conductance of a potential that is linear
-    between the two centres: 1 / (pi_L k_LR) is h^2 / D times the logarithmic mean of e^{Phi_L} and
-    e^{Phi_R}, with Phi = int V' / D + log D the exponent of the stationary law. That mean is a
-    trapezoid-like rule for the face's share of int e^{Phi} and carries a bulk error proportional
-    to the curvature delta = Phi(face) - (Phi_L + Phi_R) / 2 = -Phi'' h^2 / 8: exit times are off
-    by O(h^2) everywhere and the Kramers rate by about h^2 V'' / (6 D) at the barrier. Weighting
-    the face value by 2/3 and the two centres by 1/3 (Simpson's rule) removes it; to O(h^4) that
-    is m = e^{-2 delta / 3}, one factor for both directions, so detailed balance and the discrete
-    stationary law e^{-Phi} at the centres are unchanged, and the factor does not depend on the
-    Peclet number (the fitted flux stays exact for constant drift at any Peclet number).
-
-    Phi(face) - Phi_L is integrated over each half cell with the mean of D_kk at its two ends
-    (the error is O(h^3)). Where the potential is not resolved (|delta| of order 1) the correction
-    is tapered, -2 delta / (3 (1 + delta^2)), and falls back to the plain fitted rates.
-    """
-    v_left, v_right = _along(v_cell, k, 0, periodic), _along(v_cell, k, 1, periodic)
-    return _log_curvature_factor(v_left, v_face, v_right, dkk_left, dkk_face, dkk_right)
-
-
-def _log_curvature_factor(v_left, v_mid, v_right, d_left, d_mid, d_right) -> np.ndarray:
-    """-2 delta / (3 (1 + delta^2)) for the link from ``left`` to ``right`` with midpoint ``mid``
-    (potential V and diagonal diffusion D at the three points; see :func:`curvature_correction`)."""
-    to_mid = (v_mid - v_left) / (0.5 * (d_left + d_mid)) + np.log(d_mid / d_left)
-    from_mid = (v_right - v_mid) / (0.5 * (d_mid + d_right)) + np.log(d_right / d_mid)
-    delta = 0.5 * (to_mid - from_mid)
-    return -2.0 * delta / (3.0 * (1.0 + delta * delta))

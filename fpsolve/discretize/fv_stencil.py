@@ -28,6 +28,7 @@ __all__ = [
     "apply_generator",
     "apply_transpose",
     "padded",
+    "along",
 ]
 
 
@@ -252,3 +253,12 @@ def face_flux_csr(before, n, after, periodic, h, forward, backward, kill_low, ki
                 row += 1
                 indptr[row] = nnz
     return indptr, indices[:nnz].copy(), data[:nnz].copy()
+
+
+def along(array, k, part, periodic):
+    """The ``left`` (part 0) or ``right`` (part 1) cells of the faces of axis k, as a view."""
+    if periodic:
+        return array if part == 0 else np.roll(array, -1, axis=k)
+    index = [slice(None)] * array.ndim
+    index[k] = slice(0, -1) if part == 0 else slice(1, None)
+    return array[tuple(index)]
