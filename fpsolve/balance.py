@@ -78,6 +78,54 @@ def _cut_flows(indptr, indices, data, position, pi, stride):
 _cut_flows_kernel = numba.njit(cache=True)(_cut_flows)
 
 
+def _all_cut_flows(indptr, indices, data, position, pi):
+    """Net and gross flow across every cut {states at positions ≤ k}, in O(links + n): a link
+    between positions a < b enters the cuts a, …, b − 1, so it is added at a and subtracted at b
+    of difference arrays whose prefix sums are the flows. Differences and prefix sums are kept
+    in double-double arithmetic (TwoSum: a hi + lo pair per entry), so the links that do not
+    cross cut k cancel in its sum to ~n·eps² of the largest flow, far below the eps of one
+    rounded flow: the flows are as accurate as :func:`_cut_flows` sums them."""
+    n = pi.shape[0]
+    diff = np.zeros((n + 1, 4))  # per position: net (hi, lo), gross (hi, lo)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            flow = pi[i] * data[p]
+            if j == i or flow == 0.0:
+                continue
+            low, high = min(position[i], position[j]), max(position[i], position[j])
+            signed = flow if position[i] < position[j] else -flow
+            _add_two_sum(diff, low, 0, signed)
+            _add_two_sum(diff, high, 0, -signed)
+            _add_two_sum(diff, low, 2, abs(flow))
+            _add_two_sum(diff, high, 2, -abs(flow))
+    net = np.empty(n)
+    gross = np.empty(n)
+    for column, out in ((0, net), (2, gross)):
+        hi = lo = 0.0
+        for k in range(n):
+            s = hi + diff[k, column]  # TwoSum of hi and the difference, then renormalise
+            t = s - hi
+            e = (hi - (s - t)) + (diff[k, column] - t) + lo + diff[k, column + 1]
+            hi = s + e
+            lo = e - (hi - s)
+            out[k] = hi + lo
+    return net, gross
+
+
+def _add_two_sum(diff, k, column, term):
+    """diff[k, column] + diff[k, column + 1] += term, the rounding error of the high part kept
+    in the low part (TwoSum: s + e equals diff[k, column] + term exactly)."""
+    s = diff[k, column] + term
+    t = s - diff[k, column]
+    diff[k, column + 1] += (diff[k, column] - (s - t)) + (term - t)
+    diff[k, column] = s
+
+
+_add_two_sum = numba.njit(cache=True, inline="always")(_add_two_sum)
+_all_cut_flows_kernel = numba.njit(cache=True)(_all_cut_flows)
+
+
 def balance_errors(Q, pi, orders=None) -> BalanceError:
     """Balance errors of π for the generator Q: over single cells and over the cuts of ``orders``.
 
@@ -118,12 +166,13 @@ def _cut_error(Q, pi, order, normwise: bool = False) -> float:
     n = Q.shape[0]
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
+    if normwise:  # every cut, in O(links): cancellation in the prefix sums is far below the tolerance
+        net, gross = _all_cut_flows_kernel(Q.indptr.astype(np.int64), Q.indices.astype(np.int64), Q.data, position, pi)
+        return float(np.max(np.abs(net[:-1]), initial=0.0) / max(float(gross.max(initial=0.0)), 1e-300))
     rows = np.repeat(np.arange(n), np.diff(Q.indptr))
     work = int(np.abs(position[rows] - position[Q.indices]).sum())
     stride = max(1, -(-work // _CUT_WORK))
     net, gross = _cut_flows_kernel(Q.indptr.astype(np.int64), Q.indices.astype(np.int64), Q.data, position, pi, stride)
-    if normwise:
-        return float(np.max(np.abs(net[:-1]), initial=0.0) / max(float(gross.max(initial=0.0)), 1e-300))
     floor = JUDGED_MASS * np.max(np.abs(Q.diagonal()))
     crossed = gross[:-1] > floor
     return float(np.max(np.abs(net[:-1][crossed]) / gross[:-1][crossed], initial=0.0))
