@@ -6,7 +6,8 @@
 
 prints milliseconds per step (best of --repeat), with one output time accumulated, and the load.
 The operator is issue 14's non-reversible chain (bench_forward_3d.py "rotation"); the symmetric
-kernel runs on the symmetrized form of the reversible "langevin" chain of the same size.
+kernel runs on the symmetrized form of the reversible "langevin" chain of the same size; the
+11-diagonal kernels on the cross-diffusion chain ("nonreversible").
 """
 
 from __future__ import annotations
@@ -66,6 +67,19 @@ def main() -> None:
     if form is not None:
         step = form[0](2.0 / symmetric.symmetrized_radius(R))
         timings["symmetric, 3 upper diagonals (reversible)"] = lambda: step(v, previous, previous, 1.0, c, y)
+    cross, grid = problem("nonreversible", args.cells)
+    C = sparse.csr_array(fp.FokkerPlanck(cross, grid).generator.matrix.T)
+    eleven = residual._Product(C)
+    if eleven.banded and eleven.offsets.size == 11:
+        padded11 = np.zeros(n + 2 * eleven.pad)
+        padded11[eleven.pad : eleven.pad + n] = v
+        args11 = (scale, 1.0, padded11, eleven.pad, previous, c, y)
+        timings["cross diffusion, 11 diagonals, unrolled"] = lambda: residual._eleven_point_chebyshev_step(
+            eleven.offsets, eleven.stencil, *args11
+        )
+        timings["cross diffusion, 11 diagonals, stencil loop"] = lambda: residual._stencil_chebyshev_step(
+            eleven.offsets, eleven.stencil, *args11
+        )
     load = open("/proc/loadavg").read().split()[0]
     for name, run in timings.items():
         print(f"{args.cells}^3  {name:45s} {best_of(args.repeat, run):7.1f} ms   (load {load})", flush=True)

@@ -30,8 +30,8 @@ round-off (about eps m max_k N_k) would no longer be negligible; the answer is r
 
 Cost: about sqrt(rho t log(1 / rtol)) products of A, no linear solve (1177 at 128^3 to t = 10
 for the rotating double well, docs/scale.md). The products run on A stored by its diagonals
-(a structured-grid stencil: 7 in 3-D) in one fused Numba loop that also accumulates the output
-times and N_k.
+(a structured-grid stencil: 7 in 3-D, 11 with constant cross diffusion; both unrolled) in one fused
+Numba loop that also accumulates the output times and N_k.
 """
 
 from __future__ import annotations
@@ -297,6 +297,8 @@ class _Product:
             return _csr_chebyshev_step(M.indptr, M.indices, M.data, *args)
         if self.offsets.size == 7:
             return _seven_point_chebyshev_step(self.offsets, self.stencil, *args)
+        if self.offsets.size == 11:
+            return _eleven_point_chebyshev_step(self.offsets, self.stencil, *args)
         return _stencil_chebyshev_step(self.offsets, self.stencil, *args)
 
 
@@ -334,6 +336,38 @@ def _seven_point_chebyshev_step(offsets, stencil, scale, half, padded, pad, prev
             + stencil[i, 4] * padded[j + o4]
             + stencil[i, 5] * padded[j + o5]
             + stencil[i, 6] * padded[j + o6]
+        )
+        value = half * (2.0 * (padded[j] + scale * total) - previous[i])
+        for r in range(c.size):
+            if c[r] != 0.0:
+                y[r, i] += c[r] * padded[j]
+        previous[i] = value
+        norm += abs(value)
+    return norm
+
+
+@numba.njit(cache=True)
+def _eleven_point_chebyshev_step(offsets, stencil, scale, half, padded, pad, previous, c, y):
+    """:func:`_stencil_chebyshev_step` unrolled for 11 diagonals: the 3-D stencil with one pair of
+    cross-diffusion links per cell face pair (constant cross diffusion, bench_forward_3d.py
+    "nonreversible"; benchmarks/bench_chebyshev_kernels.py)."""
+    o0, o1, o2, o3, o4, o5 = offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5]
+    o6, o7, o8, o9, o10 = offsets[6], offsets[7], offsets[8], offsets[9], offsets[10]
+    norm = 0.0
+    for i in range(previous.size):
+        j = pad + i
+        total = (
+            stencil[i, 0] * padded[j + o0]
+            + stencil[i, 1] * padded[j + o1]
+            + stencil[i, 2] * padded[j + o2]
+            + stencil[i, 3] * padded[j + o3]
+            + stencil[i, 4] * padded[j + o4]
+            + stencil[i, 5] * padded[j + o5]
+            + stencil[i, 6] * padded[j + o6]
+            + stencil[i, 7] * padded[j + o7]
+            + stencil[i, 8] * padded[j + o8]
+            + stencil[i, 9] * padded[j + o9]
+            + stencil[i, 10] * padded[j + o10]
         )
         value = half * (2.0 * (padded[j] + scale * total) - previous[i])
         for r in range(c.size):
