@@ -16,12 +16,19 @@ import scipy.sparse as sparse
 from scipy.sparse import csgraph
 
 from ._warnings import warn as _warn
-from .balance import JUDGED_MASS, BalanceError, _cut_error, balance_errors
+from .balance import JUDGED_MASS, _cut_error, balance_errors
 from .factorizations import sparse_lu
 from .gth import axis_orderings, band_ordering, bandwidth_of, gth_banded
 from .linalg import as_generator, killing_rates, log_detailed_balance
 from .operators import MatrixFree, is_matrix_free
 from .solvers import NONSYMMETRIC_LU_SIZE, factorize, krylov_solver, nested_dissection
+from .stationary_iterative import (
+    ITERATIVE,
+    ITERATIVE_CELL_RTOL,
+    ITERATIVE_CUT_RTOL,
+    iterative_balance_errors,
+)
+from .stationary_iterative import iterative_law as _iterative_law
 
 
 __all__ = ["stationary_distribution", "BALANCE_RTOL", "GTH_MAX_WORK", "GTH_MAX_BYTES", "iterative_balance_errors"]
@@ -171,9 +178,6 @@ def stationary_distribution(Q) -> np.ndarray:
         tried.append(f"{method}: {error!r}")
     raise ValueError(_refusal(tried, n, band()[1], rates is not None, Q))
 
-
-#: The name of the iterative method (judged by :func:`iterative_balance_errors`).
-ITERATIVE = "AMG-preconditioned GMRES with one state removed"
 
 #: Markov chains with at least this many states whose band is wider than ITERATIVE_BAND sqrt(n)
 #: (3-D grids: n^(2/3)) get their law by :func:`_iterative_law` before sparse LU, whose fill grows
@@ -530,75 +534,6 @@ def _stationary_by_removal(Q: MatrixFree, j: int):
     except ValueError:
         return None
     pi = np.empty(Q.shape[0])
-    pi[keep] = np.maximum(x, 0.0)
-    pi[j] = 1.0
-    return pi
-
-
-#: The iterative law's solve is driven to this normwise backward error |b - A x| / (|A| |x| + |b|)
-#: (infinity norms, |A| by its largest row sum), and refused above 10 times it.
-ITERATIVE_SOLVE_RTOL = 1e-13
-
-#: Cells carrying at least this fraction of the largest mass are judged one by one in an iterative
-#: law. A normwise backward error eta leaves a cell of mass fraction mu unbalanced by ~eta / mu
-#: relative to its own flows: at 1e-6, 1e-7 for eta = 1e-13 (the lighter cells, a few 1e-6 of the
-#: mass together, are judged through the cuts).
-ITERATIVE_JUDGED = 1e-6
-
-#: Largest relative balance error of a judged cell of an iterative law: measured 1.1e-11, 2.7e-10
-#: and 1.3e-8 on the non-reversible 3-D chain of tests/test_forward_3d.py at 9^3, 14^3 and 32^3
-#: cells (it grows as the judged cells get lighter relative to the normwise residual): 1e-6 leaves a
-#: factor 100 at 32^3, while a law off by a share of mass fails the cuts.
-ITERATIVE_CELL_RTOL = 1e-6
-
-#: Largest net flow across a cut of the grid's axis orderings, relative to the largest gross flow
-#: across any cut (normwise: the net flow sums the residuals of every cell on one side; measured
-#: 5e-15 to 3e-14 on the chains above). A wrong share of mass between metastable sets shows as a
-#: net flow of the order of the flow across their cut.
-ITERATIVE_CUT_RTOL = 1e-8
-
-
-def iterative_balance_errors(Q, pi, orders) -> BalanceError:
-    """Balance errors of an iteratively solved law: cells with π_i >= ITERATIVE_JUDGED max π
-    relative to their own flows, cuts of ``orders`` normwise (relative to the largest cut flow)."""
-    pi = np.asarray(pi, dtype=float)
-    if not np.all(np.isfinite(pi)) or np.any(pi < 0) or not pi.max(initial=0.0) > 0:
-        return BalanceError(np.inf, np.inf)
-    pi = pi / pi.max()
-    Q = sparse.csr_array(Q)
-    judged = pi >= ITERATIVE_JUDGED
-    residual = np.abs(Q.T @ pi)[judged] / (abs(Q).T @ pi)[judged]
-    cuts = max(_cut_error(Q, pi, np.asarray(order), normwise=True) for order in orders)
-    return BalanceError(float(residual.max(initial=0.0)), float(cuts))
-
-
-def _iterative_law(Q):
-    """π of a large irreducible Markov generator with one (heavy) state j removed:
-    -(Q_{-j})^T x = (rates from j), π = (x, 1 at j) normalised, x_i = π_i / π_j. The matrix is a
-    non-singular M-matrix; GMRES preconditioned by one smoothed-aggregation AMG V-cycle (pyamg)
-    solves it to :data:`ITERATIVE_SOLVE_RTOL`. None when it does not get there."""
-    from scipy.sparse import linalg as sla
-
-    from .discretize.fv_matrix_free import amg_cycle
-
-    n = Q.shape[0]
-    j = _heavy_state(Q)
-    keep = np.ones(n, dtype=bool)
-    keep[j] = False
-    A = sparse.csr_array(-(Q[keep][:, keep]).T)
-    b = np.asarray(Q[[j]][:, keep].todense()).ravel()
-    cycle = amg_cycle(A)
-    precondition = sla.LinearOperator(A.shape, matvec=cycle, dtype=float)
-    norm_a = float(abs(A).sum(axis=1).max())
-    x = np.zeros(n - 1)
-    for _ in range(20):  # restart cycles of 40, judged by the backward error
-        x, _ = sla.gmres(A, b, x0=x, rtol=ITERATIVE_SOLVE_RTOL, restart=40, maxiter=1, M=precondition)
-        backward = float(np.abs(b - A @ x).max() / (norm_a * np.abs(x).max() + np.abs(b).max()))
-        if backward <= ITERATIVE_SOLVE_RTOL:
-            break
-    if not backward <= 10 * ITERATIVE_SOLVE_RTOL:
-        return None
-    pi = np.empty(n)
     pi[keep] = np.maximum(x, 0.0)
     pi[j] = 1.0
     return pi
