@@ -46,6 +46,7 @@ __all__ = [
     "BackwardSolver",
     "IterativeSolution",
     "discretization_error_estimate",
+    "direct_fits",
     "iterative_rtol",
     "RTOL_CAP",
     "RTOL_FLOOR",
@@ -308,6 +309,12 @@ class BackwardSolver:
             "The chain is too metastable or too non-normal for the multigrid preconditioner; "
             f"lower the barrier (dU / D) or raise the noise. {direct}"
         )
+
+
+def direct_fits(n: int) -> bool:
+    """Whether a sparse LU of a 3-D generator with ``n`` unknowns fits in half the available
+    memory (the estimate of :func:`direct_size_advice`)."""
+    return LU_BYTES_COEFFICIENT * float(n) ** LU_FILL_EXPONENT <= 0.5 * _available_memory()
 
 
 def direct_size_advice(n: int) -> str:

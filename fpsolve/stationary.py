@@ -29,6 +29,7 @@ from .stationary_iterative import (
     iterative_balance_errors,
 )
 from .stationary_iterative import iterative_law as _iterative_law
+from .iterative import direct_fits, direct_size_advice
 
 
 __all__ = ["stationary_distribution", "BALANCE_RTOL", "GTH_MAX_WORK", "GTH_MAX_BYTES", "iterative_balance_errors"]
@@ -165,17 +166,23 @@ def stationary_distribution(Q) -> np.ndarray:
     tried = []
     for method, solve in _methods(chain, rates is not None, band):
         pi = solve()
-        if pi is None:
-            continue
-        if method == ITERATIVE:
-            error = iterative_balance_errors(chain, pi, slabs)
-            passed = error.cells <= ITERATIVE_CELL_RTOL and error.cuts <= ITERATIVE_CUT_RTOL
-        else:
-            error = balance_errors(chain, pi, slabs)
-            passed = error.worst <= BALANCE_RTOL
-        if passed:
-            return pi / pi.sum()
-        tried.append(f"{method}: {error!r}")
+        if pi is not None:
+            if method == ITERATIVE:
+                error = iterative_balance_errors(chain, pi, slabs)
+                passed = error.cells <= ITERATIVE_CELL_RTOL and error.cuts <= ITERATIVE_CUT_RTOL
+            else:
+                error = balance_errors(chain, pi, slabs)
+                passed = error.worst <= BALANCE_RTOL
+            if passed:
+                return pi / pi.sum()
+            tried.append(f"{method}: {error!r}")
+        if method == ITERATIVE and not direct_fits(n):
+            # the next methods factor the whole chain: refuse now rather than run out of memory
+            what = f" ({tried[-1]})" if tried else " (the solve stalled or the chain is reducible)"
+            raise ValueError(
+                f"Q: the iterative stationary law of this {n}-state chain was refused{what}, and no "
+                f"direct method fits: {direct_size_advice(n)}"
+            )
     raise ValueError(_refusal(tried, n, band()[1], rates is not None, Q))
 
 

@@ -177,3 +177,21 @@ def test_compiled_kernels_match_their_numpy_twins():
     out = np.empty(50)
     iterative._combine(basis, np.array([0.5, -2.0, 1.5]), out)
     assert np.allclose(out, basis[:3].T @ np.array([0.5, -2.0, 1.5]), atol=1e-14)
+
+
+def test_refused_iterative_law_with_no_direct_fallback_names_the_grid_that_fits(monkeypatch):
+    """When the iterative law is refused and a sparse LU of the chain would not fit in memory, the
+    solve stops with the size advice instead of starting a factorization it cannot finish (memory
+    faked to 1 MiB; the iterative law forced to fail)."""
+    from fpsolve import iterative as iterative_solvers
+
+    monkeypatch.setattr(stationary_module, "ITERATIVE_MIN_STATES", 1000)
+    monkeypatch.setattr(stationary_module, "ITERATIVE_BAND", 0.0)
+    monkeypatch.setattr(stationary_module, "_iterative_law", lambda Q: None)
+    monkeypatch.setattr(iterative_solvers, "_available_memory", lambda: 2.0**20)
+    lu_calls = []
+    monkeypatch.setattr(stationary_module, "_refined_lu_law", lambda *a, **k: lu_calls.append(1))
+    Q, _ = _chain(_rotation(), 12)
+    with pytest.raises(ValueError, match=r"iterative stationary law .* refused .* coarsen the grid"):
+        stationary_module.stationary_distribution(Q)
+    assert lu_calls == []
