@@ -34,7 +34,7 @@ from scipy.sparse import csgraph
 
 from . import amg
 from .balance import BalanceError, _cut_error
-from .iterative import pcg
+from .iterative import _dot, pcg  # _dot: the compiled dot product the Krylov methods share
 from .linalg import reverse_rates
 
 __all__ = [
@@ -246,14 +246,6 @@ def gmres_cycle(A, residual, precondition, restart: int, target: float) -> np.nd
     combination = np.empty(n)
     _combine(basis, y, combination)
     return precondition(combination)
-
-
-@numba.njit(cache=True)
-def _dot(a, b):
-    total = 0.0
-    for i in range(a.size):
-        total += a[i] * b[i]
-    return total
 
 
 @numba.njit(cache=True)
