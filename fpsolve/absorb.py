@@ -68,19 +68,18 @@ def absorb(gen: Generator, where, name: str = "domain", complement: bool = False
         found = (reverse < keys.size) & (keys[np.minimum(reverse, keys.size - 1)] == cols.astype(np.int64) * n + rows)
         backward = np.where(found, Q.data[np.minimum(reverse, keys.size - 1)], 0.0)
         forward = Q.data[cut]
-        added = forward * (_fitted_factor(forward, backward, theta) - 1.0)
+        peclet = _link_peclet(forward, backward)
+        added = forward * (_fitted_factor(peclet, theta) - 1.0)
         data = Q.data.copy()
         data[cut] += added
         diagonal = np.searchsorted(keys, rows.astype(np.int64) * (n + 1))
         if not np.array_equal(keys[np.minimum(diagonal, keys.size - 1)], rows.astype(np.int64) * (n + 1)):
             raise ValueError("matrix: a row with a cut link stores no diagonal entry; Q is not a generator")
         np.add.at(data, diagonal, -added)  # each row keeps its sum
-        scale = _shortley_weller_scale(gen.grid, rows, cols, theta, _link_peclet(forward, backward), n)
+        scale = _shortley_weller_scale(gen.grid, rows, cols, theta, peclet, n)
         # a row with jumps beyond the neighbours belongs to a nonlocal operator, whose cell
         # equation is not a second difference: no Shortley-Weller factor there
-        scaled = np.flatnonzero(scale != 1.0)
-        entries = np.concatenate([np.arange(Q.indptr[r], Q.indptr[r + 1]) for r in scaled]) if scaled.size else []
-        entries = np.asarray(entries, dtype=np.int64)
+        entries = np.flatnonzero(scale[row_of] != 1.0)  # the stored entries of the scaled rows
         far = ~_neighbouring(gen.grid, row_of[entries], Q.indices[entries]) & (Q.data[entries] != 0)
         scale[np.unique(row_of[entries][far])] = 1.0
         data *= scale[row_of]
@@ -144,8 +143,9 @@ def _shortley_weller_scale(grid, rows, cols, theta, peclet, n: int) -> np.ndarra
     2 / (1 + theta) without drift (the Shortley-Weller difference, whose axis terms are divided by
     the mean spacing (1 + theta) h / 2), 1 / theta for strong drift towards the boundary, 1 for
     drift away from it. An axis cut on both sides takes 2 / (theta_minus + theta_plus). The row is
-    scaled as a whole, by the mean over its cut axes: a uniform row scaling is a change of the cell's holding time, so the chain stays a generator and
-    stays reversible (with the cell's weight divided by the factor), and harmonic functions
+    scaled as a whole, by the mean over its cut axes: a uniform row scaling is a change of the
+    cell's holding time, so the chain stays a generator and stays reversible (with the cell's
+    weight divided by the factor), and harmonic functions
     (committors) are unchanged. Near a boundary the other axes' second differences are small (the
     solution is constant along the boundary), so one factor per row suffices; only links along
     one axis (the 2d-neighbour stencil) count.
@@ -168,12 +168,10 @@ def _shortley_weller_scale(grid, rows, cols, theta, peclet, n: int) -> np.ndarra
     spans = np.ones((unique.size, 2))
     np.minimum.at(spans, (inverse, forward[axial].astype(int)), theta[axial])
     both_sides = (spans < 1.0).all(axis=1)
-    # one cut side: the drift-aware factor of that link (the smallest theta if repeated)
+    # one cut side: the drift-aware factor of its one link (rows cut on both sides use the spans)
     p = np.zeros(unique.size)
     th = np.ones(unique.size)
-    order = np.argsort(-theta[axial])  # so that the smallest theta of a (row, axis) is written last
-    p[inverse[order]] = peclet[axial][order]
-    th[inverse[order]] = theta[axial][order]
+    p[inverse], th[inverse] = peclet[axial], theta[axial]
     with np.errstate(invalid="ignore", divide="ignore"):
         one_side = np.where(np.abs(p) < 1e-8, 2.0 / (1.0 + th), p / (bernoulli(-th * p) - bernoulli(p)))
     factor = np.where(both_sides, 2.0 / spans.sum(axis=1), one_side)
@@ -192,8 +190,6 @@ def _link_peclet(forward, backward) -> np.ndarray:
     return np.clip(z, -700.0, 700.0)
 
 
-def _fitted_factor(forward, backward, theta) -> np.ndarray:
-    """B(-theta z) / (theta B(-z)) with z = log(forward / backward) (z = 0 where the link has no
-    reverse rate to read a Peclet number from)."""
-    z = _link_peclet(forward, backward)
+def _fitted_factor(z, theta) -> np.ndarray:
+    """B(-theta z) / (theta B(-z)), z the link's Peclet number (:func:`_link_peclet`)."""
     return bernoulli(-theta * z) / (theta * bernoulli(-z))

@@ -259,13 +259,13 @@ def _axis_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, boltzmann,
     if use_potential:
         pe = -(_along(v_cell, k, 1, periodic) - _along(v_cell, k, 0, periodic)) / dkk_face - log_ratio
     else:
-        b_face = np.broadcast_to(model.drift(*face_pos, t=t)[k], _along(boltzmann, k, 0, periodic).shape)
+        b_face = np.broadcast_to(model.drift(*face_pos, t=t)[k], left_shape)
         if not np.all(np.isfinite(b_face)):
             bad = np.unravel_index(int(np.argmax(~np.isfinite(b_face))), b_face.shape)
             point = tuple(round(float(np.broadcast_to(c, b_face.shape)[bad]), 6) for c in face_pos)
             raise ValueError(f"drift: not finite ({b_face[bad]}) at x = {point}")
         pe = h * b_face / dkk_face - log_ratio
-    pe = np.broadcast_to(pe, _along(boltzmann, k, 0, periodic).shape)
+    pe = np.broadcast_to(pe, left_shape)
     rate = dkk_face / (h * h)
     correction = 0.0
     if use_potential and curvature:
@@ -312,8 +312,10 @@ def _absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_p
         dkk_b = np.broadcast_to(model.diffusion(*pos, t=t)[k, k], shape)
         dkk_c = d_cell[k, k][tuple(index)]
         sign = 1.0 if side == 1 else -1.0  # direction from the cell towards the face
+        v_c = None if v_cell is None else v_cell[tuple(index)]
         if use_potential:
-            pe_out = -(np.broadcast_to(potential(*pos), shape) - v_cell[tuple(index)]) / dkk_b
+            v_b = np.broadcast_to(potential(*pos), shape)
+            pe_out = -(v_b - v_c) / dkk_b
         else:
             pe_out = (h / 2) * sign * np.broadcast_to(model.drift(*pos, t=t)[k], shape) / dkk_b
         pe_out = pe_out - np.log(dkk_b / dkk_c)
@@ -323,11 +325,7 @@ def _absorbing_rates(model, grid, bounds, t, k, v_cell, d_cell, potential, use_p
             quarter = [np.broadcast_to(c - sign * h / 4 if m == k else c, shape) for m, c in enumerate(pos)]
             v_q = np.broadcast_to(potential(*quarter), shape)
             dkk_q = np.broadcast_to(model.diffusion(*quarter, t=t)[k, k], shape)
-            rate = rate * np.exp(
-                log_curvature_factor(
-                    v_cell[tuple(index)], v_q, np.broadcast_to(potential(*pos), shape), dkk_c, dkk_q, dkk_b
-                )
-            )
+            rate = rate * np.exp(log_curvature_factor(v_c, v_q, v_b, dkk_c, dkk_q, dkk_b))
         out.append(rate)
     return tuple(out)
 

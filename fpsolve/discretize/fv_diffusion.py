@@ -52,17 +52,6 @@ def has_cross_terms(tensor) -> bool:
 def require_positive_diffusion(d_cell: np.ndarray, grid) -> None:
     """ValueError naming the first cell where D is not positive definite."""
     d = grid.ndim
-    if d == 1:
-        values = d_cell.reshape(-1)
-        if not np.all(np.isfinite(values)):
-            raise ValueError(f"diffusion: not finite at x = {point(grid, int(np.argmin(np.isfinite(values))))}")
-        if values.min() <= 0:
-            bad = int(np.argmin(values))
-            raise ValueError(
-                f"diffusion: the diffusion matrix is not positive definite at x = {point(grid, bad)}; "
-                f"smallest eigenvalue {values[bad]:.3g}"
-            )
-        return
     if all(stride == 0 for stride in d_cell.strides[2:]):  # constant: one tensor to check
         d_cell = np.ascontiguousarray(d_cell[(slice(None), slice(None)) + (slice(0, 1),) * d])
         grid_shape = (1,) * d
