@@ -25,8 +25,11 @@ a bound on the total-variation distance, in exact arithmetic, for every generato
 The degree is raised until it is below ``rtol ||v||_1`` at every output time. Long times are
 split into segments (each one polynomial; the bounds of the segments add, by the same
 contraction) when ||T_k(B) v|| grows by more than ``MAX_GROWTH`` within a segment, because then
-round-off (about eps m max_k N_k) would no longer be negligible; the answer is refused
-(RuntimeError) when segments would have to be shorter than a few explicit steps.
+round-off (about eps m max_k N_k) would no longer be negligible. Each segment also accumulates the
+series at ``CHECKPOINTS`` of its length: when the growth sets in after one of them has converged,
+the segment stops there and the products are kept (the next segments take that length); only a
+growth before any checkpoint restarts with a wider interval or a shorter segment. The answer is
+refused (RuntimeError) when segments would have to be shorter than a few explicit steps.
 
 Cost: about sqrt(rho t log(1 / rtol)) products of A, no linear solve (1177 at 128^3 to t = 10
 for the rotating double well, docs/scale.md). The products run on A stored by its diagonals
@@ -45,9 +48,11 @@ from .chebyshev_exponential import chebyshev_degree, symmetrized_radius
 
 __all__ = ["bounded_chebyshev_expm_multiply", "BoundedChebyshevResult", "bessel_integrals", "MAX_GROWTH"]
 
-#: A segment is shortened when ||T_k(B) v||_1 exceeds this multiple of ||v||_1: the round-off of
-#: the recurrence, about eps m max_k N_k, then stays below 2e-16 * 2000 * 1e3 = 4e-10 ||v||_1
-#: (measured growth: 1e2 at 48^3 to t = 10 for the rotating double well).
+#: A segment is cut when ||T_k(B) v||_1 exceeds this multiple of ||v||_1, or the larger multiple
+#: rtol / (2 eps k) that keeps the round-off of the recurrence, about eps k max_j N_j, below half
+#: the segment's share of rtol (at rtol = 1e-8 and degree 1200: 1.9e4). At rtol = 1e-10 this floor
+#: decides: the round-off then stays below 2e-16 * 2000 * 1e3 = 4e-10 ||v||_1 (measured growth:
+#: 1e2 at 48^3 to t = 10 for the rotating double well).
 MAX_GROWTH = 1e3
 
 #: Largest l1 growth e^{mu t} of exp(tA) (negative off-diagonal rates) under which the bound is kept
@@ -58,6 +63,11 @@ MAX_AMPLIFICATION = 2.0
 #: steps): a polynomial of degree ~ 10 per segment is explicit time stepping, not an exponential.
 MIN_SEGMENT_Z = 5.0
 
+#: Where a segment may stop, as fractions of its length, when ||T_k(B) v|| grows too much before
+#: its end converges: the products spent are kept instead of repeated over a shorter segment. On a
+#: chain whose grid-scale modes carry small imaginary parts near the left end of the interval the
+#: growth sets in late (past degree ~1000 at 128^3) and the 3/4 point has converged by then.
+CHECKPOINTS = np.array([0.5, 0.75])
 #: Largest number of distinct diagonals for the banded product (a 3-D stencil has 7, with cross
 #: diffusion 19 to 27, plus the wraps of periodic axes); beyond it the CSR rows are used.
 MAX_DIAGONALS = 40
@@ -164,27 +174,40 @@ def bounded_chebyshev_expm_multiply(A, v, times, *, rtol: float = 1e-10, rho: fl
     step = _Product(A)
     rho = radii.pop(0)
     start, state, spent, products, segments, growth, length = 0.0, v, 0.0, 0, 0, 1.0, span
+    proven = 0.0  # the longest segment that has converged
     bound = np.zeros(times.size)
     while order.size:
         end = min(span, start + length)
         inside = order[times[order] <= end * (1 + 1e-14)]
-        ends = np.append(times[inside], end) - start
-        budget = rtol * mass * (end - start) / span / amplification
-        outcome = _segment(step, state, ends, rho, budget)
+        # the segment's output times, then the checkpoints it may stop at (unless a segment as long
+        # has already converged), then its end: each checkpoint and the end with the share of rtol
+        # of its own length (the outputs with the whole segment's, which stays within rtol at every
+        # time: spent + share <= rtol)
+        stops = start + CHECKPOINTS * (end - start) if end - start > proven * (1 + 1e-12) else np.zeros(0)
+        ends = np.concatenate([times[inside], stops, [end]]) - start
+        budgets = rtol * mass * ends / span / amplification
+        budgets[: inside.size] = budgets[-1]
+        outcome = _segment(step, state, ends, rho, budgets, first_stop=inside.size)
         products += outcome.products
-        if outcome.values is None:  # ||T_k v|| grew too much: a wider interval once, then shorter segments
-            if radii and segments == 0:
+        if outcome.values is None:  # ||T_k v|| grew too much before any checkpoint was reached
+            if radii and segments == 0:  # a wider interval once, then shorter segments
                 rho = radii.pop(0)
                 continue
-            length = _shorter(length, rho, outcome.rate, budget / float(np.abs(state).sum()))
+            length = _shorter(length, rho, outcome.rate, budgets[-1] / float(np.abs(state).sum()), outcome.allowed)
             if rho * length / 2.0 < MIN_SEGMENT_Z:
                 _refuse(rho, start, span)
             continue
-        segments, growth = segments + 1, max(growth, outcome.growth)
-        y[inside] = outcome.values[:-1]
-        bound[inside] = (spent + outcome.errors[:-1]) * amplification / mass
+        reached = start + outcome.reached
+        done = inside[: outcome.values.shape[0] - 1]  # the outputs up to the time reached
+        if outcome.stopped:  # at a checkpoint: its length for the next segments
+            length = outcome.reached
+            if rho * length / 2.0 < MIN_SEGMENT_Z:
+                _refuse(rho, reached, span)
+        segments, growth, proven = segments + 1, max(growth, outcome.growth), max(proven, outcome.reached)
+        y[done] = outcome.values[: done.size]
+        bound[done] = (spent + outcome.errors[: done.size]) * amplification / mass
         spent += outcome.errors[-1]
-        start, state, order = end, outcome.values[-1], order[inside.size :]
+        start, state, order = reached, outcome.values[-1], order[done.size :]
     return BoundedChebyshevResult(y, bound, products, rho, segments, growth)
 
 
@@ -203,31 +226,41 @@ def _l1_log_norm(A) -> float:
     return max(float(np.max(column, initial=0.0)), 0.0)
 
 
-def _shorter(length, rho, rate, relative_budget):
-    """A segment length whose degree keeps ||T_k v|| below MAX_GROWTH ||v|| at the growth ``rate``
-    (per degree) just measured: degree ~ sqrt(2 z log(1 / budget)) <= 0.7 log(MAX_GROWTH) / rate,
-    and at most half the length that failed."""
-    degree = 0.7 * np.log(MAX_GROWTH) / max(rate, 1e-300)
+def _shorter(length, rho, rate, relative_budget, allowed):
+    """A segment length whose degree keeps ||T_k v|| below the ``allowed`` growth at the growth
+    ``rate`` (per degree) just measured: degree ~ sqrt(2 z log(1 / budget)) <= 0.7 log(allowed) /
+    rate, and at most half the length that failed."""
+    degree = 0.7 * np.log(allowed) / max(rate, 1e-300)
     z = degree**2 / (2.0 * np.log(1.0 / min(relative_budget, 0.5)))
     return min(0.5 * length, 2.0 * z / rho)
 
 
 class _Outcome:
-    """What one segment gave: ``values`` (None when ||T_k v|| grew beyond MAX_GROWTH ||v||, then the
-    growth ``rate`` per degree), l1 ``errors``, ``products`` spent, largest ``growth``."""
+    """What one segment gave: ``values`` at its ends (None when ||T_k v|| grew beyond MAX_GROWTH
+    ||v|| before any checkpoint was reached, then the growth ``rate`` per degree and the growth
+    that was ``allowed`` at that degree), l1 ``errors``,
+    ``products`` spent, largest ``growth``; the values are those of the outputs up to the time
+    ``reached`` (relative to the segment's start), then the value there: the segment's end, or a
+    checkpoint when ``stopped``."""
 
-    def __init__(self, values=None, errors=None, products=0, growth=1.0, rate=0.0):
+    def __init__(
+        self, values=None, errors=None, products=0, growth=1.0, rate=0.0, reached=0.0, stopped=False, allowed=MAX_GROWTH
+    ):
         self.values, self.errors, self.products, self.growth, self.rate = values, errors, products, growth, rate
+        self.reached, self.stopped, self.allowed = reached, stopped, allowed
 
 
-def _segment(step, v, ends, rho, budget) -> _Outcome:
-    """One polynomial from v to the times ``ends`` (relative, increasing, the last the segment's
-    end), each to the l1 truncation bound ``budget`` (plus the round-off estimate eps m max N_k)."""
+def _segment(step, v, ends, rho, budgets, first_stop) -> _Outcome:
+    """One polynomial from v to the times ``ends`` (relative; the outputs, increasing, then from
+    index ``first_stop`` the checkpoints and the segment's end, increasing), each to its l1
+    truncation bound ``budgets`` (plus the round-off estimate eps m max N_k). When ||T_k v||
+    grows too much, the values up to the last checkpoint already reached are returned."""
     norm_v = float(np.abs(v).sum())
     z = rho * ends / 2.0
     if norm_v == 0:
-        return _Outcome(np.zeros((ends.size, v.size)), np.zeros(ends.size))
-    guess = chebyshev_degree(float(z[-1]), budget / norm_v)[0]
+        keep = first_stop + 1
+        return _Outcome(np.zeros((keep, v.size)), np.zeros(keep), reached=float(ends[-1]))
+    guess = chebyshev_degree(float(z[-1]), budgets[-1] / norm_v)[0]
     top = 2 * guess + 100  # the tail decays like e^{-k^2 / 2z}: far past any useful degree
     coefficients = 2.0 * ive(np.arange(top + 2)[None, :], z[:, None])
     coefficients[:, 0] /= 2.0
@@ -241,23 +274,40 @@ def _segment(step, v, ends, rho, budget) -> _Outcome:
     pad, n = step.pad, v.size
     current, previous = np.zeros(n + 2 * pad), np.zeros(n + 2 * pad)
     current[pad : pad + n] = v
-    limit = MAX_GROWTH * norm_v
+    # ||T_k v|| allowed at degree k: MAX_GROWTH, or round-off eps k N_k up to half the budget
+    floor, roundoff = MAX_GROWTH * norm_v, 0.5 * budgets[-1] / np.finfo(float).eps
     for k in range(1, top + 2):
         # T_k = 2 B T_{k-1} - T_{k-2} (T_1 = B T_0), B = I + (2 / rho) A, written over T_{k-2},
         # with c_{k-1} T_{k-1} added to y on the way
         half = 0.5 if k == 1 else 1.0
         norms[k] = step(2.0 / rho, current, previous[pad : pad + n], half, coefficients[:, k - 1] * active, y)
         previous, current = current, previous
-        if not norms[k] <= limit:  # (or not finite)
-            return _Outcome(products=k, rate=float(np.log(min(norms[k], 1e300) / norm_v)) / k)
+        if not norms[k] <= max(floor, roundoff / k):  # (or not finite)
+            return _stopped(y, errors, active, ends, first_stop, k, norms, norm_v, max(floor, roundoff / k) / norm_v)
         # truncation after degree m = k - 1: N_m J_{m+1} + N_{m+1} J_m
         truncation = norms[k - 1] * integrals[:, k] + norms[k] * integrals[:, k - 1]
-        done = active & (truncation <= budget)
+        done = active & (truncation <= budgets)
         errors[done] = truncation[done] + np.finfo(float).eps * k * norms[: k + 1].max()
         active &= ~done
         if not active.any():
-            return _Outcome(y, errors, k, float(norms[: k + 1].max() / norm_v))
-    return _Outcome(products=top + 1, rate=float(np.log(norms.max() / norm_v)) / (top + 1))
+            keep = np.append(np.arange(first_stop), ends.size - 1)
+            return _Outcome(y[keep], errors[keep], k, float(norms[: k + 1].max() / norm_v), reached=float(ends[-1]))
+    return _stopped(y, errors, active, ends, first_stop, top + 1, norms, norm_v, MAX_GROWTH)
+
+
+def _stopped(y, errors, active, ends, first_stop, k, norms, norm_v, allowed) -> _Outcome:
+    """The outcome of a segment cut short at degree k: the outputs up to the last checkpoint whose
+    truncation was within its budget, and that checkpoint (the earlier outputs, shorter and with
+    larger budgets, are then done too), else none, with the growth rate per degree."""
+    reached = np.flatnonzero(~active[first_stop:-1])
+    largest = float(np.max(np.minimum(norms[: k + 1], 1e300)))
+    if reached.size == 0:
+        return _Outcome(products=k, rate=float(np.log(largest / norm_v)) / k, allowed=allowed)
+    last = first_stop + int(reached[-1])
+    keep = np.append(np.flatnonzero(ends[:first_stop] <= ends[last]), last)
+    if active[keep].any():  # pragma: no cover - guards the argument above
+        raise RuntimeError("exponential: a checkpoint converged before an earlier output time")
+    return _Outcome(y[keep], errors[keep], k, largest / norm_v, reached=float(ends[last]), stopped=True)
 
 
 def _refuse(rho, start, span):
@@ -320,62 +370,85 @@ def _stencil_chebyshev_step(offsets, stencil, scale, half, padded, pad, previous
     return norm
 
 
-@numba.njit(cache=True)
+#: Cells per block of the parallel steps: each block's l1 norm is summed on its own, then the
+#: blocks in order, so the norm (and the degrees it decides) does not depend on the thread count.
+BLOCK = 8192
+
+
+@numba.njit(cache=True, parallel=True)
 def _seven_point_chebyshev_step(offsets, stencil, scale, half, padded, pad, previous, c, y):
-    """:func:`_stencil_chebyshev_step` unrolled for the 7-point stencil of 3-D grids: 25 ms per
-    product at 128^3 against 34 ms for the loop over the stencil (and for CSR rows)."""
+    """:func:`_stencil_chebyshev_step` unrolled for the 7-point stencil of 3-D grids, over blocks of
+    cells in parallel threads (benchmarks/bench_chebyshev_kernels.py)."""
     o0, o1, o2, o3, o4, o5, o6 = offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5], offsets[6]
-    norm = 0.0
-    for i in range(previous.size):
-        j = pad + i
-        total = (
-            stencil[i, 0] * padded[j + o0]
-            + stencil[i, 1] * padded[j + o1]
-            + stencil[i, 2] * padded[j + o2]
-            + stencil[i, 3] * padded[j + o3]
-            + stencil[i, 4] * padded[j + o4]
-            + stencil[i, 5] * padded[j + o5]
-            + stencil[i, 6] * padded[j + o6]
-        )
-        value = half * (2.0 * (padded[j] + scale * total) - previous[i])
-        for r in range(c.size):
-            if c[r] != 0.0:
-                y[r, i] += c[r] * padded[j]
-        previous[i] = value
-        norm += abs(value)
-    return norm
+    n = previous.size
+    blocks = (n + BLOCK - 1) // BLOCK
+    partial = np.zeros(blocks)
+    for b in numba.prange(blocks):
+        norm = 0.0
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            j = pad + i
+            total = (
+                stencil[i, 0] * padded[j + o0]
+                + stencil[i, 1] * padded[j + o1]
+                + stencil[i, 2] * padded[j + o2]
+                + stencil[i, 3] * padded[j + o3]
+                + stencil[i, 4] * padded[j + o4]
+                + stencil[i, 5] * padded[j + o5]
+                + stencil[i, 6] * padded[j + o6]
+            )
+            value = half * (2.0 * (padded[j] + scale * total) - previous[i])
+            for r in range(c.size):
+                if c[r] != 0.0:
+                    y[r, i] += c[r] * padded[j]
+            previous[i] = value
+            norm += abs(value)
+        partial[b] = norm
+    return _ordered_sum(partial)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _eleven_point_chebyshev_step(offsets, stencil, scale, half, padded, pad, previous, c, y):
-    """:func:`_stencil_chebyshev_step` unrolled for 11 diagonals: the 3-D stencil with one pair of
-    cross-diffusion links per cell face pair (constant cross diffusion, bench_forward_3d.py
-    "nonreversible"; benchmarks/bench_chebyshev_kernels.py)."""
+    """:func:`_seven_point_chebyshev_step` for 11 diagonals: the 3-D stencil with one pair of
+    cross-diffusion links per cell face pair (constant cross diffusion on the lattice directions,
+    bench_forward_3d.py "nonreversible")."""
     o0, o1, o2, o3, o4, o5 = offsets[0], offsets[1], offsets[2], offsets[3], offsets[4], offsets[5]
     o6, o7, o8, o9, o10 = offsets[6], offsets[7], offsets[8], offsets[9], offsets[10]
-    norm = 0.0
-    for i in range(previous.size):
-        j = pad + i
-        total = (
-            stencil[i, 0] * padded[j + o0]
-            + stencil[i, 1] * padded[j + o1]
-            + stencil[i, 2] * padded[j + o2]
-            + stencil[i, 3] * padded[j + o3]
-            + stencil[i, 4] * padded[j + o4]
-            + stencil[i, 5] * padded[j + o5]
-            + stencil[i, 6] * padded[j + o6]
-            + stencil[i, 7] * padded[j + o7]
-            + stencil[i, 8] * padded[j + o8]
-            + stencil[i, 9] * padded[j + o9]
-            + stencil[i, 10] * padded[j + o10]
-        )
-        value = half * (2.0 * (padded[j] + scale * total) - previous[i])
-        for r in range(c.size):
-            if c[r] != 0.0:
-                y[r, i] += c[r] * padded[j]
-        previous[i] = value
-        norm += abs(value)
-    return norm
+    n = previous.size
+    blocks = (n + BLOCK - 1) // BLOCK
+    partial = np.zeros(blocks)
+    for b in numba.prange(blocks):
+        norm = 0.0
+        for i in range(b * BLOCK, min(n, (b + 1) * BLOCK)):
+            j = pad + i
+            total = (
+                stencil[i, 0] * padded[j + o0]
+                + stencil[i, 1] * padded[j + o1]
+                + stencil[i, 2] * padded[j + o2]
+                + stencil[i, 3] * padded[j + o3]
+                + stencil[i, 4] * padded[j + o4]
+                + stencil[i, 5] * padded[j + o5]
+                + stencil[i, 6] * padded[j + o6]
+                + stencil[i, 7] * padded[j + o7]
+                + stencil[i, 8] * padded[j + o8]
+                + stencil[i, 9] * padded[j + o9]
+                + stencil[i, 10] * padded[j + o10]
+            )
+            value = half * (2.0 * (padded[j] + scale * total) - previous[i])
+            for r in range(c.size):
+                if c[r] != 0.0:
+                    y[r, i] += c[r] * padded[j]
+            previous[i] = value
+            norm += abs(value)
+        partial[b] = norm
+    return _ordered_sum(partial)
+
+
+@numba.njit(cache=True)
+def _ordered_sum(partial):
+    total = 0.0
+    for b in range(partial.size):
+        total += partial[b]
+    return total
 
 
 @numba.njit(cache=True)

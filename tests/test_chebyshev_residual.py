@@ -16,6 +16,7 @@ import scipy.sparse.linalg as sla
 
 import fpsolve as fp
 from fpsolve import chebyshev_residual as residual
+from fpsolve.discretize import fv
 from fpsolve.chebyshev_residual import bessel_integrals, bounded_chebyshev_expm_multiply
 
 
@@ -37,19 +38,21 @@ def _rotating_double_well(n):
     return sparse.csr_array(fpe.generator.matrix.T), v
 
 
-def _cross_diffusion_chain(n):
+def _cross_diffusion_chain(n, lattice=True):
     """The rotation about the well with constant cross diffusion (bench_forward_3d.py
-    "nonreversible"): 11 diagonals, eigenvalues near -rho with imaginary parts ~0.07 rho (grid-scale
-    non-normality of the cross links), so ||T_k(B) v|| grows and the time axis is split."""
+    "nonreversible"): 11 diagonals. With ``lattice`` the links are fitted along the lattice
+    directions (fpsolve's scheme); without, the cross terms are central differences (limited): then
+    eigenvalues near -rho have imaginary parts ~0.07 rho (grid-scale non-normality of the cross
+    links), so ||T_k(B) v|| grows and the time axis is split."""
 
     def drift(x, y, z):
         return np.stack(np.broadcast_arrays(-4 * x * (x**2 - 1) - 0.5 * y, -2 * y + 0.5 * (x + 1), -2 * z))
 
     diffusion = np.array([[0.25, 0.05, 0.0], [0.05, 0.25, 0.05], [0.0, 0.05, 0.25]])
     grid = fp.Grid([(-2.0, 0.5), (-1.5, 1.5), (-1.5, 1.5)], [n, n, n])
-    fpe = _quiet(lambda: fp.FokkerPlanck(fp.Diffusion(drift, diffusion, 3), grid))
+    Q = _quiet(lambda: fv.assemble(fp.Diffusion(drift, diffusion, 3), grid, lattice=lattice).generator)
     v = fp.gaussian(grid, mean=(-1.0, 0.0, 0.0), std=0.2).ravel() * grid.cell_volume
-    return sparse.csr_array(fpe.generator.matrix.T), v
+    return sparse.csr_array(Q.T), v
 
 
 def _vortex(omega, diffusion, n, boundary="reflecting"):
@@ -100,11 +103,12 @@ def test_bound_holds_on_the_rotating_double_well_to_long_times():
 
 
 def test_bound_holds_with_cross_diffusion_in_segments():
-    """Cross diffusion on 12^3 cells to t = 10 (about 10 relaxation times): the 11-diagonal kernel,
-    ||T_k v|| growing past 1e3 within one full-length polynomial so the time axis is split; the
-    measured l1 error against expm_multiply stays below the summed bound, itself below 1e-10 of the
-    mass plus the round-off estimate (1.5e-10 in all)."""
-    A, v = _cross_diffusion_chain(12)
+    """Central cross differences on 12^3 cells to t = 10 (about 10 relaxation times): the
+    11-diagonal kernel, ||T_k v|| growing past 1e3 within one full-length polynomial so the time
+    axis is split (at checkpoints or by shorter segments); the measured l1 error against
+    expm_multiply stays below the summed bound, itself below 1e-10 of the mass plus the round-off
+    estimate (1.5e-10 in all)."""
+    A, v = _cross_diffusion_chain(12, lattice=False)
     assert residual._Product(A).offsets.size == 11
     times = np.array([0.5, 10.0])
     result = bounded_chebyshev_expm_multiply(A, v, times, rtol=1e-10)
@@ -112,6 +116,47 @@ def test_bound_holds_with_cross_diffusion_in_segments():
     errors = _l1_errors(A, v, times, result.y)
     assert np.all(errors <= result.bound * v.sum())
     assert np.all(result.bound <= 1.5e-10)
+
+
+def test_lattice_cross_diffusion_needs_one_segment():
+    """The same process with its links fitted along the lattice directions (fpsolve's scheme): the
+    small loops of the chain balance, the spectrum stays near the real axis and one polynomial
+    reaches t = 10 with ||T_k v|| below 1e3, in fewer products than the split series of central
+    cross differences; the bound holds against expm_multiply."""
+    A, v = _cross_diffusion_chain(12)
+    assert residual._Product(A).offsets.size == 11
+    times = np.array([0.5, 10.0])
+    result = bounded_chebyshev_expm_multiply(A, v, times, rtol=1e-10)
+    central = bounded_chebyshev_expm_multiply(*_cross_diffusion_chain(12, lattice=False), times, rtol=1e-10)
+    assert result.segments == 1 and result.products < central.products
+    errors = _l1_errors(A, v, times, result.y)
+    assert np.all(errors <= result.bound * v.sum())
+    assert np.all(result.bound <= 1.1e-10)
+
+
+def test_growth_stops_at_a_checkpoint_and_keeps_its_products():
+    """A segment whose ||T_k v|| passes MAX_GROWTH after a checkpoint has converged stops there
+    (the products are kept, no restart): with the growth limit lowered to 30 the series on the
+    central cross-difference chain stops at checkpoints and still meets its bound against
+    expm_multiply at every time."""
+    A, v = _cross_diffusion_chain(12, lattice=False)
+    times = np.array([0.5, 3.0, 10.0])
+    stops = []
+    segment = residual._segment
+
+    def recording(*args, **kwargs):
+        outcome = segment(*args, **kwargs)
+        stops.append(outcome.stopped)
+        return outcome
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(residual, "MAX_GROWTH", 30.0)
+        patch.setattr(residual, "_segment", recording)
+        result = bounded_chebyshev_expm_multiply(A, v, times, rtol=1e-10)
+    assert any(stops)
+    errors = _l1_errors(A, v, times, result.y)
+    assert np.all(errors <= result.bound * v.sum())
+    assert np.all(result.bound <= 1.1e-10)
 
 
 @pytest.mark.parametrize("scale", [0.8, 3.0])

@@ -45,8 +45,12 @@ def sgd_problem(cells, batch_size, lr=0.2):
     with warnings.catch_warnings(record=True) as caught:  # coarse grids also warn about h
         warnings.simplefilter("always")
         fpe = fp.FokkerPlanck(model, fp.Grid(BOX, cells))
-    # cross diffusion: some links are limited (rerouted through faces), still a Markov chain
-    assert any("cross-diffusion" in str(w.message) for w in caught)
+    # Hessian noise has cross terms, diagonally dominant on these cells: every link, axis and
+    # diagonal, is fitted along the lattice directions (all rates positive); the chain is not
+    # reversible (D^{-1} grad U is not a gradient)
+    assert not any("cross-diffusion" in str(w.message) for w in caught)
+    assert fpe.diagnostics["monotonicity"].is_m_matrix
+    assert fpe.generator.matrix.nnz > 5 * fpe.grid.size  # the diagonal neighbours are linked
     return fpe
 
 
@@ -135,21 +139,22 @@ def test_gth_kernels_match_their_twins_and_a_dense_null_vector():
 
 
 @pytest.mark.parametrize(
-    "cells, batch_size, old_left_share",
+    "cells, batch_size, left_share",
     [
-        ((22, 16), 32, 1.9e-14),
-        ((22, 16), 64, 7.0e-16),
-        ((33, 24), 32, 3.1e-23),
+        ((22, 16), 32, 1.1e-10),
+        ((22, 16), 64, 9.4e-24),
+        ((33, 24), 32, 1.2e-16),
     ],
 )
-def test_metastable_nonreversible_law_matches_250_digit_elimination(cells, batch_size, old_left_share):
-    # the previous solver put all mass in the right well (left share old_left_share, really > 0.99:
-    # 0.99875 on the coarsest grid)
+def test_metastable_nonreversible_law_matches_250_digit_elimination(cells, batch_size, left_share):
+    # a strongly metastable non-reversible chain: the left well holds left_share of the mass (the
+    # 250-digit law's), spread over 200 decades; an earlier solver got such shares wrong by a
+    # factor 1e10 (it put all mass in one well)
     fpe = sgd_problem(cells, batch_size)
     pi = stationary_distribution(fpe.generator.matrix)
     exact = exact_law(cells, batch_size)
     left = np.repeat(fpe.grid.centers[0] < 0, cells[1])
-    assert exact[left].sum() > 0.99 and old_left_share < 1e-10
+    assert exact[left].sum() == pytest.approx(left_share, rel=0.05)
     # GTH's relative error is a few eps per elimination step whatever the conditioning (measured
     # 3e-14 down to 1e-290 of the largest entry); 1e-12 leaves a margin of 30.
     judged = exact > 1e-200 * exact.max()

@@ -21,9 +21,12 @@ e^{-2 delta / 3}, delta the potential's curvature across the face (:func:`curvat
 it leaves the stationary law unchanged and removes the fitted flux's O(h^2) bulk error (exit times,
 committors and Kramers rates become 20-100x more accurate on smooth landscapes). With state-dependent D the log term is the square-root-approximation
 correction: in 1-D the stationary law is exp(-sum (V_R - V_L)/D_f) / D, the midpoint rule for
-exp(-int V'/D) / D (second order). Cross terms -d_m(D_km p), m != k, are central differences of
-D_km p averaged over the two cells of the face (one-sided at walls). They can make some rates
-negative (the generator is then not an M-matrix); :class:`MonotonicityReport` says how often.
+exp(-int V'/D) / D (second order). Cross terms -d_m(D_km p), m != k: where D is diagonally
+dominant on the grid's scale, D splits into lattice directions and every link, axis or diagonal,
+is fitted the same way (:mod:`fpsolve.discretize.fv_lattice`; all rates positive). Elsewhere they
+are central differences of D_km p averaged over the two cells of the face (one-sided at walls),
+which can make some rates negative (the generator is then not an M-matrix);
+:class:`MonotonicityReport` says how often, and the limiter reroutes them.
 
 Every face flux is a linear function of the cell values, J_k = F_k p, and the forward operator is
 A = -sum_k Div_k F_k, so dp/dt = A p. The generator is Q = A^T: Q[i, j] >= 0 is the rate from
@@ -45,6 +48,7 @@ from . import fv_stencil as stencil
 from .fv_curvature import curvature_correction, log_curvature_factor
 from .fv_diagnostics import boltzmann_exponent, drift_error, relevant_peclet
 from .fv_stencil import along as _along
+from .fv_lattice import assemble_lattice
 from .fv_diffusion import cell_diffusion, has_cross_terms, require_positive_diffusion, without_roundoff_cross_terms
 from .monotone import MonotonicityReport, limit_negative_rates, monotonicity
 
@@ -117,6 +121,7 @@ def assemble(
     potential_cutoff: float = 40.0,
     limit: bool = True,
     curvature: bool = True,
+    lattice: bool = True,
 ) -> FiniteVolumeOperator:
     """Assemble the finite-volume generator of ``model`` on ``grid`` at time ``t``.
 
@@ -143,10 +148,18 @@ def assemble(
         Apply :func:`curvature_correction` where V is known. Turn it off when D is not the
         diffusion of the law being solved for (the near field of a jump kernel, whose stationary
         law is not e^{-V/D}: there the correction would be an O(h^alpha) error, not a fix).
+    lattice : bool
+        With cross diffusion that is diagonally dominant on the grid's scale
+        (D_kk / h_k^2 >= sum_m |D_km| / (h_k h_m) at every cell), fit every link along the lattice
+        directions of D (:mod:`fpsolve.discretize.fv_lattice`: all rates positive, second order,
+        small loops balanced). False, or a tensor that is not dominant, gives the axis faces'
+        fitted fluxes plus central cross differences, limited when ``limit``.
 
     Without cross diffusion (D diagonal everywhere) the face fluxes and Q are written directly in
     CSR form from the per-face rates (:func:`face_rates`), with no sparse products; with cross
-    diffusion Q = (sum_k -Div_k F_k)^T.
+    diffusion on the lattice directions likewise (from the per-link rates); with central cross
+    differences Q = (sum_k -Div_k F_k)^T. The per-axis diagnostics (Peclet numbers, variation of
+    D, drift error) describe the axis faces' resolution in every case.
     """
     bounds = normalize_boundary(grid, boundary)
     potential = model.potential(t)
@@ -165,6 +178,19 @@ def assemble(
         relevant = (v_cell - v_cell.min()) / smallest < potential_cutoff
     else:
         relevant = np.ones(grid.shape, dtype=bool)
+    split = assemble_lattice(model, grid, bounds, t, d_cell, bernoulli, relevant) if cross and lattice else None
+    if split is not None:
+        # fitted links along the lattice directions: every rate positive by construction
+        generator, flux_rows = split
+        report = monotonicity(generator, relevant.ravel())
+        return FiniteVolumeOperator(
+            generator=generator,
+            face_flux=flux_rows,
+            monotonicity=report,
+            peclet=tuple(axis.peclet for axis in axes),
+            diffusion_variation=tuple(axis.variation for axis in axes),
+            drift_error=tuple(axis.drift_error for axis in axes),
+        )
     flux_rows = [_face_flux(grid, k, axis, d_cell, cross) for k, axis in enumerate(axes)]
     if cross or any(grid.periodic[k] and grid.shape[k] <= 2 for k in range(grid.ndim)):
         generator = _generator(grid, flux_rows)
