@@ -184,16 +184,19 @@ def _symmetric_form(A, v, log_weight):
     return make_step, u0, root
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _symmetric_chebyshev_step(offsets, upper, diagonal, scale, half, current, previous, out, c, y):
     """out = half (2 (current + scale S current) - previous), S symmetric given by its diagonal and
     upper diagonals (upper[s, i] = S[i, i + offsets[s]]); y[r] += c[r] out. Blocks of 4096 rows
-    keep the partial sums in cache while the diagonals stream through."""
+    keep the partial sums in cache while the diagonals stream through; the blocks run in parallel
+    threads (each entry is computed by one thread in a fixed order: the result does not depend on
+    the thread count)."""
     n = current.size
     block = 4096
-    acc = np.empty(block)
-    for start in range(0, n, block):
+    for b in numba.prange((n + block - 1) // block):
+        start = b * block
         end = min(n, start + block)
+        acc = np.empty(end - start)
         for i in range(start, end):
             acc[i - start] = diagonal[i] * current[i]
         for s in range(offsets.size):

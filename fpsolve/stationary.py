@@ -26,6 +26,7 @@ from .stationary_iterative import (
     ITERATIVE,
     ITERATIVE_CELL_RTOL,
     ITERATIVE_CUT_RTOL,
+    closed_classes,
     iterative_balance_errors,
 )
 from .stationary_iterative import iterative_law as _iterative_law
@@ -160,6 +161,8 @@ def stationary_distribution(Q) -> np.ndarray:
     rates = markov_rates(Q)
     if rates is None:
         return _conservative_law(Q)
+    if n < ITERATIVE_MIN_STATES:  # (larger chains: the iterative law counts them itself)
+        _require_one_closed_class(rates)
     chain = rates
     slabs = axis_orderings(Q)  # cuts across each axis of a 2-D grid
     band = functools.cache(lambda: band_ordering(Q))  # (order, bandwidth), only when needed
@@ -184,6 +187,20 @@ def stationary_distribution(Q) -> np.ndarray:
                 f"direct method fits: {direct_size_advice(n)}"
             )
     raise ValueError(_refusal(tried, n, band()[1], rates is not None, Q))
+
+
+def _require_one_closed_class(rates) -> None:
+    """ValueError unless the chain has exactly one closed class: with several, every mixture of
+    their laws balances, and GTH or LU would return one of them (all mass in one class) as if it
+    were the law. Transient states are allowed (they get zero mass)."""
+    classes = closed_classes(rates)
+    if classes > 1:
+        raise ValueError(
+            f"Q: the chain is reducible: {classes} closed classes (sets of states no positive rate "
+            "leaves), so its stationary law is not unique; on a grid this means rates that vanish or "
+            "underflow cut it in parts (a barrier far above the noise, or zero diffusion across a "
+            "plane): solve each part on its own, or raise the noise"
+        )
 
 
 #: Markov chains with at least this many states whose band is wider than ITERATIVE_BAND sqrt(n)

@@ -224,6 +224,29 @@ def test_reducible_chain_is_refused_not_nan():
         stationary_distribution(Q)
 
 
+@pytest.mark.parametrize("n", [30, 300])
+def test_reducible_chain_is_refused_on_the_gth_and_lu_paths(n):
+    """Two disjoint birth-death chains (and a transient state feeding both): every mixture of the
+    two blocks' laws balances, so GTH and LU would return one of them (before the check, all mass in
+    the first block) as if it were the law; refused, naming the two closed classes."""
+    rng = np.random.default_rng(n)
+
+    def birth_death():
+        return sparse.diags_array([rng.random(n - 1) + 0.5, rng.random(n - 1) + 0.5], offsets=[1, -1])
+
+    rates = sparse.block_diag([birth_death(), birth_death(), sparse.csr_array((1, 1))]).tolil()
+    rates[2 * n, 0], rates[2 * n, n] = 1.0, 1.0  # the transient state
+    Q = sparse.csr_array(rates - sparse.diags_array(np.asarray(rates.sum(axis=1)).ravel()))
+    with pytest.raises(ValueError, match="reducible: 2 closed classes"):
+        stationary_distribution(Q)
+    # one block alone, with the transient state, is irreducible up to it: a law, zero on the state
+    single = sparse.block_diag([birth_death(), sparse.csr_array((1, 1))]).tolil()
+    single[n, 0] = 1.0
+    Q1 = sparse.csr_array(single - sparse.diags_array(np.asarray(single.sum(axis=1)).ravel()))
+    pi = stationary_distribution(Q1)
+    assert pi[n] == 0.0 and pi.sum() == pytest.approx(1.0, abs=1e-14)
+
+
 def test_matrix_free_law_is_checked(monkeypatch):
     n = 40
     rng = np.random.default_rng(3)
