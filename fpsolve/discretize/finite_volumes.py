@@ -130,7 +130,11 @@ class FiniteVolumes(Discretization):
                 f"{self._problem()}: {report.negative_links} of {report.links} links "
                 f"({100 * report.share:.2f} %) had negative rates (worst {report.worst:.3g} of the largest "
                 "rate); they were limited (rerouted through faces), which keeps densities "
-                "non-negative but is first order on the limited links",
+                "non-negative but is first order on the limited links. The second-order scheme "
+                "(fitted links along the lattice directions, all rates positive) needs D diagonally "
+                "dominant on the cells, D_kk / h_k^2 >= sum_m |D_km| / (h_k h_m) wherever the density "
+                "matters; in 2-D that is h_y / h_x between |D_xy| / D_xx and D_yy / |D_xy|, which a "
+                "positive definite D always allows",
                 once=True,
             )
 

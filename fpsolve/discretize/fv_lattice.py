@@ -207,33 +207,22 @@ def _face_index(grid, k: int, multi, sign: int) -> np.ndarray:
 
 def _face_flux(grid, bounds, index, offsets, rates, exits) -> tuple:
     """F_k per axis (faces x cells, CSR): every transfer rate r p_c from c along a link adds
-    h_k sign_k r to the faces it crosses (a diagonal link: half over each of its two face paths);
-    a killing rate adds to the cell's own absorbing box faces the link leaves through. One axis at
-    a time, to hold one axis's entries in memory."""
+    h_k sign_k r to the faces it crosses (a diagonal link: half over each of its two face paths,
+    :func:`fpsolve.discretize.fv_stencil.link_face_entries`); a killing rate adds to the cell's own
+    absorbing box faces the link leaves through. One axis at a time, to hold one axis's entries in
+    memory."""
     h = np.asarray(grid.spacing, dtype=float)
+    d = grid.ndim
+    shape4, periodic4, _, _ = stencil.padded(grid.shape, grid.periodic, offsets)
+    offsets4 = np.zeros((len(offsets), 4), dtype=np.int64)
+    offsets4[:, 4 - d :] = offsets  # in the order of ``rates`` (padded() sorts them)
+    flat_rates = np.ascontiguousarray(rates.reshape(len(offsets), -1))
     cells = np.arange(grid.size).reshape(grid.shape)
     flux = []
     for axis, n in enumerate(grid.shape):
-        rows, columns, data = [], [], []
-
-        def add(multi, where, values, weight, sign):
-            rows.append(_face_index(grid, axis, [m[where] for m in multi], sign))
-            columns.append(cells[where])
-            data.append(weight * sign * h[axis] * values[where])
-
-        for offset, rate in zip(offsets, rates):
-            if offset[axis] == 0:
-                continue
-            sign, where = int(offset[axis]), rate > 0
-            moved = np.flatnonzero(offset)
-            if moved.size == 1:
-                add(index, where, rate, 1.0, sign)
-                continue
-            other = int(moved[moved != axis][0])
-            add(index, where, rate, 0.5, sign)  # along this axis first: the cell's own face
-            middle = index.copy()  # along the other axis first: the face of c + o_other e_other
-            middle[other] = (index[other] + offset[other]) % grid.shape[other]
-            add(middle, where, rate, 0.5, sign)
+        rows, columns, data = [
+            [part] for part in stencil.link_face_entries(shape4, periodic4, 4 - d + axis, offsets4, flat_rates, h[axis])
+        ]
         for offset, kill in exits:
             side = 0 if offset[axis] < 0 else 1
             if offset[axis] == 0 or grid.periodic[axis] or bounds[axis][side] != "absorbing":
@@ -245,13 +234,14 @@ def _face_flux(grid, bounds, index, offsets, rates, exits) -> tuple:
                 k_side = 0 if offset[k] < 0 else 1
                 if not grid.periodic[k] and bounds[k][k_side] == "absorbing":
                     faces += (index[k] + offset[k] < 0) | (index[k] + offset[k] >= grid.shape[k])
-            add(index, out & (kill > 0), kill / np.maximum(faces, 1.0), 1.0, int(offset[axis]))
-        faces = grid.size // n * (n + 1)
-        if rows:
-            matrix = sp.coo_matrix(
-                (np.concatenate(data), (np.concatenate(rows), np.concatenate(columns))), shape=(faces, grid.size)
-            )
-            flux.append(matrix.tocsr())
-        else:
-            flux.append(sp.csr_matrix((faces, grid.size)))
+            where = out & (kill > 0)
+            sign = int(offset[axis])
+            rows.append(_face_index(grid, axis, [m[where] for m in index], sign))
+            columns.append(cells[where])
+            data.append(sign * h[axis] * (kill / np.maximum(faces, 1.0))[where])
+        faces_count = grid.size // n * (n + 1)
+        matrix = sp.coo_matrix(
+            (np.concatenate(data), (np.concatenate(rows), np.concatenate(columns))), shape=(faces_count, grid.size)
+        )
+        flux.append(matrix.tocsr())
     return tuple(flux)

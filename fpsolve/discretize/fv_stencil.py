@@ -25,6 +25,7 @@ __all__ = [
     "bernoulli_into",
     "stencil_csr",
     "face_flux_csr",
+    "link_face_entries",
     "apply_generator",
     "apply_transpose",
     "padded",
@@ -253,6 +254,72 @@ def face_flux_csr(before, n, after, periodic, h, forward, backward, kill_low, ki
                 row += 1
                 indptr[row] = nnz
     return indptr, indices[:nnz].copy(), data[:nnz].copy()
+
+
+@numba.njit(cache=True)
+def link_face_entries(shape4, periodic4, axis, offsets4, rates, h):
+    """(rows, columns, values) of the face-flux map of ``axis`` (of the four padded axes) for
+    transfers along links: rates[s, i] p_i from cell i to i + offsets4[s] crosses the faces of
+    ``axis`` on its way, adding sign h rates[s, i] there (sign = the offset's component along the
+    axis); a link that moves along two axes is split in halves over its two face paths (along
+    ``axis`` first: the face of i; along the other axis first: the face of i shifted along it).
+    Faces are numbered in the (n + 1)-faces array of the axis, the wrap face of a periodic axis at
+    index n. Links with a zero rate (outside the box) are skipped."""
+    n = rates.shape[1]
+    size = shape4[axis]
+    face_shape = shape4.copy()
+    face_shape[axis] = size + 1
+    slots = 0
+    for s in range(offsets4.shape[0]):
+        if offsets4[s, axis] != 0:
+            slots += 2
+    rows = np.empty(slots * n, dtype=np.int64)
+    columns = np.empty(slots * n, dtype=np.int64)
+    values = np.empty(slots * n)
+    count = 0
+    cell = np.empty(4, dtype=np.int64)
+    middle = np.empty(4, dtype=np.int64)
+    for s in range(offsets4.shape[0]):
+        sign = offsets4[s, axis]
+        if sign == 0:
+            continue
+        other = -1
+        for a in range(4):
+            if a != axis and offsets4[s, a] != 0:
+                other = a
+        weight = 1.0 if other < 0 else 0.5
+        i = 0
+        for i0 in range(shape4[0]):
+            for i1 in range(shape4[1]):
+                for i2 in range(shape4[2]):
+                    for i3 in range(shape4[3]):
+                        rate = rates[s, i]
+                        if rate > 0.0:
+                            cell[0], cell[1], cell[2], cell[3] = i0, i1, i2, i3
+                            value = weight * sign * h * rate
+                            rows[count] = _face_number(cell, axis, sign, face_shape, periodic4[axis])
+                            columns[count], values[count] = i, value
+                            count += 1
+                            if other >= 0:
+                                middle[0], middle[1], middle[2], middle[3] = i0, i1, i2, i3
+                                middle[other] = (cell[other] + offsets4[s, other]) % shape4[other]
+                                rows[count] = _face_number(middle, axis, sign, face_shape, periodic4[axis])
+                                columns[count], values[count] = i, value
+                                count += 1
+                        i += 1
+    return rows[:count].copy(), columns[:count].copy(), values[:count].copy()
+
+
+@numba.njit(cache=True, inline="always")
+def _face_number(cell, axis, sign, face_shape, periodic):
+    """Flat index of the face of ``cell`` on its high (sign > 0) or low side along ``axis``."""
+    position = cell[axis] + 1 if sign > 0 else cell[axis]
+    if periodic and sign < 0 and position == 0:
+        position = face_shape[axis] - 1
+    index = 0
+    for a in range(4):
+        index = index * face_shape[a] + (position if a == axis else cell[a])
+    return index
 
 
 def along(array, k, part, periodic):
