@@ -236,12 +236,11 @@ def _shorter(length, rho, rate, relative_budget, allowed):
 
 
 class _Outcome:
-    """What one segment gave: ``values`` at its ends (None when ||T_k v|| grew beyond MAX_GROWTH
-    ||v|| before any checkpoint was reached, then the growth ``rate`` per degree and the growth
-    that was ``allowed`` at that degree), l1 ``errors``,
-    ``products`` spent, largest ``growth``; the values are those of the outputs up to the time
-    ``reached`` (relative to the segment's start), then the value there: the segment's end, or a
-    checkpoint when ``stopped``."""
+    """What one segment gave: ``values`` of the outputs up to the time ``reached`` (relative to the
+    segment's start), then the value there (the segment's end, or a checkpoint when ``stopped``),
+    with their l1 ``errors``; the ``products`` spent and the largest ``growth``. ``values`` is None
+    when ||T_k v|| grew too much before any checkpoint was reached: then the growth ``rate`` per
+    degree and the growth that was ``allowed`` at that degree."""
 
     def __init__(
         self, values=None, errors=None, products=0, growth=1.0, rate=0.0, reached=0.0, stopped=False, allowed=MAX_GROWTH

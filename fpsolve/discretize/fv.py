@@ -47,6 +47,7 @@ from ..boundary import BOUNDARIES, normalize_boundary
 from . import fv_stencil as stencil
 from .fv_curvature import curvature_correction, log_curvature_factor
 from .fv_diagnostics import boltzmann_exponent, drift_error, relevant_peclet
+from .fv_stencil import bernoulli
 from .fv_stencil import along as _along
 from .fv_lattice import assemble_lattice
 from .fv_diffusion import cell_diffusion, has_cross_terms, require_positive_diffusion, without_roundoff_cross_terms
@@ -95,21 +96,6 @@ class FiniteVolumeOperator:
     peclet: tuple
     diffusion_variation: tuple = ()
     drift_error: tuple = ()
-
-
-#: Smallest rate factor: B(z) underflows to 0 for z > 745, which would cut links of the chain in
-#: one direction (a reducible chain with no detailed balance). Rates are floored at this value
-#: instead; the density across such a face differs by more than e^700 anyway.
-BERNOULLI_FLOOR = 1e-300
-
-
-def bernoulli(z: np.ndarray) -> np.ndarray:
-    """B(z) = z / (e^z - 1), with B(0) = 1, accurate for all real z (no overflow), floored at
-    :data:`BERNOULLI_FLOOR`."""
-    z = np.asarray(z, dtype=float)
-    out = np.empty(z.shape)
-    stencil.bernoulli_into(np.ascontiguousarray(z).reshape(-1), out.reshape(-1), BERNOULLI_FLOOR)
-    return out
 
 
 def assemble(
@@ -178,7 +164,7 @@ def assemble(
         relevant = (v_cell - v_cell.min()) / smallest < potential_cutoff
     else:
         relevant = np.ones(grid.shape, dtype=bool)
-    split = assemble_lattice(model, grid, bounds, t, d_cell, bernoulli, relevant) if cross and lattice else None
+    split = assemble_lattice(model, grid, bounds, t, d_cell, relevant) if cross and lattice else None
     if split is not None:
         # fitted links along the lattice directions: every rate positive by construction
         generator, flux_rows = split

@@ -53,6 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import fv_stencil as stencil
+from .fv_stencil import bernoulli
 
 __all__ = ["LatticeDirection", "lattice_directions", "assemble_lattice"]
 
@@ -121,11 +122,11 @@ def lattice_directions(d_cell: np.ndarray, spacing, relevant=None) -> list | Non
     return directions
 
 
-def assemble_lattice(model, grid, bounds, t: float, d_cell: np.ndarray, bernoulli, relevant=None) -> tuple | None:
+def assemble_lattice(model, grid, bounds, t: float, d_cell: np.ndarray, relevant=None) -> tuple | None:
     """``(generator, face_flux)`` of the lattice scheme (module docstring) for ``model`` on ``grid``
     with the per-axis ``bounds`` (:func:`fpsolve.boundary.normalize_boundary`) at time ``t``; D at
-    the cell centres ``d_cell`` (checked positive definite by the caller); ``bernoulli`` the
-    floored B(z) of :mod:`fpsolve.discretize.fv`; ``relevant`` the cells whose density can matter
+    the cell centres ``d_cell`` (checked positive definite by the caller); ``relevant`` the cells
+    whose density can matter
     (:func:`lattice_directions`). None when D is not diagonally dominant on the grid's scale
     at one of them (the caller then uses central cross differences)."""
     directions = lattice_directions(d_cell, grid.spacing, relevant)

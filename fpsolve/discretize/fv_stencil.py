@@ -22,6 +22,8 @@ import numba
 import numpy as np
 
 __all__ = [
+    "BERNOULLI_FLOOR",
+    "bernoulli",
     "bernoulli_into",
     "stencil_csr",
     "face_flux_csr",
@@ -48,6 +50,21 @@ def padded(grid_shape, periodic, offsets):
     strides = np.array([shape4[1] * shape4[2] * shape4[3], shape4[2] * shape4[3], shape4[3], 1])
     order = np.argsort(offsets4 @ strides, kind="stable")
     return shape4, periodic4, offsets4[order], order
+
+
+#: Smallest rate factor: B(z) underflows to 0 for z > 745, which would cut links of the chain in
+#: one direction (a reducible chain with no detailed balance). Rates are floored at this value
+#: instead; the density across such a face differs by more than e^700 anyway.
+BERNOULLI_FLOOR = 1e-300
+
+
+def bernoulli(z: np.ndarray) -> np.ndarray:
+    """B(z) = z / (e^z - 1), with B(0) = 1, accurate for all real z (no overflow), floored at
+    :data:`BERNOULLI_FLOOR`."""
+    z = np.asarray(z, dtype=float)
+    out = np.empty(z.shape)
+    bernoulli_into(np.ascontiguousarray(z).reshape(-1), out.reshape(-1), BERNOULLI_FLOOR)
+    return out
 
 
 @numba.njit(cache=True)
