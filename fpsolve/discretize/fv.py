@@ -136,7 +136,9 @@ def assemble(
         law is not e^{-V/D}: there the correction would be an O(h^alpha) error, not a fix).
     lattice : bool
         With cross diffusion that is diagonally dominant on the grid's scale
-        (D_kk / h_k^2 >= sum_m |D_km| / (h_k h_m) at every cell), fit every link along the lattice
+        (D_kk / h_k^2 >= sum_m |D_km| / (h_k h_m) at every cell whose density matters, by the
+        ``potential_cutoff`` criterion; elsewhere the cross terms are scaled down until it is),
+        fit every link along the lattice
         directions of D (:mod:`fpsolve.discretize.fv_lattice`: all rates positive, second order,
         small loops balanced). False, or a tensor that is not dominant, gives the axis faces'
         fitted fluxes plus central cross differences, limited when ``limit``.
