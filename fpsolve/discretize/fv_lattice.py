@@ -133,13 +133,17 @@ def assemble_lattice(model, grid, bounds, t: float, d_cell: np.ndarray, relevant
     if directions is None:
         return None
     index = np.indices(grid.shape)
+    # a constant D was evaluated (and cleaned of round-off cross terms) once, in d_cell
+    constant = (
+        d_cell[(slice(None), slice(None)) + (0,) * grid.ndim] if getattr(model, "constant_diffusion", False) else None
+    )
     slots = [(direction, sense) for direction in directions for sense in (1, -1)]
     offsets = np.array([sense * direction.offset for direction, sense in slots], dtype=np.int64)
     rates = np.zeros((len(slots),) + grid.shape)
     killing, exits = np.zeros(grid.shape), []
     for s, (direction, _) in enumerate(slots):
         coefficient = np.broadcast_to(direction.coefficient, grid.shape)
-        peclet = _link_peclet(model, grid, t, offsets[s])
+        peclet = _link_peclet(model, grid, t, offsets[s], constant)
         outside, through_absorbing = _leaving(grid, bounds, index, offsets[s])
         rates[s] = np.where(outside, 0.0, coefficient * bernoulli(-peclet))
         if through_absorbing.any():
@@ -157,9 +161,10 @@ def assemble_lattice(model, grid, bounds, t: float, d_cell: np.ndarray, relevant
     return generator, face_flux
 
 
-def _link_peclet(model, grid, t, offset) -> np.ndarray:
+def _link_peclet(model, grid, t, offset, constant) -> np.ndarray:
     """Pe = w . g at the midpoints x_c + w / 2 of the links c -> c + offset from every cell,
-    w = offset * h, g = D^{-1} b there (on a box face for links that leave the box)."""
+    w = offset * h, g = D^{-1} b there (on a box face for links that leave the box); ``constant``
+    the (d, d) tensor of a constant diffusion, else None (D evaluated at the midpoints)."""
     d = grid.ndim
     link = offset * np.asarray(grid.spacing, dtype=float)
     midpoint = [np.broadcast_to(c + link[k] / 2, grid.shape) for k, c in enumerate(grid.mesh())]
@@ -168,10 +173,8 @@ def _link_peclet(model, grid, t, offset) -> np.ndarray:
         bad = np.unravel_index(int(np.argmax(~np.isfinite(drift).all(axis=0))), grid.shape)
         point = tuple(round(float(c[bad]), 6) for c in midpoint)
         raise ValueError(f"drift: not finite at x = {point}")
-    if getattr(model, "constant_diffusion", False):
-        one = [np.asarray(c[:1]).reshape((1,) * d) for c in grid.centers]
-        tensor = np.asarray(model.diffusion(*one, t=t), dtype=float).reshape(d, d)
-        direction = np.linalg.solve(tensor, link)  # D symmetric: w . D^{-1} b = (D^{-1} w) . b
+    if constant is not None:
+        direction = np.linalg.solve(constant, link)  # D symmetric: w . D^{-1} b = (D^{-1} w) . b
         return np.einsum("k,k...->...", direction, drift)
     tensor = np.asarray(model.diffusion(*midpoint, t=t), dtype=float)
     tensor = np.moveaxis(np.broadcast_to(tensor, (d, d) + grid.shape), (0, 1), (-2, -1))
